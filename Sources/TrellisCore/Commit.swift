@@ -1,0 +1,145 @@
+import TrellisCrypto
+
+/// One change to one record. Its canonical encoding (docs/format.md §Commits) is what the id hashes.
+public struct Commit: Hashable, Sendable {
+    public static let magic: [UInt8] = Array("TRLC".utf8)
+    public static let formatVersion: UInt8 = 1
+    public static let maxNameBytes = 1024
+
+    public enum Kind: UInt8, Sendable {
+        /// The record's full document after the change.
+        case put = 0
+        /// A tombstone: the record is deleted.
+        case delete = 1
+        /// A deterministic, author-less merge of the parents (defined by the merge issue).
+        case merge = 2
+    }
+
+    public var kind: Kind
+    public var repository: String
+    public var key: String
+    /// Sorted ascending, no duplicates.
+    public private(set) var parents: [CommitID]
+    public var timestamp: HLCTimestamp
+    public var author: PublicKey?
+    /// Nil exactly for tombstones.
+    public var document: Document?
+
+    public init(kind: Kind, repository: String, key: String, parents: [CommitID], timestamp: HLCTimestamp,
+                author: PublicKey?, document: Document?) {
+        self.kind = kind
+        self.repository = repository
+        self.key = key
+        self.parents = Array(Set(parents)).sorted()
+        self.timestamp = timestamp
+        self.author = author
+        self.document = document
+    }
+
+    public var isTombstone: Bool { kind == .delete }
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 256)
+        w.raw(Commit.magic)
+        w.u8(Commit.formatVersion)
+        w.u8(kind.rawValue)
+        w.string(repository)
+        w.string(key)
+        w.varint(UInt64(parents.count))
+        for p in parents { w.raw(p.bytes) }
+        w.u64(timestamp.wallMillis)
+        w.u32(timestamp.logical)
+        if let author {
+            w.u8(1)
+            w.raw(author.bytes)
+        } else {
+            w.u8(0)
+        }
+        if let document { CanonicalEncoder.write(document, to: &w) }
+        return w.bytes
+    }
+
+    public var id: CommitID { CommitID.of(encoded()) }
+
+    /// Parses canonical bytes; anything that would not re-encode to the same bytes is rejected.
+    public static func decode(_ bytes: [UInt8]) throws(TrellisError) -> Commit {
+        var r = ByteReader(bytes)
+        guard Array(try r.raw(4)) == magic else { throw TrellisError(.corruptData, "not a commit (bad magic)") }
+        let version = try r.u8()
+        guard version == formatVersion else {
+            throw TrellisError(.corruptData, "unsupported commit format version \(version)")
+        }
+        guard let kind = Kind(rawValue: try r.u8()) else { throw TrellisError(.corruptData, "unknown commit kind") }
+        let repository = try r.string()
+        let key = try r.string()
+        let n = try r.length(elementSize: CommitID.size)
+        var parents: [CommitID] = []
+        for _ in 0..<n {
+            // safe: raw(32) returns exactly 32 bytes or throws.
+            let p = CommitID(bytes: try r.raw(CommitID.size))!
+            guard parents.last.map({ $0 < p }) ?? true else {
+                throw TrellisError(.corruptData, "commit parents are not sorted and unique")
+            }
+            parents.append(p)
+        }
+        let timestamp = HLCTimestamp(wallMillis: try r.u64(), logical: try r.u32())
+        var author: PublicKey? = nil
+        switch try r.u8() {
+        case 0: break
+        case 1:
+            do { author = try PublicKey(bytes: Array(try r.raw(PublicKey.size))) } catch { throw TrellisError(.corruptData, "bad author key") }
+        default: throw TrellisError(.corruptData, "bad author flag")
+        }
+        let document: Document? = kind == .delete ? nil : try CanonicalDecoder.decodeDocument(&r)
+        guard r.isAtEnd else { throw TrellisError(.corruptData, "trailing bytes after commit") }
+        return Commit(kind: kind, repository: repository, key: key, parents: parents, timestamp: timestamp,
+                      author: author, document: document)
+    }
+}
+
+/// A commit with its id, canonical bytes and Ed25519 signature over the id.
+public struct SignedCommit: Hashable, Sendable {
+    public let commit: Commit
+    public let id: CommitID
+    public let encoded: [UInt8]
+    /// 64 bytes; empty for author-less merge commits.
+    public let signature: [UInt8]
+
+    public static func sign(_ commit: Commit, with key: SigningKey) -> SignedCommit {
+        var c = commit
+        c.author = key.publicKey
+        let bytes = c.encoded()
+        let id = CommitID.of(bytes)
+        return SignedCommit(commit: c, id: id, encoded: bytes, signature: key.sign(id.bytes))
+    }
+
+    /// Decodes stored or received bytes, re-hashes them and verifies the signature.
+    public static func verify(encoded: [UInt8], signature: [UInt8]) throws(TrellisError) -> SignedCommit {
+        let commit = try Commit.decode(encoded)
+        let id = CommitID.of(encoded)
+        let s = SignedCommit(commit: commit, id: id, encoded: encoded, signature: signature)
+        try s.checkSignature()
+        return s
+    }
+
+    /// Builds from parts already verified when they were stored.
+    public init(commit: Commit, id: CommitID, encoded: [UInt8], signature: [UInt8]) {
+        self.commit = commit
+        self.id = id
+        self.encoded = encoded
+        self.signature = signature
+    }
+
+    public func checkSignature() throws(TrellisError) {
+        guard let author = commit.author else {
+            // Author-less commits are only merges, which peers verify by recomputing them.
+            guard commit.kind == .merge, signature.isEmpty else {
+                throw TrellisError(.badSignature, "commit \(id.short) has no author but is not a merge")
+            }
+            return
+        }
+        guard author.isValidSignature(signature, for: id.bytes) else {
+            throw TrellisError(.badSignature, "commit \(id.short) has an invalid signature")
+        }
+    }
+}

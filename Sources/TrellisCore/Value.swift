@@ -1,0 +1,165 @@
+/// A typed field value. How a value merges depends on its case (see docs/merge.md).
+public indirect enum Value: Hashable, Sendable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    /// Milliseconds since 1970-01-01T00:00:00Z.
+    case date(Int64)
+    case bytes([UInt8])
+    /// Multi-line text that merges line by line.
+    case text(String)
+    /// Elements kept sorted by their canonical encoding, without duplicates; build with `Value.set(_:)`.
+    case set(SetElements)
+    case counter(Int64)
+    case map(Document)
+    case list([Value])
+
+    /// A set value from any elements: duplicates dropped, canonical order.
+    public static func set(_ elements: [Value]) -> Value { .set(SetElements(elements)) }
+
+    /// The name of the type, as docs and error messages say it.
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "bool"
+        case .int: "int"
+        case .double: "double"
+        case .string: "string"
+        case .date: "date"
+        case .bytes: "bytes"
+        case .text: "text"
+        case .set: "set"
+        case .counter: "counter"
+        case .map: "map"
+        case .list: "list"
+        }
+    }
+}
+
+/// The elements of a set value, in canonical order (ascending canonical encoding) and unique.
+public struct SetElements: Hashable, Sendable {
+    public private(set) var elements: [Value]
+
+    public init(_ values: [Value]) {
+        var keyed = values.map { (CanonicalEncoder.encode($0), $0) }
+        keyed.sort { $0.0.lexicographicallyPrecedes($1.0) }
+        var out: [Value] = []
+        out.reserveCapacity(keyed.count)
+        var previous: [UInt8]? = nil
+        for (bytes, value) in keyed where bytes != previous {
+            out.append(value)
+            previous = bytes
+        }
+        elements = out
+    }
+
+    init(unchecked elements: [Value]) { self.elements = elements }
+}
+
+/// A record's contents: fields in canonical order (ascending UTF-8 bytes of the name), unique names.
+/// The order in which fields were set never matters.
+public struct Document: Hashable, Sendable {
+    public struct Field: Hashable, Sendable {
+        public var name: String
+        public var value: Value
+    }
+
+    public private(set) var fields: [Field] = []
+
+    public init() {}
+
+    /// Builds a document; a later duplicate name replaces an earlier one.
+    public init(_ pairs: [(String, Value)]) {
+        for (name, value) in pairs { self[name] = value }
+    }
+
+    mutating func setFieldsUnchecked(_ f: [Field]) { fields = f }
+
+    public var isEmpty: Bool { fields.isEmpty }
+    public var count: Int { fields.count }
+    public var names: [String] { fields.map(\.name) }
+
+    public subscript(name: String) -> Value? {
+        get {
+            let (index, found) = position(of: name)
+            return found ? fields[index].value : nil
+        }
+        set {
+            let (index, found) = position(of: name)
+            switch (found, newValue) {
+            case (true, let value?): fields[index].value = value
+            case (true, nil): fields.remove(at: index)
+            case (false, let value?): fields.insert(Field(name: name, value: value), at: index)
+            case (false, nil): break
+            }
+        }
+    }
+
+    /// Binary search by UTF-8 bytes, so order never depends on Unicode collation.
+    private func position(of name: String) -> (Int, Bool) {
+        var low = 0
+        var high = fields.count
+        while low < high {
+            let mid = (low + high) / 2
+            let c = Document.compare(fields[mid].name, name)
+            if c == 0 { return (mid, true) }
+            if c < 0 { low = mid + 1 } else { high = mid }
+        }
+        return (low, false)
+    }
+
+    static func compare(_ a: String, _ b: String) -> Int {
+        var ia = a.utf8.makeIterator()
+        var ib = b.utf8.makeIterator()
+        while true {
+            switch (ia.next(), ib.next()) {
+            case (nil, nil): return 0
+            case (nil, _): return -1
+            case (_, nil): return 1
+            case (let x?, let y?): if x != y { return x < y ? -1 : 1 }
+            }
+        }
+    }
+}
+
+extension Document {
+    /// Checks what the type system cannot: finite doubles, date range, names, nesting depth.
+    public func validate() throws(TrellisError) {
+        try Document.validate(self, depth: 0, path: "")
+    }
+
+    public static let maxDepth = 64
+
+    private static func validate(_ doc: Document, depth: Int, path: String) throws(TrellisError) {
+        guard depth < maxDepth else {
+            throw TrellisError(.invalidValue, "document nests deeper than \(maxDepth) levels")
+        }
+        for field in doc.fields {
+            let fieldPath = path.isEmpty ? field.name : path + "." + field.name
+            guard !field.name.hasPrefix("$") else {
+                throw TrellisError(.invalidValue, "field name '\(fieldPath)' starts with '$', which is reserved for type wrappers")
+            }
+            try validate(field.value, depth: depth + 1, path: fieldPath)
+        }
+    }
+
+    private static func validate(_ value: Value, depth: Int, path: String) throws(TrellisError) {
+        guard depth < maxDepth else {
+            throw TrellisError(.invalidValue, "document nests deeper than \(maxDepth) levels")
+        }
+        switch value {
+        case .double(let d) where !d.isFinite:
+            throw TrellisError(.invalidValue, "field '\(path)' holds a double that is not finite")
+        case .date(let ms) where !ISO8601.range.contains(ms):
+            throw TrellisError(.invalidValue, "field '\(path)' holds a date outside years 0000-9999")
+        case .map(let d): try validate(d, depth: depth + 1, path: path)
+        case .list(let items):
+            for item in items { try validate(item, depth: depth + 1, path: path) }
+        case .set(let s):
+            for item in s.elements { try validate(item, depth: depth + 1, path: path) }
+        default: break
+        }
+    }
+}

@@ -1,0 +1,4 @@
+#ifndef TRELLIS_LZ4_SHIM_H
+#define TRELLIS_LZ4_SHIM_H
+#include <lz4.h>
+#endif

@@ -1,0 +1,74 @@
+import TrellisCore
+
+/// A log frame (docs/format.md §Log frames): a checksummed, LZ4-compressed batch of signed commits.
+/// The frame is the unit of atomicity: a batch is stored whole or not at all.
+enum Frame {
+    static let magic: [UInt8] = Array("TRF1".utf8)
+    static let headerSize = 16
+    static let maxRawSize = 64 << 20
+
+    static func encode(_ commits: [SignedCommit]) throws(TrellisError) -> [UInt8] {
+        var body = ByteWriter(capacity: commits.count * 256)
+        body.varint(UInt64(commits.count))
+        for c in commits {
+            body.varint(UInt64(c.encoded.count))
+            body.raw(c.encoded)
+            body.varint(UInt64(c.signature.count))
+            body.raw(c.signature)
+        }
+        guard body.bytes.count <= maxRawSize else {
+            throw TrellisError(.invalidArgument, "a batch of \(body.bytes.count) bytes exceeds the 64 MiB frame limit")
+        }
+        let payload = try LZ4.compress(body.bytes)
+        var lengths = ByteWriter(capacity: 8)
+        lengths.u32(UInt32(payload.count))
+        lengths.u32(UInt32(body.bytes.count))
+        var crc = CRC32.checksum(lengths.bytes)
+        crc = CRC32.checksum(payload, seed: crc)
+        var w = ByteWriter(capacity: headerSize + payload.count)
+        w.raw(magic)
+        w.raw(lengths.bytes)
+        w.u32(crc)
+        w.raw(payload)
+        return w.bytes
+    }
+
+    struct Header {
+        let payloadLength: Int
+        let rawLength: Int
+        let crc: UInt32
+        var totalLength: Int { headerSize + payloadLength }
+    }
+
+    static func header(_ bytes: [UInt8]) throws(TrellisError) -> Header {
+        guard bytes.count >= headerSize else { throw TrellisError(.corruptData, "truncated frame header") }
+        guard Array(bytes[0..<4]) == magic else { throw TrellisError(.corruptData, "bad frame magic") }
+        var r = ByteReader(bytes, offset: 4)
+        let payload = Int(try r.u32()), raw = Int(try r.u32()), crc = try r.u32()
+        guard raw <= maxRawSize, payload <= maxRawSize + maxRawSize / 255 + 16 else {
+            throw TrellisError(.corruptData, "frame lengths out of range")
+        }
+        return Header(payloadLength: payload, rawLength: raw, crc: crc)
+    }
+
+    /// Checks the checksum, decompresses and decodes; signatures were verified before storing.
+    static func decode(_ header: Header, frame bytes: [UInt8]) throws(TrellisError) -> [SignedCommit] {
+        guard bytes.count == header.totalLength else { throw TrellisError(.corruptData, "truncated frame") }
+        var crc = CRC32.checksum(bytes[4..<12])
+        crc = CRC32.checksum(bytes[headerSize...], seed: crc)
+        guard crc == header.crc else { throw TrellisError(.corruptData, "frame checksum mismatch") }
+        let raw = try LZ4.decompress(bytes[headerSize...], rawLength: header.rawLength)
+        var r = ByteReader(raw)
+        let count = try r.length()
+        var out: [SignedCommit] = []
+        out.reserveCapacity(count)
+        for _ in 0..<count {
+            let encoded = Array(try r.raw(try r.length()))
+            let signature = Array(try r.raw(try r.length()))
+            let commit = try Commit.decode(encoded)
+            out.append(SignedCommit(commit: commit, id: CommitID.of(encoded), encoded: encoded, signature: signature))
+        }
+        guard r.isAtEnd else { throw TrellisError(.corruptData, "trailing bytes in frame") }
+        return out
+    }
+}

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TrellisCore
+
+/// A repository's append-only log: an 8-byte file header, then frames. Only the holder of the
+/// store's write lock appends or cuts; readers read up to the last whole frame.
+final class LogFile {
+    static let fileMagic: [UInt8] = Array("TRLLOG01".utf8)
+
+    let path: String
+    private let file: FileHandle
+    /// End of the last valid frame read so far: where the next frame goes.
+    private(set) var validEnd: UInt64
+
+    /// Creates the log durably (temporary file, fsync, rename) so a crash never leaves half a header.
+    static func create(path: String) throws(TrellisError) {
+        try FileSystem.writeAtomically(path, fileMagic)
+    }
+
+    init(path: String) throws(TrellisError) {
+        self.path = path
+        file = try FileHandle(path: path, flags: O_RDWR)
+        let header = try file.read(at: 0, count: LogFile.fileMagic.count)
+        guard header == LogFile.fileMagic else {
+            throw TrellisError(.corruptData, "\(path) is not a Trellis log (bad file header)")
+        }
+        validEnd = UInt64(LogFile.fileMagic.count)
+    }
+
+    struct ScanResult {
+        var frames: [(offset: UInt64, commits: [SignedCommit])] = []
+        /// Set when bytes after the last valid frame do not form a valid frame.
+        var badTail: (offset: UInt64, length: UInt64, reason: String)?
+    }
+
+    /// Reads the frames after `validEnd` and advances it past every valid one.
+    func scanNewFrames() throws(TrellisError) -> ScanResult {
+        var result = ScanResult()
+        let size = try file.size()
+        while validEnd < size {
+            let offset = validEnd
+            do throws(TrellisError) {
+                let headerBytes = try file.read(at: offset, count: Frame.headerSize)
+                let header = try Frame.header(headerBytes)
+                guard offset + UInt64(header.totalLength) <= size else {
+                    throw TrellisError(.corruptData, "frame runs past the end of the file")
+                }
+                let bytes = try file.read(at: offset, count: header.totalLength)
+                let commits = try Frame.decode(header, frame: bytes)
+                result.frames.append((offset, commits))
+                validEnd = offset + UInt64(header.totalLength)
+            } catch where error.code == .corruptData {
+                result.badTail = (offset, size - offset, error.message)
+                break
+            }
+        }
+        return result
+    }
+
+    /// Reads the commits of the frame at `offset` (a location recorded by a scan).
+    func readFrame(at offset: UInt64) throws(TrellisError) -> [SignedCommit] {
+        let header = try Frame.header(try file.read(at: offset, count: Frame.headerSize))
+        return try Frame.decode(header, frame: try file.read(at: offset, count: header.totalLength))
+    }
+
+    /// Appends one frame and returns only once it is durable. On failure the log is cut back.
+    func append(_ frame: [UInt8], sync: Bool = true) throws(TrellisError) -> UInt64 {
+        let offset = validEnd
+        do throws(TrellisError) {
+            try file.write(frame, at: offset)
+            if sync { try file.sync() }
+        } catch {
+            try? file.truncate(to: offset)
+            throw error
+        }
+        validEnd = offset + UInt64(frame.count)
+        return offset
+    }
+
+    func sync() throws(TrellisError) { try file.sync() }
+
+    /// Moves the bytes from `offset` to the end into a side file, then cuts the log there.
+    /// Nothing is destroyed: the side file keeps the damaged bytes for inspection.
+    func cutTail(at offset: UInt64) throws(TrellisError) -> String {
+        let size = try file.size()
+        let sidePath = "\(path).damaged-\(offset)-\(FileSystem.nowMillis())"
+        let tail = try file.read(at: offset, count: Int(size - offset))
+        try FileSystem.createExclusive(sidePath, tail, mode: 0o600)
+        try file.truncate(to: offset)
+        try file.sync()
+        return sidePath
+    }
+}

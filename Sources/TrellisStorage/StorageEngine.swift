@@ -1,0 +1,386 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import TrellisCore
+import TrellisCrypto
+
+/// One change to write. Documents are computed under the write lock from the then-current state,
+/// so concurrent writers never build on stale heads.
+public struct WriteRequest {
+    public enum Change {
+        /// Replace the whole document.
+        case put(Document)
+        /// Compute the new document from the current one (nil when the record does not exist).
+        case update((Document?) throws(TrellisError) -> Document)
+        /// Write a tombstone.
+        case delete
+    }
+
+    public var repository: String
+    public var key: String
+    public var change: Change
+    /// Explicit parents (replaying a concurrent edit); nil means the key's newest head.
+    public var parents: [CommitID]?
+
+    public init(repository: String, key: String, change: Change, parents: [CommitID]? = nil) {
+        self.repository = repository
+        self.key = key
+        self.change = change
+        self.parents = parents
+    }
+}
+
+/// The storage layer of a store directory (docs/format.md §Store layout): identity, write lock,
+/// and one append-only log per repository with its in-memory index.
+///
+/// `@unchecked Sendable`: every mutable member is read and written only while `mutex` is held.
+public final class StorageEngine: @unchecked Sendable {
+    public static let formatLine = "trellis-store 1\n"
+
+    public let path: String
+    public let identity: SigningKey
+    /// Seconds a writer waits for another process's write lock.
+    public var lockTimeout: Double = 10
+
+    private let mutex = NSLock()
+    private let lockFile: FileHandle
+    private var repos: [String: RepositoryIndex] = [:]
+    private var clock = HybridLogicalClock()
+    private var pendingWarnings: [String] = []
+
+    // MARK: Opening
+
+    /// Creates a new, empty store directory.
+    public static func create(at path: String) throws(TrellisError) -> StorageEngine {
+        let path = FileSystem.absolute(path)
+        if FileSystem.exists(path + "/FORMAT") {
+            throw TrellisError(.invalidArgument, "a Trellis store already exists at \(path)")
+        }
+        try FileSystem.makeDirectories(path + "/repos")
+        let key: SigningKey
+        do { key = try SigningKey.generate() } catch { throw TrellisError(.io, "cannot create an identity key: \(error)") }
+        try FileSystem.createExclusive(path + "/identity", Array((Hex.encode(key.seed) + "\n").utf8), mode: 0o600)
+        try FileSystem.writeAtomically(path + "/lock", [])
+        // FORMAT last: its presence marks a complete store.
+        try FileSystem.writeAtomically(path + "/FORMAT", Array(formatLine.utf8))
+        return try open(at: path)
+    }
+
+    public static func open(at path: String) throws(TrellisError) -> StorageEngine {
+        let path = FileSystem.absolute(path)
+        guard FileSystem.isDirectory(path) else {
+            throw TrellisError(.storeMissing, "no Trellis store at \(path)")
+        }
+        let format: [UInt8]
+        do { format = try FileSystem.readAll(path + "/FORMAT") } catch {
+            throw TrellisError(.storeMissing, "no Trellis store at \(path) (\(error.message))")
+        }
+        guard String(decoding: format, as: UTF8.self) == formatLine else {
+            throw TrellisError(.corruptData, "\(path)/FORMAT names an unknown store format")
+        }
+        let identityText = String(decoding: try FileSystem.readAll(path + "/identity"), as: UTF8.self)
+        guard let seed = Hex.decode(identityText.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let key = try? SigningKey(seed: seed)
+        else { throw TrellisError(.corruptData, "\(path)/identity does not hold a 32-byte hex seed") }
+        let engine = try StorageEngine(path: path, identity: key)
+        try engine.loadAll()
+        return engine
+    }
+
+    private init(path: String, identity: SigningKey) throws(TrellisError) {
+        self.path = path
+        self.identity = identity
+        lockFile = try FileHandle(path: path + "/lock", flags: O_RDWR | O_CREAT, mode: 0o644)
+    }
+
+    private func repoDirectory(_ name: String) -> String { path + "/repos/" + name }
+
+    private func loadAll() throws(TrellisError) {
+        for name in try FileSystem.list(path + "/repos") where StorageEngine.isValidRepositoryName(name) {
+            _ = try loadRepository(name)
+        }
+    }
+
+    private func loadRepository(_ name: String) throws(TrellisError) -> RepositoryIndex {
+        let index = RepositoryIndex(name: name, log: try LogFile(path: repoDirectory(name) + "/log"))
+        repos[name] = index
+        try catchUp(index, holdingLock: false)
+        return index
+    }
+
+    /// Reads frames appended since the last look. A damaged tail is cut (and reported) only by a
+    /// process holding the write lock; otherwise it may be a write still in progress.
+    private func catchUp(_ index: RepositoryIndex, holdingLock: Bool) throws(TrellisError) {
+        let scan = try index.log.scanNewFrames()
+        for frame in scan.frames {
+            for c in frame.commits {
+                index.add(c, frameOffset: frame.offset)
+                clock.observe(c.commit.timestamp)
+            }
+        }
+        guard let bad = scan.badTail else { return }
+        if holdingLock {
+            let side = try index.log.cutTail(at: bad.offset)
+            pendingWarnings.append(
+                "repository '\(index.name)': cut a damaged log tail of \(bad.length) bytes at offset \(bad.offset) (\(bad.reason)); the bytes were kept in \(side)")
+        } else if try lockFile.lock(exclusive: true, wait: false) {
+            defer { lockFile.unlock() }
+            try catchUp(index, holdingLock: true)
+        }
+    }
+
+    /// Warnings about repairs made since the last call (cut tails), for the CLI to print.
+    public func takeWarnings() -> [String] {
+        mutex.withLock {
+            defer { pendingWarnings = [] }
+            return pendingWarnings
+        }
+    }
+
+    // MARK: Names
+
+    public static func isValidRepositoryName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard (1...64).contains(bytes.count), bytes[0] != UInt8(ascii: ".") else { return false }
+        return bytes.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2E || b == 0x2D || b == 0x5F
+        }
+    }
+
+    static func checkRepositoryName(_ name: String) throws(TrellisError) {
+        guard isValidRepositoryName(name) else {
+            throw TrellisError(.invalidArgument,
+                "invalid repository name '\(name)': use 1-64 letters, digits, '.', '-' or '_', not starting with '.'")
+        }
+    }
+
+    static func checkKey(_ key: String) throws(TrellisError) {
+        guard !key.isEmpty, key.utf8.count <= Commit.maxNameBytes, !key.utf8.contains(0) else {
+            throw TrellisError(.invalidArgument, "invalid key: keys are 1-\(Commit.maxNameBytes) bytes of UTF-8 without NUL")
+        }
+    }
+
+    // MARK: Reading
+
+    private func repository(_ name: String) throws(TrellisError) -> RepositoryIndex {
+        guard let index = repos[name] else {
+            throw TrellisError(.notFound, "unknown repository '\(name)'")
+        }
+        try catchUp(index, holdingLock: false)
+        return index
+    }
+
+    private func reading<T>(_ body: () throws(TrellisError) -> T) throws(TrellisError) -> T {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return try body()
+    }
+
+    public func repositoryNames() throws(TrellisError) -> [String] {
+        try reading { () throws(TrellisError) in
+            for name in try FileSystem.list(path + "/repos") where repos[name] == nil && StorageEngine.isValidRepositoryName(name) {
+                _ = try loadRepository(name)
+            }
+            return repos.keys.sorted()
+        }
+    }
+
+    public func keys(in repo: String) throws(TrellisError) -> [String] {
+        try reading { () throws(TrellisError) in try repository(repo).liveKeys() }
+    }
+
+    /// The heads of a record, newest first. Throws when the key has never been written.
+    public func heads(_ repo: String, _ key: String) throws(TrellisError) -> [CommitInfo] {
+        try reading { () throws(TrellisError) in
+            let heads = try repository(repo).heads(of: key)
+            guard !heads.isEmpty else { throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'") }
+            return heads
+        }
+    }
+
+    /// The newest head of a record and its document; the document is nil when that head deletes it.
+    public func current(_ repo: String, _ key: String) throws(TrellisError) -> (CommitInfo, Document?) {
+        try reading { () throws(TrellisError) in
+            guard let c = try repository(repo).current(key) else {
+                throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
+            }
+            return c
+        }
+    }
+
+    /// Commits newest first: of one key, or of the whole repository.
+    public func history(_ repo: String, key: String? = nil) throws(TrellisError) -> [CommitInfo] {
+        try reading { () throws(TrellisError) in
+            let index = try repository(repo)
+            let infos: [CommitInfo]
+            if let key {
+                guard let state = index.keys[key] else {
+                    throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
+                }
+                infos = state.history.compactMap { index.commits[$0] }
+            } else {
+                infos = Array(index.commits.values)
+            }
+            return infos.sorted(by: CommitInfo.newerFirst)
+        }
+    }
+
+    /// A stored commit, read from its frame on disk.
+    public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
+        try reading { () throws(TrellisError) in
+            for index in repos.values {
+                guard let info = index.commits[id] else { continue }
+                if let c = try index.log.readFrame(at: info.frameOffset).first(where: { $0.id == id }) { return c }
+                throw TrellisError(.corruptData, "commit \(id.short) is missing from its frame at offset \(info.frameOffset)")
+            }
+            throw TrellisError(.notFound, "unknown commit \(id.short)")
+        }
+    }
+
+    public func info(_ id: CommitID) throws(TrellisError) -> CommitInfo {
+        try reading { () throws(TrellisError) in
+            for index in repos.values { if let info = index.commits[id] { return info } }
+            throw TrellisError(.notFound, "unknown commit \(id.short)")
+        }
+    }
+
+    /// A full id from hex: all 64 digits, or a unique prefix of at least 4, as git accepts.
+    public func resolve(_ text: String) throws(TrellisError) -> CommitID {
+        let hex = text.lowercased()
+        guard hex.count >= 4, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else {
+            throw TrellisError(.invalidArgument, "'\(text)' is not a commit id (4 to 64 hex digits)")
+        }
+        if hex.count == 64, let id = CommitID(hex: hex) {
+            _ = try info(id)
+            return id
+        }
+        return try reading { () throws(TrellisError) in
+            var found: [CommitID] = []
+            for index in repos.values {
+                for id in index.commits.keys where id.hex.hasPrefix(hex) { found.append(id) }
+            }
+            guard found.count <= 1 else { throw TrellisError(.invalidArgument, "commit prefix '\(text)' is ambiguous") }
+            guard let id = found.first else { throw TrellisError(.notFound, "unknown commit \(text)") }
+            return id
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes the changes in one durable batch per repository: one frame, one fsync.
+    /// Returns the new commits in request order once they are on disk.
+    @discardableResult
+    public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] {
+        mutex.lock()
+        defer { mutex.unlock() }
+        try acquireWriteLock()
+        defer { lockFile.unlock() }
+        for index in repos.values { try catchUp(index, holdingLock: true) }
+
+        var staged: [String: [SignedCommit]] = [:]
+        var results: [CommitInfo] = []
+        do throws(TrellisError) {
+            for request in requests {
+                let index = try repositoryForWriting(request.repository)
+                let commit = try makeCommit(request, index: index)
+                // Each repository gets one frame, appended at its current end: that is the offset.
+                index.add(commit, frameOffset: index.log.validEnd)
+                staged[request.repository, default: []].append(commit)
+                results.append(indexInfo(index, commit.id))
+            }
+            for (name, commits) in staged.sorted(by: { $0.key < $1.key }) {
+                guard let index = repos[name] else { continue }
+                _ = try index.log.append(try Frame.encode(commits))
+            }
+        } catch {
+            // Tentative in-memory changes are dropped by reloading what is really on disk.
+            for name in staged.keys { try? reloadRepository(name) }
+            throw error
+        }
+        return results
+    }
+
+    private func indexInfo(_ index: RepositoryIndex, _ id: CommitID) -> CommitInfo {
+        // safe: the commit was added to this index just before.
+        index.commits[id]!
+    }
+
+    private func reloadRepository(_ name: String) throws(TrellisError) {
+        repos[name] = nil
+        _ = try loadRepository(name)
+    }
+
+    private func acquireWriteLock() throws(TrellisError) {
+        let deadline = Date().addingTimeInterval(lockTimeout)
+        while !(try lockFile.lock(exclusive: true, wait: false)) {
+            guard Date() < deadline else {
+                throw TrellisError(.storeLocked,
+                    "the store at \(path) is locked by another writer; gave up after \(lockTimeout) seconds")
+            }
+            FileSystem.sleep(millis: 5)
+        }
+    }
+
+    private func repositoryForWriting(_ name: String) throws(TrellisError) -> RepositoryIndex {
+        try StorageEngine.checkRepositoryName(name)
+        if let index = repos[name] { return index }
+        let dir = repoDirectory(name)
+        if !FileSystem.exists(dir + "/log") {
+            try FileSystem.makeDirectory(dir)
+            try LogFile.create(path: dir + "/log")
+            try FileSystem.syncDirectory(path + "/repos")
+        }
+        return try loadRepository(name)
+    }
+
+    private func makeCommit(_ request: WriteRequest, index: RepositoryIndex) throws(TrellisError) -> SignedCommit {
+        try StorageEngine.checkKey(request.key)
+        let parents: [CommitID]
+        let base: Document?
+        if let explicit = request.parents {
+            for p in explicit {
+                guard let info = index.commits[p], info.key == request.key else {
+                    throw TrellisError(.notFound, "parent \(p.short) is not a commit of '\(request.key)' in repository '\(index.name)'")
+                }
+            }
+            parents = explicit
+            let newest = explicit.compactMap { index.commits[$0] }.sorted(by: CommitInfo.newerFirst).first
+            base = try newest.flatMap { info throws(TrellisError) in
+                if let doc = index.headDocument(request.key, info.id) { return doc }
+                return try index.log.readFrame(at: info.frameOffset).first { $0.id == info.id }?.commit.document
+            }
+        } else if let (head, doc) = index.current(request.key) {
+            parents = [head.id]
+            base = doc
+        } else {
+            parents = []
+            base = nil
+        }
+        let kind: Commit.Kind
+        let document: Document?
+        switch request.change {
+        case .put(let d):
+            kind = .put
+            document = d
+        case .update(let f):
+            kind = .put
+            document = try f(base)
+        case .delete:
+            guard base != nil else {
+                throw TrellisError(.notFound, parents.isEmpty
+                    ? "unknown key '\(request.key)' in repository '\(index.name)'"
+                    : "'\(request.key)' in repository '\(index.name)' is already deleted")
+            }
+            kind = .delete
+            document = nil
+        }
+        try document?.validate()
+        let commit = Commit(kind: kind, repository: index.name, key: request.key, parents: parents,
+                            timestamp: clock.tick(physicalMillis: FileSystem.nowMillis()), author: identity.publicKey,
+                            document: document)
+        return SignedCommit.sign(commit, with: identity)
+    }
+}
