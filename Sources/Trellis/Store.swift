@@ -1,0 +1,78 @@
+import TrellisCore
+import TrellisCrypto
+import TrellisStorage
+
+@_exported import struct TrellisCore.Document
+@_exported import enum TrellisCore.Value
+@_exported import struct TrellisCore.CommitID
+@_exported import struct TrellisCore.TrellisError
+@_exported import struct TrellisCore.FieldChange
+@_exported import struct TrellisStorage.CommitInfo
+
+/// A Trellis store: a directory of named repositories of versioned, signed records.
+///
+/// ```swift
+/// let store = try Store.open("/tmp/tasks-store")
+/// let tasks = try store.repository("tasks")
+/// try tasks.put("t1", value: Task(title: "Write docs", done: false))
+/// ```
+public final class Store: Sendable {
+    let engine: StorageEngine
+
+    init(engine: StorageEngine) { self.engine = engine }
+
+    /// Opens the store at `path`, creating an empty one there first when `create` is true and none exists.
+    public static func open(_ path: String, create: Bool = true) throws(TrellisError) -> Store {
+        do {
+            return Store(engine: try StorageEngine.open(at: path))
+        } catch where create && error.code == .storeMissing {
+            return Store(engine: try StorageEngine.create(at: path))
+        }
+    }
+
+    /// Creates a new store; fails when one already exists at `path`.
+    public static func create(_ path: String) throws(TrellisError) -> Store {
+        Store(engine: try StorageEngine.create(at: path))
+    }
+
+    public var path: String { engine.path }
+
+    /// The store's Ed25519 identity: it signs every commit written here.
+    public var identity: PublicKey { engine.identity.publicKey }
+
+    /// Seconds a write waits for another process holding the store's write lock.
+    public var lockTimeout: Double {
+        get { engine.lockTimeout }
+        set { engine.lockTimeout = newValue }
+    }
+
+    /// A repository by name. It comes into being with its first write.
+    public func repository(_ name: String) throws(TrellisError) -> Repository {
+        guard StorageEngine.isValidRepositoryName(name) else {
+            throw TrellisError(.invalidArgument,
+                "invalid repository name '\(name)': use 1-64 letters, digits, '.', '-' or '_', not starting with '.'")
+        }
+        return Repository(name: name, store: self)
+    }
+
+    public func repositoryNames() throws(TrellisError) -> [String] { try engine.repositoryNames() }
+
+    /// A stored commit by id.
+    public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit { try engine.commit(id) }
+
+    /// Resolves a full id or a unique prefix of at least 4 hex digits.
+    public func resolve(_ idOrPrefix: String) throws(TrellisError) -> CommitID { try engine.resolve(idOrPrefix) }
+
+    /// Repairs made while opening or writing (a cut damaged log tail), once each.
+    public func takeWarnings() -> [String] { engine.takeWarnings() }
+
+    /// Writes several changes with one fsync per repository.
+    @discardableResult
+    public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] { try engine.write(requests) }
+}
+
+@_exported import struct TrellisCore.SignedCommit
+@_exported import struct TrellisCore.Commit
+@_exported import struct TrellisCrypto.PublicKey
+@_exported import struct TrellisStorage.WriteRequest
+@_exported import enum TrellisCrypto.Hex

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import Trellis
+
+/// How every command finds its store, as git finds its repository.
+struct StoreOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The store directory (or a directory holding .trellis).", valueName: "DIR"))
+    var store: String?
+
+    static let directoryName = ".trellis"
+
+    func locate() throws(TrellisError) -> String {
+        if let store { return Self.storeDirectory(store) }
+        if let env = ProcessInfo.processInfo.environment["TRELLIS_STORE"], !env.isEmpty { return Self.storeDirectory(env) }
+        var dir = URL(fileURLWithPath: FileManager.default.currentDirectoryPath).standardizedFileURL
+        while true {
+            let candidate = dir.appendingPathComponent(Self.directoryName).path
+            if FileManager.default.fileExists(atPath: candidate + "/FORMAT") { return candidate }
+            let parent = dir.deletingLastPathComponent()
+            if parent.path == dir.path { break }
+            dir = parent
+        }
+        throw TrellisError(.storeMissing,
+            "no Trellis store found: pass --store DIR, set TRELLIS_STORE, or run 'trellis init' in this directory or a parent")
+    }
+
+    /// A directory that holds `.trellis` means that store; otherwise the directory itself.
+    static func storeDirectory(_ path: String) -> String {
+        let nested = (path as NSString).appendingPathComponent(directoryName)
+        return FileManager.default.fileExists(atPath: nested + "/FORMAT") ? nested : path
+    }
+
+    func open() throws(TrellisError) -> Store {
+        let store = try Store.open(try locate(), create: false)
+        if let t = ProcessInfo.processInfo.environment["TRELLIS_LOCK_TIMEOUT"], let seconds = Double(t), seconds >= 0 {
+            store.lockTimeout = seconds
+        }
+        Output.warn(store.takeWarnings())
+        return store
+    }
+}
+
+/// Runs a command body, turning engine errors into one line on stderr and exit status 1.
+func reportingErrors(_ body: () throws(TrellisError) -> Void) throws {
+    do {
+        try body()
+    } catch {
+        Output.error(error.message)
+        throw ExitCode(1)
+    }
+}

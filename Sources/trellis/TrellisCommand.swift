@@ -1,0 +1,18 @@
+import ArgumentParser
+import Trellis
+
+@main
+struct TrellisCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trellis",
+        abstract: "A commit-graph database of versioned, signed records.",
+        discussion: """
+            The store is found via --store DIR, then $TRELLIS_STORE, then the nearest .trellis
+            directory upwards from the current directory.
+            """,
+        subcommands: [
+            Init.self, Identity.self, Put.self, Get.self, Remove.self, Repos.self, Keys.self, Heads.self,
+            Log.self, Diff.self, Cat.self,
+        ]
+    )
+}
