@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import TrellisCore
+import TrellisTestSupport
+@testable import TrellisStorage
+
+func doc(_ json: String) throws -> Document { try ValueJSON.document(fromJSON: json) }
+
+@Test func writesSurviveReopenWithHeadsRebuilt() throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("store")
+    let engine = try StorageEngine.create(at: path)
+    let first = try engine.write([WriteRequest(repository: "tasks", key: "a", change: .put(try doc(#"{"v": 1}"#)))])[0]
+    let second = try engine.write([WriteRequest(repository: "tasks", key: "a", change: .put(try doc(#"{"v": 2}"#)))])[0]
+    #expect(second.parents == [first.id])
+    // A concurrent edit replayed on the first version makes a second head.
+    let fork = try engine.write([WriteRequest(repository: "tasks", key: "a", change: .put(try doc(#"{"v": 3}"#)), parents: [first.id])])[0]
+    try engine.write([WriteRequest(repository: "tasks", key: "b", change: .put(try doc("{}"))),
+                      WriteRequest(repository: "tasks", key: "b", change: .delete)])
+
+    let reopened = try StorageEngine.open(at: path)
+    #expect(Set(try reopened.heads("tasks", "a").map(\.id)) == [second.id, fork.id])
+    #expect(try reopened.current("tasks", "a").1 == (try doc(#"{"v": 3}"#)))
+    #expect(try reopened.keys(in: "tasks") == ["a"])
+    #expect(try reopened.current("tasks", "b").1 == nil)
+    #expect(try reopened.history("tasks").count == 5)
+    #expect(try reopened.commit(first.id).commit.document == (try doc(#"{"v": 1}"#)))
+    #expect(reopened.identity.publicKey == engine.identity.publicKey)
+}
+
+@Test func badParentsAndDeletesOfMissingRecordsAreRefused() throws {
+    let dir = TemporaryDirectory()
+    let engine = try StorageEngine.create(at: dir.file("s"))
+    let a = try engine.write([WriteRequest(repository: "r", key: "a", change: .put(Document()))])[0]
+    #expect(throws: TrellisError.self) {
+        try engine.write([WriteRequest(repository: "r", key: "b", change: .put(Document()), parents: [a.id])])
+    }
+    #expect(throws: TrellisError.self) { try engine.write([WriteRequest(repository: "r", key: "zz", change: .delete)]) }
+    #expect(throws: TrellisError.self) { try engine.write([WriteRequest(repository: "../x", key: "a", change: .delete)]) }
+    // A failed batch leaves nothing behind, not even its valid first half.
+    #expect(throws: TrellisError.self) {
+        try engine.write([WriteRequest(repository: "r", key: "c", change: .put(Document())),
+                          WriteRequest(repository: "r", key: "zz", change: .delete)])
+    }
+    #expect(try engine.history("r").count == 1)
+    #expect(try StorageEngine.open(at: dir.file("s")).history("r").count == 1)
+}
+
+/// Damages the log's tail in a given way and checks that open cuts exactly the damage.
+func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("store")
+    let engine = try StorageEngine.create(at: path)
+    var ids: [CommitID] = []
+    for n in 0..<5 {
+        ids.append(try engine.write([WriteRequest(repository: "r", key: "k\(n)", change: .put(try doc(#"{"n": \#(n)}"#)))])[0].id)
+    }
+    let log = path + "/repos/r/log"
+    let sizeBefore = UInt64(try FileManager.default.attributesOfItem(atPath: log)[.size] as! Int)
+    // One more frame, which the damage then hits.
+    try engine.write([WriteRequest(repository: "r", key: "last", change: .put(try doc(#"{"n": 99}"#)))])
+    try damage(log, sizeBefore)
+
+    let reopened = try StorageEngine.open(at: path)
+    let warnings = reopened.takeWarnings()
+    #expect(warnings.count == 1)
+    #expect(warnings.first?.contains("cut a damaged log tail") == true)
+    for id in ids { #expect(try reopened.commit(id).id == id) }
+    #expect(UInt64(try FileManager.default.attributesOfItem(atPath: log)[.size] as! Int) == sizeBefore)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: path + "/repos/r").contains { $0.hasPrefix("log.damaged-") })
+    // The store keeps working, and the next open has nothing to report.
+    try reopened.write([WriteRequest(repository: "r", key: "after", change: .put(Document()))])
+    let again = try StorageEngine.open(at: path)
+    #expect(again.takeWarnings().isEmpty)
+    #expect(try again.keys(in: "r").count == 6)
+}
+
+@Test func tornTailIsCut() throws {
+    try checkTailRecovery { log, good in
+        let h = try Foundation.FileHandle(forUpdating: URL(fileURLWithPath: log))
+        try h.truncate(atOffset: good + 20)  // half a frame
+        try h.close()
+    }
+}
+
+@Test func corruptTailIsCut() throws {
+    try checkTailRecovery { log, good in
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: log))
+        bytes[Int(good) + 18] ^= 0xFF  // a flipped payload byte: checksum mismatch
+        try bytes.write(to: URL(fileURLWithPath: log))
+    }
+}
+
+@Test func garbageAppendedIsCut() throws {
+    try checkTailRecovery { log, good in
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: log))
+        bytes = bytes.prefix(Int(good))
+        bytes.append(Data("TRF1 this is not a frame at all".utf8))
+        try bytes.write(to: URL(fileURLWithPath: log))
+    }
+}
+
+@Test func crcMatchesZlib() {
+    #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+}
