@@ -1,0 +1,29 @@
+// swift-tools-version: 6.1
+// Benchmarks live in their own package so that `swift test` at the top level never builds them.
+// Run: cd Benchmarks && swift package benchmark   (scripts/bench.sh does this)
+import PackageDescription
+import class Foundation.NSString
+
+// A path dependency is named after its directory, whatever the clone is called.
+let trellisPackage = ((#filePath as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
+let trellisIdentity = (trellisPackage as NSString).lastPathComponent
+
+let package = Package(
+    name: "TrellisBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "Storage",
+            dependencies: [
+                .product(name: "Trellis", package: trellisIdentity),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Storage",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)
