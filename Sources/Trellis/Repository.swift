@@ -81,6 +81,11 @@ public struct Repository: Sendable {
         return c.commit.document
     }
 
+    /// The record's document as of one of its commits (nil for a tombstone).
+    public func get(_ key: String, at id: CommitID) throws(TrellisError) -> Document? {
+        try document(at: try version(of: key)(id).id)
+    }
+
     /// Live keys (not deleted), in byte order. Empty for a repository never written.
     public func keys() throws(TrellisError) -> [String] {
         do { return try engine.keys(in: name) } catch where error.code == .notFound { return [] }

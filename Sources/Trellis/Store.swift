@@ -60,6 +60,9 @@ public final class Store: Sendable {
     /// A stored commit by id.
     public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit { try engine.commit(id) }
 
+    /// What the store indexes about a commit (no document).
+    public func info(_ id: CommitID) throws(TrellisError) -> CommitInfo { try engine.info(id) }
+
     /// Resolves a full id or a unique prefix of at least 4 hex digits.
     public func resolve(_ idOrPrefix: String) throws(TrellisError) -> CommitID { try engine.resolve(idOrPrefix) }
 

@@ -25,6 +25,12 @@ public struct WriteRequest {
     /// Explicit parents (replaying a concurrent edit); nil means the key's newest head.
     public var parents: [CommitID]?
 
+    /// Deletes and explicit parents refer to what is already stored.
+    var needsExistingRecord: Bool {
+        if case .delete = change { return true }
+        return !(parents ?? []).isEmpty
+    }
+
     public init(repository: String, key: String, change: Change, parents: [CommitID]? = nil) {
         self.repository = repository
         self.key = key
@@ -43,13 +49,17 @@ public final class StorageEngine: @unchecked Sendable {
     public let path: String
     public let identity: SigningKey
     /// Seconds a writer waits for another process's write lock.
-    public var lockTimeout: Double = 10
+    public var lockTimeout: Double {
+        get { mutex.withLock { lockWait } }
+        set { mutex.withLock { lockWait = newValue } }
+    }
 
     private let mutex = NSLock()
     private let lockFile: FileHandle
     private var repos: [String: RepositoryIndex] = [:]
     private var clock = HybridLogicalClock()
     private var pendingWarnings: [String] = []
+    private var lockWait: Double = 10
 
     // MARK: Opening
 
@@ -282,9 +292,11 @@ public final class StorageEngine: @unchecked Sendable {
 
         var staged: [String: [SignedCommit]] = [:]
         var results: [CommitInfo] = []
+        var created: [String] = []
         do throws(TrellisError) {
             for request in requests {
-                let index = try repositoryForWriting(request.repository)
+                let (index, isNew) = try repositoryForWriting(request.repository, mustExist: request.needsExistingRecord)
+                if isNew { created.append(request.repository) }
                 let commit = try makeCommit(request, index: index)
                 // Each repository gets one frame, appended at its current end: that is the offset.
                 index.add(commit, frameOffset: index.log.validEnd)
@@ -296,8 +308,10 @@ public final class StorageEngine: @unchecked Sendable {
                 _ = try index.log.append(try Frame.encode(commits))
             }
         } catch {
-            // Tentative in-memory changes are dropped by reloading what is really on disk.
-            for name in staged.keys { try? reloadRepository(name) }
+            // Tentative in-memory changes are dropped by reloading what is really on disk, and a
+            // repository this batch created is removed again: a refused write leaves no trace.
+            for name in created { removeEmptyRepository(name) }
+            for name in staged.keys where !created.contains(name) { try? reloadRepository(name) }
             throw error
         }
         return results
@@ -314,26 +328,38 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     private func acquireWriteLock() throws(TrellisError) {
-        let deadline = Date().addingTimeInterval(lockTimeout)
+        let deadline = Date().addingTimeInterval(lockWait)
         while !(try lockFile.lock(exclusive: true, wait: false)) {
             guard Date() < deadline else {
                 throw TrellisError(.storeLocked,
-                    "the store at \(path) is locked by another writer; gave up after \(lockTimeout) seconds")
+                    "the store at \(path) is locked by another writer; gave up after \(lockWait) seconds")
             }
             FileSystem.sleep(millis: 5)
         }
     }
 
-    private func repositoryForWriting(_ name: String) throws(TrellisError) -> RepositoryIndex {
+    /// The repository's index, creating the repository when it does not exist (true when new).
+    private func repositoryForWriting(_ name: String, mustExist: Bool) throws(TrellisError) -> (RepositoryIndex, Bool) {
         try StorageEngine.checkRepositoryName(name)
-        if let index = repos[name] { return index }
+        if let index = repos[name] { return (index, false) }
         let dir = repoDirectory(name)
+        var isNew = false
         if !FileSystem.exists(dir + "/log") {
+            guard !mustExist else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
             try FileSystem.makeDirectory(dir)
             try LogFile.create(path: dir + "/log")
             try FileSystem.syncDirectory(path + "/repos")
+            isNew = true
         }
-        return try loadRepository(name)
+        return (try loadRepository(name), isNew)
+    }
+
+    private func removeEmptyRepository(_ name: String) {
+        repos[name] = nil
+        let dir = repoDirectory(name)
+        unlink(dir + "/log")
+        rmdir(dir)
+        try? FileSystem.syncDirectory(path + "/repos")
     }
 
     private func makeCommit(_ request: WriteRequest, index: RepositoryIndex) throws(TrellisError) -> SignedCommit {

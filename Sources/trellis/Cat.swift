@@ -21,14 +21,13 @@ struct Cat: ParsableCommand {
         try reportingErrors { () throws(TrellisError) in
             let store = try options.open()
             let c = try store.commit(try store.resolve(id))
-            let info = try store.repository(c.commit.repository).history(c.commit.key).first { $0.id == c.id }
             if raw {
                 FileHandle.standardOutput.write(Data(c.encoded))
                 return
             }
             let document = c.commit.document.map(ValueJSON.json) ?? .null
             if json {
-                let fields = info.map(Output.info) ?? []
+                let fields = Output.info(try store.info(c.id))
                 Output.json(.object(fields + [("signature", .string(Hex.encode(c.signature))), ("document", document)]))
                 return
             }

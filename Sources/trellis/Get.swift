@@ -19,9 +19,7 @@ struct Get: ParsableCommand {
             let repository = try store.repository(repo)
             let document: Document?
             if let at {
-                let id = try store.resolve(at)
-                let diff = try repository.diff(key, from: id, to: id)  // checks the commit is a version of this key
-                document = try repository.document(at: diff.to)
+                document = try repository.get(key, at: try store.resolve(at))
             } else {
                 _ = try repository.heads(key)  // unknown key: a clear error rather than "deleted"
                 document = try repository.get(key)
@@ -45,9 +43,7 @@ struct Remove: ParsableCommand {
 
     func run() throws {
         try reportingErrors { () throws(TrellisError) in
-            let store = try options.open()
-            _ = try store.repository(repo).heads(key)
-            print(try store.repository(repo).delete(key).hex)
+            print(try options.open().repository(repo).delete(key).hex)
         }
     }
 }

@@ -84,3 +84,12 @@ func expectRefused(_ s: CLIStore, _ args: [String], mentioning phrase: String, s
     #expect((attrs[.posixPermissions] as? Int) == 0o600)
     #expect(try s.ok(["identity"]).out.trimmingCharacters(in: .newlines).count == 64)
 }
+
+@Test func refusedWritesToNewRepositoriesCreateNothing() throws {
+    let s = try CLIStore()
+    _ = try s.put("tasks", "t1", #"{"a": 1}"#)
+    let v1 = try s.ok(["heads", "tasks", "t1"]).out.prefix(64)
+    try expectRefused(s, ["rm", "fresh", "k"], mentioning: "unknown repository 'fresh'")
+    try expectRefused(s, ["put", "fresh", "k", "--parent", String(v1), "a=1"], mentioning: "unknown repository 'fresh'")
+    #expect(try s.ok(["repos"]).lines == ["tasks"])
+}

@@ -103,3 +103,12 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
 @Test func crcMatchesZlib() {
     #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
 }
+
+@Test func aRefusedFirstWriteLeavesNoRepositoryBehind() throws {
+    let dir = TemporaryDirectory()
+    let engine = try StorageEngine.create(at: dir.file("s"))
+    let bad = Document([("x", .double(.nan))])
+    #expect(throws: TrellisError.self) { try engine.write([WriteRequest(repository: "fresh", key: "k", change: .put(bad))]) }
+    #expect(try engine.repositoryNames().isEmpty)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("s") + "/repos").isEmpty)
+}
