@@ -66,10 +66,16 @@ enum ValueEncoder {
         func singleValueContainer() -> SingleValueEncodingContainer { Single(node: node, codingPath: codingPath) }
     }
 
-    static func child(_ value: Encodable, path: [CodingKey]) throws -> Node {
-        let node = Node()
-        node.value = try encode(value, path: path)
-        return node
+    /// A container element: primitives directly, anything else through `encode`.
+    static func encodeElement(_ value: Encodable, path: [CodingKey]) throws -> Value {
+        switch value {
+        case let v as Bool: .bool(v)
+        case let v as String: .string(v)
+        case let v as Double: .double(v)
+        case let v as Float: .double(Double(v))
+        case let v as any BinaryInteger: try integer(v, path)
+        default: try encode(value, path: path)
+        }
     }
 
     static func integer<T: BinaryInteger>(_ v: T, _ path: [CodingKey]) throws -> Value {
@@ -95,16 +101,8 @@ enum ValueEncoder {
         }
 
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-            let path = codingPath + [key]
             let n = Node()
-            switch value {
-            case let v as Bool: n.value = .bool(v)
-            case let v as String: n.value = .string(v)
-            case let v as Double: n.value = .double(v)
-            case let v as Float: n.value = .double(Double(v))
-            case let v as any BinaryInteger: n.value = try ValueEncoder.integer(v, path)
-            default: n.value = try ValueEncoder.encode(value, path: path)
-            }
+            n.value = try ValueEncoder.encodeElement(value, path: codingPath + [key])
             put(key, n)
         }
 
@@ -151,16 +149,8 @@ enum ValueEncoder {
         }
 
         mutating func encode<T: Encodable>(_ value: T) throws {
-            let path = codingPath + [IndexKey(count)]
             let n = Node()
-            switch value {
-            case let v as Bool: n.value = .bool(v)
-            case let v as String: n.value = .string(v)
-            case let v as Double: n.value = .double(v)
-            case let v as Float: n.value = .double(Double(v))
-            case let v as any BinaryInteger: n.value = try ValueEncoder.integer(v, path)
-            default: n.value = try ValueEncoder.encode(value, path: path)
-            }
+            n.value = try ValueEncoder.encodeElement(value, path: codingPath + [IndexKey(count)])
             node.items?.append(n)
         }
 

@@ -8,24 +8,23 @@ struct Get: ParsableCommand {
         discussion: "With several heads (concurrent edits not yet merged), this shows the newest head.")
 
     @OptionGroup var options: StoreOptions
-    @Argument(help: "The repository.") var repo: String
-    @Argument(help: "The record's key.") var key: String
+    @OptionGroup var record: RecordArguments
     @Flag(help: "Print compact JSON on one line, for scripts.") var json = false
     @Option(help: ArgumentHelp("Show the version at this commit (id or unique prefix).", valueName: "COMMIT")) var at: String?
 
     func run() throws {
         try reportingErrors { () throws(TrellisError) in
             let store = try options.open()
-            let repository = try store.repository(repo)
+            let repository = try store.repository(record.repo)
             let document: Document?
             if let at {
-                document = try repository.get(key, at: try store.resolve(at))
+                document = try repository.get(record.key, at: try store.resolve(at))
             } else {
-                _ = try repository.heads(key)  // unknown key: a clear error rather than "deleted"
-                document = try repository.get(key)
+                _ = try repository.heads(record.key)  // unknown key: a clear error rather than "deleted"
+                document = try repository.get(record.key)
             }
             guard let document else {
-                throw TrellisError(.notFound, "'\(key)' in repository '\(repo)' is deleted\(at.map { " at \($0)" } ?? "")")
+                throw TrellisError(.notFound, "'\(record.key)' in repository '\(record.repo)' is deleted\(at.map { " at \($0)" } ?? "")")
             }
             print(ValueJSON.text(document, pretty: !json))
         }
@@ -38,12 +37,11 @@ struct Remove: ParsableCommand {
         abstract: "Delete a record by writing a tombstone commit; print its id. History stays readable.")
 
     @OptionGroup var options: StoreOptions
-    @Argument(help: "The repository.") var repo: String
-    @Argument(help: "The record's key.") var key: String
+    @OptionGroup var record: RecordArguments
 
     func run() throws {
         try reportingErrors { () throws(TrellisError) in
-            print(try options.open().repository(repo).delete(key).hex)
+            print(try options.open().repository(record.repo).delete(record.key).hex)
         }
     }
 }

@@ -40,13 +40,12 @@ struct Heads: ParsableCommand {
         abstract: "List a record's heads, newest first: more than one after concurrent edits.")
 
     @OptionGroup var options: StoreOptions
-    @Argument(help: "The repository.") var repo: String
-    @Argument(help: "The record's key.") var key: String
+    @OptionGroup var record: RecordArguments
     @Flag(help: "Print a JSON array of commits.") var json = false
 
     func run() throws {
         try reportingErrors { () throws(TrellisError) in
-            let heads = try options.open().repository(repo).heads(key)
+            let heads = try options.open().repository(record.repo).heads(record.key)
             if json {
                 Output.json(.array(heads.map { .object(Output.info($0)) }))
             } else {

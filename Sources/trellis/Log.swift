@@ -49,13 +49,11 @@ struct Diff: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a field-level diff between two versions of a record.",
         discussion: """
-            With no commits: the last change (newest head against its parent). With FROM: FROM against
-            the newest head. With FROM and TO: between those. Text fields get a line diff.
+            With no commits: the last change (newest head against its parent). With FROM: FROM against the newest head. With FROM and TO: between those. Text fields get a line diff.
             """)
 
     @OptionGroup var options: StoreOptions
-    @Argument(help: "The repository.") var repo: String
-    @Argument(help: "The record's key.") var key: String
+    @OptionGroup var record: RecordArguments
     @Argument(help: "The older version (commit id or unique prefix).") var from: String?
     @Argument(help: "The newer version (commit id or unique prefix).") var to: String?
     @Flag(help: "Print a JSON object.") var json = false
@@ -65,7 +63,7 @@ struct Diff: ParsableCommand {
             let store = try options.open()
             let fromID = try from.map { s throws(TrellisError) in try store.resolve(s) }
             let toID = try to.map { s throws(TrellisError) in try store.resolve(s) }
-            let d = try store.repository(repo).diff(key, from: fromID, to: toID)
+            let d = try store.repository(record.repo).diff(record.key, from: fromID, to: toID)
             if json {
                 Output.json(.object([
                     ("from", d.from.map { .string($0.hex) } ?? .null), ("to", .string(d.to.hex)),

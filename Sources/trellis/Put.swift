@@ -7,17 +7,15 @@ struct Put: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a new version of a record and print the new commit id.",
         discussion: """
-            Give the whole document with --json or --file (use - for stdin), or change fields of the
-            current version with assignments: name=text sets a string, name:=JSON sets any JSON value,
-            including the wrappers {"$text": ...}, {"$set": [...]}, {"$counter": n}, {"$date": ...}
-            and {"$bytes": ...}. Examples:
+            Give the whole document with --json or --file (use - for stdin), or change fields of the current version with assignments: name=text sets a string, name:=JSON sets any JSON value, including the wrappers {"$text": ...}, {"$set": [...]}, {"$counter": n}, {"$date": ...} and {"$bytes": ...}.
+
+            Examples:
               trellis put tasks t1 --json '{"title": "Write docs", "done": false}'
               trellis put tasks t1 done:=true 'notes:={"$text": "line one\\n"}'
             """)
 
     @OptionGroup var options: StoreOptions
-    @Argument(help: "The repository.") var repo: String
-    @Argument(help: "The record's key.") var key: String
+    @OptionGroup var record: RecordArguments
     @Argument(help: "Field assignments: name=text or name:=JSON.") var assignments: [String] = []
     @Option(help: "The whole document as a JSON object.") var json: String?
     @Option(help: ArgumentHelp("Read the whole document from a file (- for stdin).", valueName: "FILE")) var file: String?
@@ -34,7 +32,7 @@ struct Put: ParsableCommand {
     func run() throws {
         try reportingErrors { () throws(TrellisError) in
             let store = try options.open()
-            let repository = try store.repository(repo)
+            let repository = try store.repository(record.repo)
             var parentIDs: [CommitID]? = nil
             if !parents.isEmpty {
                 parentIDs = []
@@ -42,10 +40,10 @@ struct Put: ParsableCommand {
             }
             let id: CommitID
             if assignments.isEmpty {
-                id = try repository.put(key, try readDocument(), parents: parentIDs)
+                id = try repository.put(record.key, try readDocument(), parents: parentIDs)
             } else {
                 let changes = try assignments.map(Put.parseAssignment)
-                id = try repository.update(key, parents: parentIDs) { doc in
+                id = try repository.update(record.key, parents: parentIDs) { doc in
                     for (name, value) in changes { doc[name] = value }
                 }
             }

@@ -40,6 +40,12 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+/// The repository and key that most commands act on.
+struct RecordArguments: ParsableArguments {
+    @Argument(help: "The repository.") var repo: String
+    @Argument(help: "The record's key.") var key: String
+}
+
 /// Runs a command body, turning engine errors into one line on stderr and exit status 1.
 func reportingErrors(_ body: () throws(TrellisError) -> Void) throws {
     do {
