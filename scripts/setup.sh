@@ -14,8 +14,8 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 if [ "${1:-}" = "--python" ]; then
-  python3 -c "import nacl" 2>/dev/null || {
-    echo "setup: installing PyNaCl"
-    python3 -m pip install --quiet pynacl
+  python3 -c "import nacl, lz4.block" 2>/dev/null || {
+    echo "setup: installing PyNaCl and lz4 for the independent format checks"
+    python3 -m pip install --quiet pynacl lz4
   }
 fi

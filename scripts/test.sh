@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Trellis and runs the whole test suite (Swift tests, the CLI end-to-end tests and the
-# independent Python verifier, which the Swift tests call).
+# independent Python readers in Tests/verify, which the Swift tests call).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --python

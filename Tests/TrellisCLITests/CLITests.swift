@@ -157,3 +157,25 @@ final class Failures: @unchecked Sendable {  // guarded by `lock`
     holder.waitUntilExit()
     #expect(try trellis(["put", "r", "k", "a=1"], store: s.store).status == 0)
 }
+
+@Test func logsPassTheIndependentPythonReader() throws {
+    let s = try CLIStore()
+    var expected: [String: Set<String>] = [:]
+    for n in 0..<20 {
+        let repo = n % 3 == 0 ? "alpha" : "beta"
+        let id = try s.put(repo, "k\(n % 4)", #"{"n": \#(n), "notes": {"$text": "line \#(n)\n"}}"#)
+        expected[repo, default: []].insert(id)
+    }
+    expected["alpha", default: []].insert(try s.ok(["rm", "alpha", "k0"]).out.trimmingCharacters(in: .newlines))
+    let r = try run("/usr/bin/env", ["python3", TestPaths.packageRoot + "/Tests/verify/read_logs.py", s.store])
+    #expect(r.status == 0, "reader: \(r.stderr)")
+    let found = try JSONSerialization.jsonObject(with: r.stdout) as? [String: [String]] ?? [:]
+    #expect(found.mapValues(Set.init) == expected)
+    // A flipped byte in a frame is caught by the reader too.
+    let log = s.store + "/repos/beta/log"
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: log))
+    bytes[30] ^= 0x40
+    try bytes.write(to: URL(fileURLWithPath: log))
+    let damaged = try run("/usr/bin/env", ["python3", TestPaths.packageRoot + "/Tests/verify/read_logs.py", s.store])
+    #expect(damaged.status != 0)
+}

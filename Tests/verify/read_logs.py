@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Independent reader of a Trellis store's logs, written from docs/format.md alone.
+
+It walks STORE/repos/*/log, checks the file magic and every frame (magic, lengths, CRC-32 with
+zlib, LZ4 block decompression with the lz4 package), decodes each entry, re-hashes the commit
+with hashlib's BLAKE2b-256 and verifies its Ed25519 signature with PyNaCl.
+Prints a JSON object {"repo": [ids in log order], ...}; exits 1 on the first violation.
+Usage: read_logs.py STORE_DIR
+"""
+import hashlib, json, os, struct, sys, zlib
+
+import lz4.block
+import nacl.signing
+
+
+def varint(data, pos):
+    result = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+
+
+def commit_author(raw):
+    """The author key of a canonical commit (docs/format.md §Commits), or None."""
+    pos = 6  # magic, version, kind
+    for _ in range(2):  # repository, key
+        n, pos = varint(raw, pos)
+        pos += n
+    count, pos = varint(raw, pos)
+    pos += 32 * count + 12  # parents, timestamp
+    return raw[pos + 1:pos + 33] if raw[pos] == 1 else None
+
+
+def read_log(path):
+    data = open(path, "rb").read()
+    if data[:8] != b"TRLLOG01":
+        raise ValueError("%s: bad file magic" % path)
+    pos, ids = 8, []
+    while pos < len(data):
+        if data[pos:pos + 4] != b"TRF1":
+            raise ValueError("%s: bad frame magic at %d" % (path, pos))
+        payload_len, raw_len, crc = struct.unpack(">III", data[pos + 4:pos + 16])
+        payload = data[pos + 16:pos + 16 + payload_len]
+        if len(payload) != payload_len:
+            raise ValueError("%s: truncated frame at %d" % (path, pos))
+        if zlib.crc32(data[pos + 4:pos + 12] + payload) != crc:
+            raise ValueError("%s: checksum mismatch at %d" % (path, pos))
+        body = lz4.block.decompress(payload, uncompressed_size=raw_len)
+        count, p = varint(body, 0)
+        for _ in range(count):
+            n, p = varint(body, p)
+            raw = body[p:p + n]
+            p += n
+            n, p = varint(body, p)
+            signature = body[p:p + n]
+            p += n
+            digest = hashlib.blake2b(raw, digest_size=32).digest()
+            author = commit_author(raw)
+            if author is None:
+                if signature:
+                    raise ValueError("author-less commit with a signature")
+            else:
+                nacl.signing.VerifyKey(author).verify(digest, signature)
+            ids.append(digest.hex())
+        if p != len(body):
+            raise ValueError("%s: trailing bytes in frame at %d" % (path, pos))
+        pos += 16 + payload_len
+    return ids
+
+
+def main():
+    repos = os.path.join(sys.argv[1], "repos")
+    try:
+        result = {name: read_log(os.path.join(repos, name, "log")) for name in sorted(os.listdir(repos))}
+    except Exception as e:  # any violation of the format is a failure
+        print("FAIL: %s" % e, file=sys.stderr)
+        sys.exit(1)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
