@@ -21,13 +21,15 @@ enum ValueDecoder {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from value: Value, path: [CodingKey]) throws -> T {
-        switch (type, value) {
-        case (is Date.Type, .date(let ms)): return Date(timeIntervalSince1970: Double(ms) / 1000) as! T
-        case (is Data.Type, .bytes(let b)): return Data(b) as! T
-        case (is Text.Type, .text(let s)), (is Text.Type, .string(let s)): return Text(s) as! T
-        case (is Counter.Type, .counter(let n)), (is Counter.Type, .int(let n)): return Counter(n) as! T
-        default: return try T(from: NodeDecoder(value: value, codingPath: path))
+        let special: Any? = switch (type, value) {
+        case (is Date.Type, .date(let ms)): Date(timeIntervalSince1970: Double(ms) / 1000)
+        case (is Data.Type, .bytes(let b)): Data(b)
+        case (is Text.Type, .text(let s)), (is Text.Type, .string(let s)): Text(s)
+        case (is Counter.Type, .counter(let n)), (is Counter.Type, .int(let n)): Counter(n)
+        default: nil
         }
+        if let result = special as? T { return result }
+        return try T(from: NodeDecoder(value: value, codingPath: path))
     }
 
     static func mismatch(_ expected: Any.Type, _ value: Value, _ path: [CodingKey]) -> DecodingError {

@@ -120,21 +120,29 @@ enum ValueEncoder {
             return Unkeyed(node: n, codingPath: codingPath + [key])
         }
 
-        mutating func superEncoder() -> Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
+        /// A superclass's fields go under "super", as JSONEncoder puts them.
+        mutating func superEncoder() -> Encoder { superEncoder(named: "super", path: codingPath + [IndexKey.named("super")]) }
 
         mutating func superEncoder(forKey key: Key) -> Encoder {
+            superEncoder(named: key.stringValue, path: codingPath + [key])
+        }
+
+        private func superEncoder(named name: String, path: [CodingKey]) -> Encoder {
             let n = Node()
-            put(key, n)
-            return NodeEncoder(node: n, codingPath: codingPath + [key])
+            node.fields?.removeAll { $0.0 == name }
+            node.fields?.append((name, n))
+            return NodeEncoder(node: n, codingPath: path)
         }
     }
 
+    /// A coding key for list positions (and the "super" field), for error paths.
     struct IndexKey: CodingKey {
-        var stringValue: String { "\(intValue ?? 0)" }
+        var stringValue: String
         var intValue: Int?
-        init(_ i: Int) { intValue = i }
-        init?(stringValue: String) { return nil }
-        init?(intValue: Int) { self.intValue = intValue }
+        init(_ i: Int) { intValue = i; stringValue = String(i) }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { self.init(intValue) }
+        static func named(_ name: String) -> IndexKey { IndexKey(stringValue: name) ?? IndexKey(0) }
     }
 
     struct Unkeyed: UnkeyedEncodingContainer {

@@ -78,3 +78,30 @@ struct Everything: Codable, Equatable {
     #expect(try repo.get("counter")?["n"] == .int(100))
     #expect(try repo.heads("counter").count == 1)
 }
+
+class Animal: Codable { var name = "rex" }
+final class Dog: Animal, @unchecked Sendable {  // immutable after construction in this test
+    var barks = true
+    enum CodingKeys: String, CodingKey { case barks }
+    override init() { super.init() }
+    required init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        barks = try c.decode(Bool.self, forKey: .barks)
+        try super.init(from: c.superDecoder())
+    }
+    override func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(barks, forKey: .barks)
+        try super.encode(to: c.superEncoder())
+    }
+}
+
+@Test func subclassesEncodeTheirSuperclassUnderSuper() throws {
+    let dir = TemporaryDirectory()
+    let repo = try Store.open(dir.file("s")).repository("r")
+    try repo.put("d", value: Dog())
+    #expect(try repo.get("d")?["super"] == .map(Document([("name", .string("rex"))])))
+    let dog = try #require(try repo.get("d", as: Dog.self))
+    #expect(dog.barks && dog.name == "rex")
+    #expect(throws: TrellisError.self) { try repo.put("bad", value: ["x": UInt64.max]) }
+}
