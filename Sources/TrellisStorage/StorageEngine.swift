@@ -293,6 +293,7 @@ public final class StorageEngine: @unchecked Sendable {
         var staged: [String: [SignedCommit]] = [:]
         var results: [CommitInfo] = []
         var created: [String] = []
+        var appended: Set<String> = []
         do throws(TrellisError) {
             for request in requests {
                 let (index, isNew) = try repositoryForWriting(request.repository, mustExist: request.needsExistingRecord)
@@ -306,12 +307,14 @@ public final class StorageEngine: @unchecked Sendable {
             for (name, commits) in staged.sorted(by: { $0.key < $1.key }) {
                 guard let index = repos[name] else { continue }
                 _ = try index.log.append(try Frame.encode(commits))
+                appended.insert(name)
             }
         } catch {
             // Tentative in-memory changes are dropped by reloading what is really on disk, and a
-            // repository this batch created is removed again: a refused write leaves no trace.
-            for name in created { removeEmptyRepository(name) }
-            for name in staged.keys where !created.contains(name) { try? reloadRepository(name) }
+            // repository this batch created but never wrote to is removed: a refused write leaves
+            // no trace. Frames already appended for other repositories of the batch stay durable.
+            for name in created where !appended.contains(name) { removeEmptyRepository(name) }
+            for name in staged.keys where !created.contains(name) || appended.contains(name) { try? reloadRepository(name) }
             throw error
         }
         return results
