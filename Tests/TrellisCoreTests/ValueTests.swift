@@ -137,3 +137,14 @@ func wrongWrapperValuesAreRejected(_ text: String) throws {
     #expect(changes.first { $0.pathString == "s" }?.setRemoved == [.int(1)])
     #expect(DocumentDiff.summary(changes) == "~a +added -gone ~m.y ~s")
 }
+
+@Test func diff3MergesDisjointEditsAndFlagsOverlaps() {
+    let clean = TextMerge.merge(base: "a\nb\nc\nd\ne\n", ours: "A\nb\nc\nd\ne\n", theirs: "a\nb\nc\nd\nE\n")
+    #expect(clean.isClean && clean.resolved(preferOurs: true) == "A\nb\nc\nd\nE\n")
+    let same = TextMerge.merge(base: "a\n", ours: "b\n", theirs: "b\n")
+    #expect(same.isClean && same.resolved(preferOurs: true) == "b\n")
+    let conflict = TextMerge.merge(base: "a\nx y\nb\n", ours: "a\nx 1\nb\n", theirs: "a\nx 2\nb\n")
+    #expect(!conflict.isClean)
+    #expect(conflict.resolved(preferOurs: false) == "a\nx 2\nb\n")
+    #expect(Diff3.merge(base: [1, 2, 3], ours: [1, 2, 3], theirs: [1, 3]) == [.resolved([1, 3])])
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+import TrellisTestSupport
+
+/// Edits one side of a generated text: changes, insertions and deletions inside its own lines,
+/// so that the two sides never touch the same or adjacent base lines.
+func edit(_ base: [String], lines owned: [Int], tag: String, using g: inout some RandomNumberGenerator) -> [String] {
+    var out: [String] = []
+    for (n, line) in base.enumerated() {
+        guard owned.contains(n) else { out.append(line); continue }
+        switch Int.random(in: 0..<3, using: &g) {
+        case 0: out.append("\(tag) changed \(n)\n")
+        case 1: out.append(line); out.append("\(tag) inserted after \(n)\n")
+        default: break  // deleted
+        }
+    }
+    return out
+}
+
+@Test func mergeFileMatchesGitOnNonOverlappingEdits() throws {
+    let dir = TemporaryDirectory("merge-file")
+    var g = SystemRandomNumberGenerator()
+    var compared = 0
+    for round in 0..<300 {
+        let count = Int.random(in: 4...40, using: &g)
+        let base = (0..<count).map { "line \($0) of the base text\n" }
+        // Split the lines into alternating runs with a gap line between owners.
+        var ours: [Int] = [], theirs: [Int] = []
+        var n = 0
+        while n < count {
+            let run = Int.random(in: 1...3, using: &g)
+            let owner = Int.random(in: 0..<3, using: &g)
+            for k in n..<min(count, n + run) {
+                if owner == 0 { ours.append(k) } else if owner == 1 { theirs.append(k) }
+            }
+            n += run + 1  // one untouched line between runs
+        }
+        let o = edit(base, lines: ours, tag: "ours", using: &g), t = edit(base, lines: theirs, tag: "theirs", using: &g)
+        let paths = ["base", "ours", "theirs"].map { dir.file("\($0)-\(round)") }
+        for (path, text) in zip(paths, [base, o, t]) { try Data(text.joined().utf8).write(to: URL(fileURLWithPath: path)) }
+        let git = try run("/usr/bin/git", ["merge-file", "-p", paths[1], paths[0], paths[2]])
+        let mine = try trellis(["merge-file", paths[0], paths[1], paths[2]])
+        #expect(mine.status == 0, "case \(round): trellis found a conflict git did not")
+        if git.status == 0 {
+            compared += 1
+            #expect(mine.out == git.out, "case \(round) differs from git merge-file")
+        }
+    }
+    #expect(compared >= 250, "git reported too many conflicts to compare: \(compared)")
+}
+
+@Test func mergeFileConflictsAndSidePicking() throws {
+    let dir = TemporaryDirectory("merge-file")
+    let files = [("base", "a\nb c d\ne\n"), ("ours", "a\nb c X\ne\n"), ("theirs", "a\nb c Y\ne\n")]
+    for (name, text) in files { try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file(name))) }
+    let args = ["merge-file", dir.file("base"), dir.file("ours"), dir.file("theirs")]
+    let conflict = try trellis(args)
+    #expect(conflict.status == 1)
+    #expect(conflict.out == "a\n<<<<<<< \(dir.file("ours"))\nb c X\n=======\nb c Y\n>>>>>>> \(dir.file("theirs"))\ne\n")
+    #expect(try trellis(args + ["--ours"]).out == "a\nb c X\ne\n")
+    #expect(try trellis(args + ["--theirs"]).out == "a\nb c Y\ne\n")
+    // Different words of one line merge cleanly.
+    try Data("a\nb c Y\ne\n".utf8).write(to: URL(fileURLWithPath: dir.file("theirs")))
+    try Data("a\nQ c d\ne\n".utf8).write(to: URL(fileURLWithPath: dir.file("ours")))
+    let words = try trellis(args)
+    #expect(words.status == 0 && words.out == "a\nQ c Y\ne\n")
+    let missing = try trellis(["merge-file", dir.file("nope"), dir.file("ours"), dir.file("theirs")])
+    #expect(missing.status != 0 && missing.stderr.contains("cannot read"))
+}
