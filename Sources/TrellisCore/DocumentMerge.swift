@@ -1,0 +1,120 @@
+/// One side of a merge: a version of a record and what orders it against the other side.
+public struct MergeSide: Sendable, Equatable {
+    /// nil when this side deleted the record.
+    public var document: Document?
+    public var timestamp: HLCTimestamp
+    public var id: CommitID
+
+    public init(document: Document?, timestamp: HLCTimestamp, id: CommitID) {
+        self.document = document
+        self.timestamp = timestamp
+        self.id = id
+    }
+
+    /// The newer side wins where a rule needs a winner: larger timestamp, then larger id.
+    public static func isNewer(_ a: MergeSide, than b: MergeSide) -> Bool {
+        a.timestamp != b.timestamp ? a.timestamp > b.timestamp : a.id > b.id
+    }
+}
+
+/// A field (or the whole record, path []) that both sides changed in ways no rule combines; a
+/// rule picked the winner, and the loser stays in history.
+public struct MergeConflict: Hashable, Sendable {
+    public enum Rule: String, Sendable {
+        /// Both changed a scalar, list or type: the newer side's value.
+        case lastWriterWins = "last-writer-wins"
+        /// Overlapping text edits: each such hunk takes the newer side's text.
+        case textHunk = "text-hunk"
+        /// One side deleted the record, the other edited it: the edit wins.
+        case editBeatsDelete = "edit-beats-delete"
+    }
+
+    public var path: [String]
+    public var rule: Rule
+    /// nil = absent (field missing, or record deleted at path []).
+    public var base: Value?
+    /// The older side ("ours") and the newer side ("theirs"), by the merge's ordering.
+    public var ours: Value?
+    public var theirs: Value?
+    public var winner: Value?
+
+    public var pathString: String { path.isEmpty ? "(record)" : path.joined(separator: ".") }
+}
+
+/// The three-way merge of two versions of a record against their common ancestor
+/// (docs/merge.md). The result depends only on the contents, timestamps and ids of the sides,
+/// never on which side is passed first.
+public enum DocumentMerge {
+    public struct Result: Sendable, Equatable {
+        /// nil when the merged record is deleted.
+        public var document: Document?
+        public var conflicts: [MergeConflict]
+    }
+
+    public static func merge(base: Document?, _ a: MergeSide, _ b: MergeSide) -> Result {
+        let (older, newer) = MergeSide.isNewer(a, than: b) ? (b, a) : (a, b)
+        var conflicts: [MergeConflict] = []
+        switch (older.document, newer.document) {
+        case (nil, nil):
+            return Result(document: nil, conflicts: [])
+        case (let edited?, nil), (nil, let edited?):
+            // Deleted on one side. An untouched other side lets the delete stand; an edit wins.
+            guard edited != base else { return Result(document: nil, conflicts: []) }
+            conflicts.append(MergeConflict(
+                path: [], rule: .editBeatsDelete, base: base.map(Value.map), ours: older.document.map(Value.map),
+                theirs: newer.document.map(Value.map), winner: .map(edited)))
+            return Result(document: edited, conflicts: conflicts)
+        case (let o?, let t?):
+            let merged = mergeMaps(base ?? Document(), o, t, path: [], conflicts: &conflicts)
+            return Result(document: merged, conflicts: conflicts)
+        }
+    }
+
+    static func mergeMaps(_ b: Document, _ o: Document, _ t: Document, path: [String],
+                          conflicts: inout [MergeConflict]) -> Document {
+        if o == t { return o }
+        if o == b { return t }
+        if t == b { return o }
+        var out = Document()
+        // Canonical (byte) order, so conflicts are listed the same way on every peer.
+        let names = Set(b.names + o.names + t.names).sorted { Document.compare($0, $1) < 0 }
+        for name in names {
+            out[name] = mergeValues(b[name], o[name], t[name], path: path + [name], conflicts: &conflicts)
+        }
+        return out
+    }
+
+    /// `o` is the older side, `t` the newer; nil means the field is absent.
+    static func mergeValues(_ b: Value?, _ o: Value?, _ t: Value?, path: [String],
+                            conflicts: inout [MergeConflict]) -> Value? {
+        if o == t { return o }
+        if o == b { return t }
+        if t == b { return o }
+        switch (o, t) {
+        case (.counter(let x)?, .counter(let y)?):
+            let base: Int64 = if case .counter(let c)? = b { c } else { 0 }
+            return .counter(base &+ (x &- base) &+ (y &- base))
+        case (.set(let x)?, .set(let y)?):
+            let base: [Value] = if case .set(let s)? = b { s.elements } else { [] }
+            let baseSet = Set(base), xs = Set(x.elements), ys = Set(y.elements)
+            // base ∪ added(ours) ∪ added(theirs) − removed(ours) − removed(theirs)
+            let kept = base.filter { xs.contains($0) && ys.contains($0) }
+            let added = x.elements.filter { !baseSet.contains($0) } + y.elements.filter { !baseSet.contains($0) }
+            return .set(kept + added)
+        case (.map(let x)?, .map(let y)?):
+            let base: Document = if case .map(let d)? = b { d } else { Document() }
+            return .map(mergeMaps(base, x, y, path: path, conflicts: &conflicts))
+        case (.text(let x)?, .text(let y)?):
+            let base: String = if case .text(let s)? = b { s } else { "" }
+            let merged = TextMerge.merge(base: base, ours: x, theirs: y)
+            let result = Value.text(merged.resolved(preferOurs: false))
+            if !merged.isClean {
+                conflicts.append(MergeConflict(path: path, rule: .textHunk, base: b, ours: o, theirs: t, winner: result))
+            }
+            return result
+        default:
+            conflicts.append(MergeConflict(path: path, rule: .lastWriterWins, base: b, ours: o, theirs: t, winner: t))
+            return t
+        }
+    }
+}
