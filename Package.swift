@@ -10,6 +10,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -23,7 +24,7 @@ let package = Package(
             providers: [.apt(["liblz4-dev"])]
         ),
         .target(name: "TrellisCrypto", dependencies: ["TrellisSodium"]),
-        .target(name: "TrellisCore", dependencies: ["TrellisCrypto"]),
+        .target(name: "TrellisCore", dependencies: ["TrellisCrypto", .product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "TrellisStorage", dependencies: ["TrellisCore", "TrellisCrypto", "TrellisLZ4"]),
         .target(name: "Trellis", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto"]),
         .executableTarget(

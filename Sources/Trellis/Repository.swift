@@ -57,13 +57,23 @@ public struct Repository: Sendable {
     // MARK: Reading
 
     /// The record's current document; nil when it does not exist or is deleted.
-    /// With several heads (concurrent edits not yet merged) this is the newest head.
+    /// Several heads (concurrent edits) are first merged into one merge commit, written durably.
     public func get(_ key: String) throws(TrellisError) -> Document? {
         do {
+            if try engine.heads(name, key).count > 1 { try engine.mergeHeads(name, key) }
             return try engine.current(name, key).1
         } catch where error.code == .notFound {
             return nil
         }
+    }
+
+    /// Merges the record's heads now, if it has several, and returns the single head.
+    @discardableResult
+    public func merge(_ key: String) throws(TrellisError) -> CommitInfo { try engine.mergeHeads(name, key) }
+
+    /// Conflicts resolved by merges, newest merge first: of one record, or of the repository.
+    public func conflicts(_ key: String? = nil) throws(TrellisError) -> [(merge: CommitInfo, conflicts: [MergeConflict])] {
+        try engine.conflicts(name, key: key).map { (merge: $0.0, conflicts: $0.1) }
     }
 
     /// The record decoded as `T`; nil when it does not exist or is deleted.

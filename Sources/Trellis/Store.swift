@@ -69,6 +69,10 @@ public final class Store: Sendable {
     /// Repairs made while opening or writing (a cut damaged log tail), once each.
     public func takeWarnings() -> [String] { engine.takeWarnings() }
 
+    /// Stores commits made elsewhere after verifying each one (ids, signatures, and merges by
+    /// recomputation); all or nothing.
+    public func receive(_ commits: [SignedCommit]) throws(TrellisError) { try engine.receive(commits) }
+
     /// Writes several changes with one fsync per repository.
     @discardableResult
     public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] { try engine.write(requests) }
@@ -79,3 +83,5 @@ public final class Store: Sendable {
 @_exported import struct TrellisCrypto.PublicKey
 @_exported import struct TrellisStorage.WriteRequest
 @_exported import enum TrellisCrypto.Hex
+@_exported import struct TrellisCore.MergeConflict
+@_exported import enum TrellisCore.ValueJSON

@@ -11,8 +11,15 @@ public struct Commit: Hashable, Sendable {
         case put = 0
         /// A tombstone: the record is deleted.
         case delete = 1
-        /// A deterministic, author-less merge of the parents (defined by the merge issue).
+        /// A deterministic, author-less merge of the parents (docs/merge.md).
         case merge = 2
+        /// A merge whose result is that the record is deleted: author-less, no document.
+        case mergeDelete = 3
+
+        /// Merges carry no author and are verified by recomputing them.
+        public var isMerge: Bool { self == .merge || self == .mergeDelete }
+        /// Tombstones carry no document.
+        public var deletes: Bool { self == .delete || self == .mergeDelete }
     }
 
     public var kind: Kind
@@ -36,7 +43,7 @@ public struct Commit: Hashable, Sendable {
         self.document = document
     }
 
-    public var isTombstone: Bool { kind == .delete }
+    public var isTombstone: Bool { kind.deletes }
 
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 256)
@@ -90,7 +97,7 @@ public struct Commit: Hashable, Sendable {
             do { author = try PublicKey(bytes: Array(try r.raw(PublicKey.size))) } catch { throw TrellisError(.corruptData, "bad author key") }
         default: throw TrellisError(.corruptData, "bad author flag")
         }
-        let document: Document? = kind == .delete ? nil : try CanonicalDecoder.decodeDocument(&r)
+        let document: Document? = kind.deletes ? nil : try CanonicalDecoder.decodeDocument(&r)
         guard r.isAtEnd else { throw TrellisError(.corruptData, "trailing bytes after commit") }
         return Commit(kind: kind, repository: repository, key: key, parents: parents, timestamp: timestamp,
                       author: author, document: document)
@@ -122,6 +129,12 @@ public struct SignedCommit: Hashable, Sendable {
         return s
     }
 
+    /// An author-less merge commit: its id is its hash and it has no signature.
+    public static func merge(_ commit: Commit) -> SignedCommit {
+        let bytes = commit.encoded()
+        return SignedCommit(commit: commit, id: CommitID.of(bytes), encoded: bytes, signature: [])
+    }
+
     /// Builds from parts already verified when they were stored.
     public init(commit: Commit, id: CommitID, encoded: [UInt8], signature: [UInt8]) {
         self.commit = commit
@@ -133,7 +146,7 @@ public struct SignedCommit: Hashable, Sendable {
     public func checkSignature() throws(TrellisError) {
         guard let author = commit.author else {
             // Author-less commits are only merges, which peers verify by recomputing them.
-            guard commit.kind == .merge, signature.isEmpty else {
+            guard commit.kind.isMerge, signature.isEmpty else {
                 throw TrellisError(.badSignature, "commit \(id.short) has no author but is not a merge")
             }
             return

@@ -298,15 +298,22 @@ public final class StorageEngine: @unchecked Sendable {
             for request in requests {
                 let (index, isNew) = try repositoryForWriting(request.repository, mustExist: request.needsExistingRecord)
                 if isNew { created.append(request.repository) }
+                // A change on top of several heads builds on their merge, written in the same frame.
+                if request.parents == nil, let merge = try mergeCommit(index, request.key) {
+                    if index.add(merge, frameOffset: index.log.validEnd, unwritten: true) {
+                        staged[request.repository, default: []].append(merge)
+                    }
+                }
                 let commit = try makeCommit(request, index: index)
                 // Each repository gets one frame, appended at its current end: that is the offset.
-                index.add(commit, frameOffset: index.log.validEnd)
+                index.add(commit, frameOffset: index.log.validEnd, unwritten: true)
                 staged[request.repository, default: []].append(commit)
                 results.append(indexInfo(index, commit.id))
             }
             for (name, commits) in staged.sorted(by: { $0.key < $1.key }) {
                 guard let index = repos[name] else { continue }
                 _ = try index.log.append(try Frame.encode(commits))
+                index.markWritten()
                 appended.insert(name)
             }
         } catch {
@@ -318,6 +325,105 @@ public final class StorageEngine: @unchecked Sendable {
             throw error
         }
         return results
+    }
+
+    /// The merge commit of a key's heads, or nil when it has one head.
+    private func mergeCommit(_ index: RepositoryIndex, _ key: String) throws(TrellisError) -> SignedCommit? {
+        let heads = index.heads(of: key)
+        guard heads.count > 1 else { return nil }
+        let outcome = try HeadMerge.mergeCommit(repository: index.name, key: key, heads: heads.map(\.id), source: index)
+        return SignedCommit.merge(outcome.commit)
+    }
+
+    /// Merges a key's heads into one merge commit, written durably, and returns the single head.
+    /// Two stores holding the same heads write byte-identical merge commits.
+    @discardableResult
+    public func mergeHeads(_ repo: String, _ key: String) throws(TrellisError) -> CommitInfo {
+        mutex.lock()
+        defer { mutex.unlock() }
+        guard let index = repos[repo] else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
+        try catchUp(index, holdingLock: false)
+        if index.heads(of: key).count > 1 {
+            try acquireWriteLock()
+            defer { lockFile.unlock() }
+            try catchUp(index, holdingLock: true)
+            if let merge = try mergeCommit(index, key), index.add(merge, frameOffset: index.log.validEnd, unwritten: true) {
+                do {
+                    _ = try index.log.append(try Frame.encode([merge]))
+                    index.markWritten()
+                } catch {
+                    try? reloadRepository(repo)
+                    throw error
+                }
+            }
+        }
+        guard let head = index.heads(of: key).first else {
+            throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
+        }
+        return head
+    }
+
+    /// The conflicts that each merge commit of a repository (or of one key) resolved, newest
+    /// first. Merges are deterministic, so they are recomputed rather than stored.
+    public func conflicts(_ repo: String, key: String? = nil) throws(TrellisError) -> [(CommitInfo, [MergeConflict])] {
+        let merges = try history(repo, key: key).filter { $0.kind.isMerge }
+        return try reading { () throws(TrellisError) in
+            let index = try repository(repo)
+            var out: [(CommitInfo, [MergeConflict])] = []
+            for m in merges {
+                let outcome = try HeadMerge.mergeCommit(repository: repo, key: m.key, heads: m.parents, source: index)
+                if !outcome.conflicts.isEmpty { out.append((m, outcome.conflicts)) }
+            }
+            return out
+        }
+    }
+
+    /// Stores commits made elsewhere, all or nothing. Each is re-hashed and its signature checked;
+    /// each merge commit is recomputed from its parents and must match byte for byte. Parents must
+    /// be stored already or come earlier in the batch.
+    public func receive(_ commits: [SignedCommit]) throws(TrellisError) {
+        mutex.lock()
+        defer { mutex.unlock() }
+        try acquireWriteLock()
+        defer { lockFile.unlock() }
+        for index in repos.values { try catchUp(index, holdingLock: true) }
+        var staged: [String: [SignedCommit]] = [:]
+        var created: [String] = []
+        var appended: Set<String> = []
+        do throws(TrellisError) {
+            for c in commits {
+                let verified = try SignedCommit.verify(encoded: c.encoded, signature: c.signature)
+                try StorageEngine.checkKey(verified.commit.key)
+                let (index, isNew) = try repositoryForWriting(verified.commit.repository, mustExist: false)
+                if isNew { created.append(index.name) }
+                guard index.commits[verified.id] == nil else { continue }
+                for p in verified.commit.parents {
+                    guard let parent = index.commits[p], parent.key == verified.commit.key else {
+                        throw TrellisError(.notFound, "commit \(verified.id.short) names a parent \(p.short) that is not stored")
+                    }
+                }
+                if verified.commit.kind.isMerge {
+                    let recomputed = try HeadMerge.mergeCommit(
+                        repository: index.name, key: verified.commit.key, heads: verified.commit.parents, source: index)
+                    guard recomputed.commit.encoded() == verified.encoded else {
+                        throw TrellisError(.badSignature, "merge commit \(verified.id.short) does not match the merge of its parents")
+                    }
+                }
+                index.add(verified, frameOffset: index.log.validEnd, unwritten: true)
+                clock.observe(verified.commit.timestamp)
+                staged[index.name, default: []].append(verified)
+            }
+            for (name, batch) in staged.sorted(by: { $0.key < $1.key }) {
+                guard let index = repos[name] else { continue }
+                _ = try index.log.append(try Frame.encode(batch))
+                index.markWritten()
+                appended.insert(name)
+            }
+        } catch {
+            for name in created where !appended.contains(name) { removeEmptyRepository(name) }
+            for name in staged.keys where !created.contains(name) || appended.contains(name) { try? reloadRepository(name) }
+            throw error
+        }
     }
 
     private func indexInfo(_ index: RepositoryIndex, _ id: CommitID) -> CommitInfo {
@@ -376,11 +482,10 @@ public final class StorageEngine: @unchecked Sendable {
                 }
             }
             parents = explicit
-            let newest = explicit.compactMap { index.commits[$0] }.sorted(by: CommitInfo.newerFirst).first
-            base = try newest.flatMap { info throws(TrellisError) in
-                if let doc = index.headDocument(request.key, info.id) { return doc }
-                return try index.log.readFrame(at: info.frameOffset).first { $0.id == info.id }?.commit.document
-            }
+            // Several explicit parents: the new version builds on their merge.
+            base = explicit.count == 1
+                ? try index.document(of: index.commits[explicit[0]]!)  // safe: checked just above
+                : try HeadMerge.mergeCommit(repository: index.name, key: request.key, heads: explicit, source: index).commit.document
         } else if let (head, doc) = index.current(request.key) {
             parents = [head.id]
             base = doc

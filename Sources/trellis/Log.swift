@@ -25,7 +25,8 @@ struct Log: ParsableCommand {
             var entries: [JSON] = []
             for (number, c) in commits.enumerated() {
                 let changes = try repository.changes(in: c.id)
-                let summary = c.kind == .delete ? "deleted" : DocumentDiff.summary(changes)
+                var summary = c.kind.deletes ? "deleted" : DocumentDiff.summary(changes)
+                if c.kind.isMerge { summary = "merge of \(c.parents.count) heads: " + summary }
                 if json {
                     entries.append(.object(Output.info(c) + [
                         ("summary", .string(summary)), ("changes", .array(changes.map(Output.change))),

@@ -28,6 +28,7 @@ enum Output {
         case .put: "put"
         case .delete: "delete"
         case .merge: "merge"
+        case .mergeDelete: "merge-delete"
         }
     }
 
@@ -57,6 +58,15 @@ enum Output {
         if let added = c.setAdded { members.append(("added", .array(added.map(ValueJSON.json)))) }
         if let removed = c.setRemoved { members.append(("removed", .array(removed.map(ValueJSON.json)))) }
         return .object(members)
+    }
+
+    static func optional(_ v: Value?) -> JSON { v.map(ValueJSON.json) ?? .null }
+
+    static func conflict(_ c: MergeConflict) -> JSON {
+        .object([
+            ("path", strings(c.path)), ("field", .string(c.pathString)), ("rule", .string(c.rule.rawValue)),
+            ("base", optional(c.base)), ("ours", optional(c.ours)), ("theirs", optional(c.theirs)), ("winner", optional(c.winner)),
+        ])
     }
 
     /// Human form of a field change, with a line diff for text.

@@ -179,3 +179,31 @@ final class Failures: @unchecked Sendable {  // guarded by `lock`
     let damaged = try run("/usr/bin/env", ["python3", TestPaths.packageRoot + "/Tests/verify/read_logs.py", s.store])
     #expect(damaged.status != 0)
 }
+
+@Test func getMergesHeadsAndConflictsAreListed() throws {
+    let s = try CLIStore()
+    let base = try s.put("r", "k", #"{"title": "a", "n": {"$counter": 1}}"#)
+    let ours = try s.put("r", "k", #"{"title": "b", "n": {"$counter": 2}}"#)
+    let theirs = try s.put("r", "k", #"{"title": "c", "n": {"$counter": 5}}"#, parents: [base])
+    let merged = try parse(try s.ok(["get", "r", "k", "--json"])) as! [String: Any]
+    #expect(merged["title"] as? String == "c")
+    #expect((merged["n"] as? [String: Int])?["$counter"] == 6)
+    let heads = try s.ok(["heads", "r", "k"]).lines
+    #expect(heads.count == 1)
+    let mergeID = String(heads[0].prefix(64))
+    let log = try parse(try s.ok(["log", "r", "k", "--json", "-n", "1"])) as! [[String: Any]]
+    #expect(log.first?["kind"] as? String == "merge")
+    #expect(Set(log.first?["parents"] as? [String] ?? []) == [ours, theirs])
+    #expect((log.first?["summary"] as? String)?.hasPrefix("merge of 2 heads") == true)
+    let conflicts = try parse(try s.ok(["conflicts", "r", "--json"])) as! [[String: Any]]
+    #expect(conflicts.count == 1 && conflicts.first?["id"] as? String == mergeID)
+    let fields = conflicts.first?["conflicts"] as? [[String: Any]] ?? []
+    #expect(fields.map { $0["field"] as? String } == ["title"])
+    #expect(fields.first?["rule"] as? String == "last-writer-wins")
+    #expect(fields.first?["ours"] as? String == "b" && fields.first?["winner"] as? String == "c")
+    #expect(try s.ok(["conflicts", "r", "k"]).out.contains("title [last-writer-wins]"))
+    // The merge commit passes the independent verifier: no author, no signature, recomputable id.
+    let script = TestPaths.packageRoot + "/Tests/verify/verify_commits.py"
+    let r = try run("/usr/bin/env", ["python3", script, TestPaths.trellis, s.store, mergeID, base, ours, theirs])
+    #expect(r.status == 0, "verifier: \(r.out) \(r.stderr)")
+}

@@ -47,13 +47,15 @@ struct Everything: Codable, Equatable {
     let v2 = try repo.update("n") { $0["body"] = .text("one\ntwo\n") }
     let fork = try repo.put("n", Document([("body", .text("uno\n"))]), parents: [v1])
     #expect(Set(try repo.heads("n").map(\.id)) == [v2, fork])
-    #expect(try repo.get("n")?["body"] == .text("uno\n"))  // the newest head
+    // get merges the heads: the line-level conflict resolves word by word.
+    #expect(try repo.get("n")?["body"] == .text("uno\ntwo\n"))
+    #expect(try repo.heads("n").count == 1)
     let diff = try repo.diff("n", from: v1, to: v2)
     #expect(diff.changes.first?.lines?.count == 2)
     try repo.delete("n")
     #expect(try repo.get("n") == nil)
     #expect(try repo.keys().isEmpty)
-    #expect(try repo.history("n").count == 4)
+    #expect(try repo.history("n").count == 5)  // three versions, the merge, the tombstone
     #expect(try repo.document(at: v1)?["body"] == .text("one\n"))
     #expect(throws: TrellisError.self) { try store.repository("bad name") }
     #expect(try store.repository("never").get("x") == nil)

@@ -125,13 +125,13 @@ def check(binary, store, commit_id):
     r = Reader(raw)
     assert r.take(4) == b"TRLC", "magic"
     assert r.take(1) == b"\x01", "version"
-    kind = {0: "put", 1: "delete", 2: "merge"}[r.take(1)[0]]
+    kind = {0: "put", 1: "delete", 2: "merge", 3: "merge-delete"}[r.take(1)[0]]
     repo, key = r.string(), r.string()
     parents = [r.take(32).hex() for _ in range(r.varint())]
     wall, logical = struct.unpack(">QI", r.take(12))
     author = r.take(32).hex() if r.take(1) == b"\x01" else None
     doc_start = r.pos
-    document = decode_value(r) if kind != "delete" else None
+    document = decode_value(r) if kind not in ("delete", "merge-delete") else None
     assert r.pos == len(raw), "trailing bytes"
     assert parents == sorted(parents), "parents unsorted"
     expected = {"repo": repo, "key": key, "kind": kind, "parents": parents, "author": author,
@@ -144,8 +144,11 @@ def check(binary, store, commit_id):
     # 3. the id
     digest = hashlib.blake2b(raw, digest_size=32).digest()
     assert digest.hex() == fields["id"] and fields["id"].startswith(commit_id), "id mismatch"
-    # 4. the signature over the id bytes
-    nacl.signing.VerifyKey(bytes.fromhex(author)).verify(digest, bytes.fromhex(fields["signature"]))
+    # 4. the signature over the id bytes; merges have no author and no signature
+    if author is None:
+        assert kind in ("merge", "merge-delete") and fields["signature"] == "", "author-less commit that is not a merge"
+    else:
+        nacl.signing.VerifyKey(bytes.fromhex(author)).verify(digest, bytes.fromhex(fields["signature"]))
     return digest.hex()
 
 

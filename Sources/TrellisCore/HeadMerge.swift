@@ -1,0 +1,55 @@
+/// What a merge of several heads needs from the store: the graph and each commit's version.
+public protocol MergeSource: CommitGraph {
+    func side(of id: CommitID) throws(TrellisError) -> MergeSide
+}
+
+/// Merges any number of heads of one record into one deterministic merge commit (docs/merge.md).
+public enum HeadMerge {
+    public struct Outcome: Sendable {
+        public var commit: Commit
+        public var conflicts: [MergeConflict]
+    }
+
+    /// The merge commit of `heads`: author-less, parents sorted, timestamp = the heads' maximum.
+    public static func mergeCommit(repository: String, key: String, heads: [CommitID],
+                                   source: some MergeSource) throws(TrellisError) -> Outcome {
+        let (merged, conflicts) = try fold(heads, source: source)
+        let commit = Commit(
+            kind: merged.document == nil ? .mergeDelete : .merge, repository: repository, key: key, parents: heads,
+            timestamp: merged.timestamp, author: nil, document: merged.document)
+        return Outcome(commit: commit, conflicts: conflicts)
+    }
+
+    /// Heads are merged oldest first (by timestamp, then id); each step merges the result so
+    /// far with the next head against their lowest common ancestors.
+    static func fold(_ ids: [CommitID], source: some MergeSource) throws(TrellisError) -> (MergeSide, [MergeConflict]) {
+        var sides: [MergeSide] = []
+        for id in Set(ids) { sides.append(try source.side(of: id)) }
+        sides.sort { MergeSide.isNewer($1, than: $0) }
+        guard var merged = sides.first else {
+            throw TrellisError(.invalidArgument, "a merge needs at least one head")
+        }
+        var mergedIDs = [merged.id]
+        var conflicts: [MergeConflict] = []
+        for next in sides.dropFirst() {
+            let base = try baseDocument(mergedIDs, [next.id], source: source)
+            let result = DocumentMerge.merge(base: base, merged, next)
+            conflicts += result.conflicts
+            // The result stands for the newest head merged so far, which `next` is.
+            merged = MergeSide(document: result.document, timestamp: next.timestamp, id: next.id)
+            mergedIDs.append(next.id)
+        }
+        return (merged, conflicts)
+    }
+
+    /// The base of a merge: the one lowest common ancestor's version, the empty document when
+    /// there is none (two roots), or several ancestors merged recursively into a virtual base.
+    static func baseDocument(_ left: [CommitID], _ right: [CommitID], source: some MergeSource) throws(TrellisError) -> Document? {
+        let ancestors = MergeBase.lowestCommonAncestors(left, right, in: source)
+        switch ancestors.count {
+        case 0: return nil
+        case 1: return try source.side(of: ancestors[0]).document
+        default: return try fold(ancestors, source: source).0.document
+        }
+    }
+}

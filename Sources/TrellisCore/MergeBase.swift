@@ -1,0 +1,81 @@
+import HeapModule
+
+/// The commit graph as merge-base search needs it.
+public protocol CommitGraph {
+    /// The parents of a commit; empty for roots and for commits the graph does not hold.
+    func parents(of id: CommitID) -> [CommitID]
+    /// 1 for a root, else 1 + the largest generation of the parents (as Git's commit-graph).
+    func generation(of id: CommitID) -> UInt32
+}
+
+/// Lowest common ancestors, found by painting down from both sides in order of decreasing
+/// generation (Git's `paint_down_to_common`): the walk stops as soon as every commit still
+/// queued is known to lie below a common ancestor, so it never visits older history.
+public enum MergeBase {
+    private struct Flags: OptionSet {
+        let rawValue: UInt8
+        static let left = Flags(rawValue: 1), right = Flags(rawValue: 2), stale = Flags(rawValue: 4), result = Flags(rawValue: 8)
+        static let both: Flags = [.left, .right]
+    }
+
+    private struct Entry: Comparable {
+        let generation: UInt32
+        let id: CommitID
+        static func < (a: Entry, b: Entry) -> Bool { (a.generation, a.id) < (b.generation, b.id) }
+    }
+
+    public static func lowestCommonAncestors(_ left: [CommitID], _ right: [CommitID], in graph: some CommitGraph) -> [CommitID] {
+        var flags: [CommitID: Flags] = [:]
+        var queue = Heap<Entry>()
+        for (ids, side) in [(left, Flags.left), (right, Flags.right)] {
+            for id in ids {
+                flags[id, default: []].insert(side)
+                queue.insert(Entry(generation: graph.generation(of: id), id: id))
+            }
+        }
+        var candidates: [CommitID] = []
+        var nonStale = queue.count
+        while nonStale > 0, let entry = queue.popMax() {
+            let current = flags[entry.id] ?? []
+            if !current.contains(.stale) { nonStale -= 1 }
+            var paint = current.intersection([.left, .right, .stale])
+            if paint == .both {
+                if !current.contains(.result) {
+                    flags[entry.id] = current.union(.result)
+                    candidates.append(entry.id)
+                }
+                paint.insert(.stale)
+            }
+            for parent in graph.parents(of: entry.id) {
+                let had = flags[parent] ?? []
+                guard !had.isSuperset(of: paint) else { continue }
+                flags[parent] = had.union(paint)
+                queue.insert(Entry(generation: graph.generation(of: parent), id: parent))
+                if !paint.contains(.stale) { nonStale += 1 }
+            }
+        }
+        return removeRedundant(candidates, in: graph).sorted()
+    }
+
+    /// Drops candidates that are ancestors of other candidates.
+    static func removeRedundant(_ candidates: [CommitID], in graph: some CommitGraph) -> [CommitID] {
+        guard candidates.count > 1 else { return candidates }
+        return candidates.filter { c in
+            !candidates.contains { other in other != c && isAncestor(c, of: other, in: graph) }
+        }
+    }
+
+    /// Whether `ancestor` is reachable from `id`; generations prune the walk.
+    public static func isAncestor(_ ancestor: CommitID, of id: CommitID, in graph: some CommitGraph) -> Bool {
+        let floor = graph.generation(of: ancestor)
+        var stack = [id]
+        var seen: Set<CommitID> = []
+        while let c = stack.popLast() {
+            if c == ancestor { return true }
+            for p in graph.parents(of: c) where graph.generation(of: p) >= floor && seen.insert(p).inserted {
+                stack.append(p)
+            }
+        }
+        return false
+    }
+}
