@@ -37,7 +37,9 @@ public struct Commit: Hashable, Sendable {
         self.kind = kind
         self.repository = repository
         self.key = key
-        self.parents = Array(Set(parents)).sorted()
+        var sorted = parents.sorted()
+        if sorted.count > 1 { sorted = sorted.enumerated().filter { $0.offset == 0 || sorted[$0.offset - 1] != $0.element }.map(\.element) }
+        self.parents = sorted
         self.timestamp = timestamp
         self.author = author
         self.document = document
@@ -46,14 +48,14 @@ public struct Commit: Hashable, Sendable {
     public var isTombstone: Bool { kind.deletes }
 
     public func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 256)
+        var w = ByteWriter(capacity: 512)
         w.raw(Commit.magic)
         w.u8(Commit.formatVersion)
         w.u8(kind.rawValue)
         w.string(repository)
         w.string(key)
         w.varint(UInt64(parents.count))
-        for p in parents { w.raw(p.bytes) }
+        for p in parents { p.write(to: &w) }
         w.u64(timestamp.wallMillis)
         w.u32(timestamp.logical)
         if let author {

@@ -8,9 +8,18 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Self.size else { return nil }
-        var words = [UInt64](repeating: 0, count: 4)
-        for (n, b) in bytes.enumerated() { words[n / 8] = words[n / 8] << 8 | UInt64(b) }
-        (w0, w1, w2, w3) = (words[0], words[1], words[2], words[3])
+        var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var n = 0
+        for b in bytes {
+            switch n >> 3 {
+            case 0: w.0 = w.0 << 8 | UInt64(b)
+            case 1: w.1 = w.1 << 8 | UInt64(b)
+            case 2: w.2 = w.2 << 8 | UInt64(b)
+            default: w.3 = w.3 << 8 | UInt64(b)
+            }
+            n += 1
+        }
+        (w0, w1, w2, w3) = w
     }
 
     public init?(hex: String) {
@@ -28,9 +37,19 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
         var out: [UInt8] = []
         out.reserveCapacity(32)
         for w in [w0, w1, w2, w3] {
-            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: w >> UInt64(shift))) }
+            var shift: UInt64 = 56
+            while true {
+                out.append(UInt8(truncatingIfNeeded: w >> shift))
+                if shift == 0 { break }
+                shift -= 8
+            }
         }
         return out
+    }
+
+    /// Appends the 32 bytes without building an array.
+    public func write(to w: inout ByteWriter) {
+        w.u64(w0); w.u64(w1); w.u64(w2); w.u64(w3)
     }
 
     public var hex: String { Hex.encode(bytes) }

@@ -75,21 +75,39 @@ public enum DocumentMerge {
         if o == t { return o }
         if o == b { return t }
         if t == b { return o }
-        var out = Document()
-        // Canonical (byte) order, so conflicts are listed the same way on every peer.
-        let names = Set(b.names + o.names + t.names).sorted { Document.compare($0, $1) < 0 }
-        for name in names {
-            out[name] = mergeValues(b[name], o[name], t[name], path: path + [name], conflicts: &conflicts)
+        // All three field lists are in canonical (byte) order: walk them together, so the
+        // result is built in order and conflicts are listed the same way on every peer.
+        var fields: [Document.Field] = []
+        fields.reserveCapacity(max(o.count, t.count))
+        var ib = 0, io = 0, it = 0
+        let bf = b.fields, of = o.fields, tf = t.fields
+        while ib < bf.count || io < of.count || it < tf.count {
+            // The smallest name among the three cursors.
+            var name = ib < bf.count ? bf[ib].name : nil
+            if io < of.count, name.map({ Document.compare(of[io].name, $0) < 0 }) ?? true { name = of[io].name }
+            if it < tf.count, name.map({ Document.compare(tf[it].name, $0) < 0 }) ?? true { name = tf[it].name }
+            guard let name else { break }
+            let bv = ib < bf.count && bf[ib].name == name ? bf[ib].value : nil
+            let ov = io < of.count && of[io].name == name ? of[io].value : nil
+            let tv = it < tf.count && tf[it].name == name ? tf[it].value : nil
+            if bv != nil { ib += 1 }
+            if ov != nil { io += 1 }
+            if tv != nil { it += 1 }
+            if let merged = mergeValues(bv, ov, tv, parent: path, name: name, conflicts: &conflicts) {
+                fields.append(Document.Field(name: name, value: merged))
+            }
         }
+        let out = Document(canonical: fields)
         return out
     }
 
     /// `o` is the older side, `t` the newer; nil means the field is absent.
-    static func mergeValues(_ b: Value?, _ o: Value?, _ t: Value?, path: [String],
+    static func mergeValues(_ b: Value?, _ o: Value?, _ t: Value?, parent: [String], name: String,
                             conflicts: inout [MergeConflict]) -> Value? {
         if o == t { return o }
         if o == b { return t }
         if t == b { return o }
+        let path = parent + [name]  // built only for fields both sides changed
         switch (o, t) {
         case (.counter(let x)?, .counter(let y)?):
             let base: Int64 = if case .counter(let c)? = b { c } else { 0 }

@@ -10,18 +10,20 @@ public enum LineEdit: Hashable, Sendable {
 public enum LineDiff {
     /// Splits text into lines, each keeping its "\n" so that joining them gives the text back.
     public static func lines(_ text: String) -> [Substring] {
+        // Split on the byte 0x0A: no grapheme breaking is needed to find line ends.
         var out: [Substring] = []
-        var start = text.startIndex
+        let utf8 = text.utf8
+        var start = utf8.startIndex
         var i = start
-        while i < text.endIndex {
-            let next = text.index(after: i)
-            if text[i] == "\n" {
+        while i < utf8.endIndex {
+            let next = utf8.index(after: i)
+            if utf8[i] == 0x0A {
                 out.append(text[start..<next])
                 start = next
             }
             i = next
         }
-        if start < text.endIndex { out.append(text[start..<text.endIndex]) }
+        if start < utf8.endIndex { out.append(text[start..<utf8.endIndex]) }
         return out
     }
 

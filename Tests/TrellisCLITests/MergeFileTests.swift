@@ -67,3 +67,16 @@ func edit(_ base: [String], lines owned: [Int], tag: String, using g: inout some
     let missing = try trellis(["merge-file", dir.file("nope"), dir.file("ours"), dir.file("theirs")])
     #expect(missing.status != 0 && missing.stderr.contains("cannot read"))
 }
+
+@Test func benchMergeReportsEveryWorkload() throws {
+    let dir = TemporaryDirectory("bench")
+    let r = try trellis(["bench", "merge", "--seconds", "0.05", "--runs", "1", "--json", "--write-cases", dir.path])
+    #expect(r.status == 0, "\(r.stderr)")
+    let rows = try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]] ?? []
+    #expect(rows.count == 3)
+    #expect(rows.allSatisfy { ($0["merges_per_second"] as? Int ?? 0) > 0 })
+    // The written text case merges cleanly with git, to the same result as ours.
+    let git = try run("/usr/bin/git", ["merge-file", "-p", dir.file("ours"), dir.file("base"), dir.file("theirs")])
+    let mine = try trellis(["merge-file", dir.file("base"), dir.file("ours"), dir.file("theirs")])
+    #expect(git.status == 0 && mine.status == 0 && git.out == mine.out)
+}

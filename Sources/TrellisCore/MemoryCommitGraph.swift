@@ -1,0 +1,28 @@
+/// A commit graph held in memory, for merges computed away from a store (benchmarks, tests).
+public struct MemoryCommitGraph: MergeSource, Sendable {
+    private struct Node: Sendable {
+        var side: MergeSide
+        var parents: [CommitID]
+        var generation: UInt32
+    }
+
+    private var nodes: [CommitID: Node] = [:]
+
+    public init() {}
+
+    /// Adds a commit; its parents must be added first.
+    public mutating func add(_ commit: SignedCommit) {
+        let generation = 1 + (commit.commit.parents.compactMap { nodes[$0]?.generation }.max() ?? 0)
+        nodes[commit.id] = Node(
+            side: MergeSide(document: commit.commit.document, timestamp: commit.commit.timestamp, id: commit.id),
+            parents: commit.commit.parents, generation: generation)
+    }
+
+    public func parents(of id: CommitID) -> [CommitID] { nodes[id]?.parents ?? [] }
+    public func generation(of id: CommitID) -> UInt32 { nodes[id]?.generation ?? 0 }
+
+    public func side(of id: CommitID) throws(TrellisError) -> MergeSide {
+        guard let node = nodes[id] else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
+        return node.side
+    }
+}

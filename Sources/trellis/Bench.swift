@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Trellis
+import TrellisCore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the engine's speed.",
+        subcommands: [BenchMerge.self])
+}
+
+struct BenchMerge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge",
+        abstract: "Merges per second, single-threaded, on three workloads.",
+        discussion: "Each merge includes the lowest-common-ancestor search and the creation of the merge commit. Build with -c release for meaningful figures; the median of --runs runs is reported.")
+
+    @Option(help: "Seconds per run.") var seconds: Double = 1
+    @Option(help: "Runs per workload; the median is reported.") var runs: Int = 5
+    @Option(help: ArgumentHelp("Also write the 50-line text case to DIR as base, ours and theirs, for git merge-file.", valueName: "DIR"))
+    var writeCases: String?
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard seconds > 0, seconds <= 60 else { throw ValidationError("--seconds must be in (0, 60]") }
+        guard runs >= 1, runs <= 100 else { throw ValidationError("--runs must be 1 to 100") }
+    }
+
+    func run() throws {
+        if let dir = writeCases {
+            let t = MergeWorkload.fiftyLines()
+            for (name, text) in [("base", t.base), ("ours", t.ours), ("theirs", t.theirs)] {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: dir).appendingPathComponent(name))
+            }
+        }
+        var results: [JSON] = []
+        for workload in try MergeWorkload.all() {
+            var rates: [Double] = []
+            for _ in 0..<runs {
+                rates.append(try workload.measure(seconds: seconds))
+                if !json { FileHandle.standardError.write(Data(".".utf8)) }
+            }
+            let median = rates.sorted()[rates.count / 2]
+            if json {
+                results.append(.object([("workload", .string(workload.name)), ("merges_per_second", .int(Int64(median))),
+                                        ("runs", .array(rates.map { .int(Int64($0)) }))]))
+            } else {
+                FileHandle.standardError.write(Data("\n".utf8))
+                print("\(workload.name): \(Int(median)) merges/s (median of \(runs))")
+            }
+        }
+        if json { Output.json(.array(results)) }
+    }
+}
