@@ -25,5 +25,14 @@ let package = Package(
             path: "Benchmarks/Storage",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "Merge",
+            dependencies: [
+                .product(name: "Trellis", package: trellisIdentity),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/Merge",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )
