@@ -90,14 +90,17 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
 @Test func theResolvedDocumentDoesNotDependOnArrivalOrder() throws {
     var g = SystemRandomNumberGenerator()
     let dir = TemporaryDirectory()
-    for round in 0..<60 {
+    for round in 0..<200 {
         let source = try Store.open(dir.file("src\(round)"))
         let repo = try source.repository("r")
-        var ids = [try repo.put("k", try json(#"{"n": {"$counter": 0}, "s": {"$set": []}, "t": {"$text": "a\nb\nc\nd\n"}, "v": 0}"#))]
+        var ids = [try repo.put("k", try json(#"""
+            {"n": {"$counter": 0}, "s": {"$set": []}, "t": {"$text": "a\nb\nc\nd\n"}, "v": 0, "str": "s", "d": 1.5, "b": true,
+             "when": {"$date": "2024-01-01T00:00:00.000Z"}, "raw": {"$bytes": "AA=="}, "list": [1], "m": {"x": 1, "y": {"$counter": 0}}}
+            """#))]
         for step in 0..<Int.random(in: 2...7, using: &g) {
             let parents = Array(Set((0..<Int.random(in: 1...2, using: &g)).map { _ in ids.randomElement(using: &g)! }))
             ids.append(try repo.update("k", parents: parents) { doc in
-                switch Int.random(in: 0..<4, using: &g) {
+                switch Int.random(in: 0..<8, using: &g) {
                 case 0: if case .counter(let n)? = doc["n"] { doc["n"] = .counter(n + 1) }
                 case 1: if case .set(let s)? = doc["s"] { doc["s"] = .set(s.elements + [.int(Int64(step))]) }
                 case 2:
@@ -106,7 +109,23 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
                         lines[Int.random(in: 0..<4, using: &g)] = "edit \(round).\(step)"
                         doc["t"] = .text(lines.joined(separator: "\n"))
                     }
-                default: doc["v"] = .int(Int64(step))
+                case 3: doc["v"] = .int(Int64(step))
+                case 4:
+                    let name = ["str", "d", "b", "null"].randomElement(using: &g)!
+                    doc[name] = [Value.string("e\(step)"), .double(Double(step)), .bool(step % 2 == 0), .null].randomElement(using: &g)!
+                case 5:
+                    let name = ["when", "raw", "list"].randomElement(using: &g)!
+                    doc[name] = [Value.date(Int64(step) * 1000), .bytes([UInt8(step)]), .list([.int(Int64(step))])].randomElement(using: &g)!
+                case 6:
+                    if case .map(var m)? = doc["m"] {
+                        if Bool.random(using: &g) {
+                            m["x"] = .int(Int64(step))
+                        } else if case .counter(let c)? = m["y"] {
+                            m["y"] = .counter(c + 2)
+                        }
+                        doc["m"] = .map(m)
+                    }
+                default: doc[Bool.random(using: &g) ? "str" : "list"] = nil
                 }
             })
         }
