@@ -15,24 +15,16 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
-    targets: [
+    // One executable target per area, each in Benchmarks/NAME, as the benchmark plugin expects.
+    targets: ["Storage", "Merge"].map { name in
         .executableTarget(
-            name: "Storage",
+            name: name,
             dependencies: [
                 .product(name: "Trellis", package: trellisIdentity),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
-            path: "Benchmarks/Storage",
+            path: "Benchmarks/\(name)",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "Merge",
-            dependencies: [
-                .product(name: "Trellis", package: trellisIdentity),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/Merge",
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-    ]
+        )
+    }
 )

@@ -60,6 +60,9 @@ public final class StorageEngine: @unchecked Sendable {
     private var clock = HybridLogicalClock()
     private var pendingWarnings: [String] = []
     private var lockWait: Double = 10
+    /// True while a write batch holds the store's lock (flock is per open file, so a nested
+    /// try-lock would succeed and its unlock would release the batch's lock).
+    private var writeLockHeld = false
 
     // MARK: Opening
 
@@ -124,6 +127,7 @@ public final class StorageEngine: @unchecked Sendable {
     /// Reads frames appended since the last look. A damaged tail is cut (and reported) only by a
     /// process holding the write lock; otherwise it may be a write still in progress.
     private func catchUp(_ index: RepositoryIndex, holdingLock: Bool) throws(TrellisError) {
+        let holdingLock = holdingLock || writeLockHeld
         let scan = try index.log.scanNewFrames()
         for frame in scan.frames {
             for c in frame.commits {
@@ -280,51 +284,72 @@ public final class StorageEngine: @unchecked Sendable {
 
     // MARK: Writing
 
-    /// Writes the changes in one durable batch per repository: one frame, one fsync.
-    /// Returns the new commits in request order once they are on disk.
-    @discardableResult
-    public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] {
+    /// The commits a write collects before they go to disk: one frame per repository.
+    private struct Batch {
+        var staged: [String: [SignedCommit]] = [:]
+        var created: [String] = []
+
+        /// Adds a commit to the index (readable at once, inside the batch) and to its frame.
+        mutating func stage(_ commit: SignedCommit, in index: RepositoryIndex) {
+            if index.add(commit, frameOffset: index.log.validEnd, unwritten: true) {
+                staged[index.name, default: []].append(commit)
+            }
+        }
+    }
+
+    /// Runs `body` under the write lock, after reading what other writers appended, then appends
+    /// one frame per repository and fsyncs each. If anything fails, tentative in-memory changes
+    /// are dropped by reloading from disk, and a repository the batch created but never wrote to
+    /// is removed: a refused write leaves no trace. Frames already appended stay durable.
+    private func writeBatch<T>(_ body: (inout Batch) throws(TrellisError) -> T) throws(TrellisError) -> T {
         mutex.lock()
         defer { mutex.unlock() }
         try acquireWriteLock()
-        defer { lockFile.unlock() }
+        writeLockHeld = true
+        defer {
+            writeLockHeld = false
+            lockFile.unlock()
+        }
         for index in repos.values { try catchUp(index, holdingLock: true) }
-
-        var staged: [String: [SignedCommit]] = [:]
-        var results: [CommitInfo] = []
-        var created: [String] = []
+        var batch = Batch()
         var appended: Set<String> = []
         do throws(TrellisError) {
-            for request in requests {
-                let (index, isNew) = try repositoryForWriting(request.repository, mustExist: request.needsExistingRecord)
-                if isNew { created.append(request.repository) }
-                // A change on top of several heads builds on their merge, written in the same frame.
-                if request.parents == nil, let merge = try mergeCommit(index, request.key) {
-                    if index.add(merge, frameOffset: index.log.validEnd, unwritten: true) {
-                        staged[request.repository, default: []].append(merge)
-                    }
-                }
-                let commit = try makeCommit(request, index: index)
-                // Each repository gets one frame, appended at its current end: that is the offset.
-                index.add(commit, frameOffset: index.log.validEnd, unwritten: true)
-                staged[request.repository, default: []].append(commit)
-                results.append(indexInfo(index, commit.id))
-            }
-            for (name, commits) in staged.sorted(by: { $0.key < $1.key }) {
+            let result = try body(&batch)
+            for (name, commits) in batch.staged.sorted(by: { $0.key < $1.key }) {
                 guard let index = repos[name] else { continue }
                 _ = try index.log.append(try Frame.encode(commits))
                 index.markWritten()
                 appended.insert(name)
             }
+            return result
         } catch {
-            // Tentative in-memory changes are dropped by reloading what is really on disk, and a
-            // repository this batch created but never wrote to is removed: a refused write leaves
-            // no trace. Frames already appended for other repositories of the batch stay durable.
-            for name in created where !appended.contains(name) { removeEmptyRepository(name) }
-            for name in staged.keys where !created.contains(name) || appended.contains(name) { try? reloadRepository(name) }
+            for name in batch.created where !appended.contains(name) { removeEmptyRepository(name) }
+            for name in batch.staged.keys where !batch.created.contains(name) || appended.contains(name) {
+                try? reloadRepository(name)
+            }
             throw error
         }
-        return results
+    }
+
+    /// Writes the changes in one durable batch per repository: one frame, one fsync.
+    /// Returns the new commits in request order once they are on disk.
+    @discardableResult
+    public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] {
+        try writeBatch { (batch: inout Batch) throws(TrellisError) in
+            var results: [CommitInfo] = []
+            for request in requests {
+                let (index, isNew) = try repositoryForWriting(request.repository, mustExist: request.needsExistingRecord)
+                if isNew { batch.created.append(request.repository) }
+                // A change on top of several heads builds on their merge, written in the same frame.
+                if request.parents == nil, let merge = try mergeCommit(index, request.key) {
+                    batch.stage(merge, in: index)
+                }
+                let commit = try makeCommit(request, index: index)
+                batch.stage(commit, in: index)
+                results.append(indexInfo(index, commit.id))
+            }
+            return results
+        }
     }
 
     /// The merge commit of a key's heads, or nil when it has one head.
@@ -339,28 +364,15 @@ public final class StorageEngine: @unchecked Sendable {
     /// Two stores holding the same heads write byte-identical merge commits.
     @discardableResult
     public func mergeHeads(_ repo: String, _ key: String) throws(TrellisError) -> CommitInfo {
-        mutex.lock()
-        defer { mutex.unlock() }
-        guard let index = repos[repo] else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
-        try catchUp(index, holdingLock: false)
-        if index.heads(of: key).count > 1 {
-            try acquireWriteLock()
-            defer { lockFile.unlock() }
-            try catchUp(index, holdingLock: true)
-            if let merge = try mergeCommit(index, key), index.add(merge, frameOffset: index.log.validEnd, unwritten: true) {
-                do {
-                    _ = try index.log.append(try Frame.encode([merge]))
-                    index.markWritten()
-                } catch {
-                    try? reloadRepository(repo)
-                    throw error
-                }
-            }
+        let heads = try self.heads(repo, key)
+        guard heads.count > 1 else { return heads[0] }
+        return try writeBatch { (batch: inout Batch) throws(TrellisError) in
+            // Already caught up under the write lock; `repository(_:)` would look again without it.
+            guard let index = repos[repo] else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
+            if let merge = try mergeCommit(index, key) { batch.stage(merge, in: index) }
+            // safe: the key had heads before, and a merge only replaces them with one.
+            return index.heads(of: key)[0]
         }
-        guard let head = index.heads(of: key).first else {
-            throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
-        }
-        return head
     }
 
     /// The conflicts that each merge commit of a repository (or of one key) resolved, newest
@@ -382,20 +394,12 @@ public final class StorageEngine: @unchecked Sendable {
     /// each merge commit is recomputed from its parents and must match byte for byte. Parents must
     /// be stored already or come earlier in the batch.
     public func receive(_ commits: [SignedCommit]) throws(TrellisError) {
-        mutex.lock()
-        defer { mutex.unlock() }
-        try acquireWriteLock()
-        defer { lockFile.unlock() }
-        for index in repos.values { try catchUp(index, holdingLock: true) }
-        var staged: [String: [SignedCommit]] = [:]
-        var created: [String] = []
-        var appended: Set<String> = []
-        do throws(TrellisError) {
+        try writeBatch { (batch: inout Batch) throws(TrellisError) in
             for c in commits {
                 let verified = try SignedCommit.verify(encoded: c.encoded, signature: c.signature)
                 try StorageEngine.checkKey(verified.commit.key)
                 let (index, isNew) = try repositoryForWriting(verified.commit.repository, mustExist: false)
-                if isNew { created.append(index.name) }
+                if isNew { batch.created.append(index.name) }
                 guard index.commits[verified.id] == nil else { continue }
                 for p in verified.commit.parents {
                     guard let parent = index.commits[p], parent.key == verified.commit.key else {
@@ -409,20 +413,9 @@ public final class StorageEngine: @unchecked Sendable {
                         throw TrellisError(.badSignature, "merge commit \(verified.id.short) does not match the merge of its parents")
                     }
                 }
-                index.add(verified, frameOffset: index.log.validEnd, unwritten: true)
                 clock.observe(verified.commit.timestamp)
-                staged[index.name, default: []].append(verified)
+                batch.stage(verified, in: index)
             }
-            for (name, batch) in staged.sorted(by: { $0.key < $1.key }) {
-                guard let index = repos[name] else { continue }
-                _ = try index.log.append(try Frame.encode(batch))
-                index.markWritten()
-                appended.insert(name)
-            }
-        } catch {
-            for name in created where !appended.contains(name) { removeEmptyRepository(name) }
-            for name in staged.keys where !created.contains(name) || appended.contains(name) { try? reloadRepository(name) }
-            throw error
         }
     }
 
