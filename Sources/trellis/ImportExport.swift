@@ -1,0 +1,163 @@
+import ArgumentParser
+import Foundation
+import Trellis
+import TrellisCore
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Load records from JSON lines: {\"key\": ..., \"doc\": {...}} per line, one new version each.",
+        discussion: "Lines are committed in batches, one fsync per batch. A bad line stops the import with its line number; every line before it is committed. A progress bar shows on a terminal.")
+
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The repository.") var repo: String
+    @Argument(help: "The JSON-lines file (- for stdin).") var file: String
+    @Option(help: "Lines per batch (one fsync each).") var batch: Int = 1000
+
+    func validate() throws {
+        guard batch >= 1, batch <= 100_000 else { throw ValidationError("--batch must be 1 to 100000") }
+    }
+
+    func run() throws {
+        try reportingErrors { () throws(TrellisError) in
+            let store = try options.open()
+            _ = try store.repository(repo)
+            guard let handle = file == "-" ? FileHandle.standardInput : FileHandle(forReadingAtPath: file) else {
+                throw TrellisError(.io, "cannot read \(file)")
+            }
+            let total = file == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
+            let progress = ProgressBar(total: total, label: "importing")
+            var pending: [WriteRequest] = []
+            var committed = 0
+            func flush() throws(TrellisError) {
+                guard !pending.isEmpty else { return }
+                try store.write(pending)
+                committed += pending.count
+                pending.removeAll(keepingCapacity: true)
+            }
+            var reader = LineReader(handle: handle)
+            while let (number, line, consumed) = reader.next() {
+                progress.update(consumed)
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                let request: WriteRequest
+                do throws(TrellisError) {
+                    request = try Import.parse(line, repo: repo)
+                } catch {
+                    try flush()
+                    progress.finish()
+                    throw TrellisError(error.code, "line \(number): \(error.message) (\(committed) records before it were committed)")
+                }
+                pending.append(request)
+                if pending.count >= batch { try flush() }
+            }
+            try flush()
+            progress.finish()
+            print("imported \(committed) records into \(repo)")
+        }
+    }
+
+    static func parse(_ line: [UInt8], repo: String) throws(TrellisError) -> WriteRequest {
+        guard case .object(let members) = try JSONParser.parse(line) else {
+            throw TrellisError(.invalidValue, "expected an object {\"key\": ..., \"doc\": {...}}")
+        }
+        guard members.count == 2, case .string(let key)? = members.first(where: { $0.0 == "key" })?.1,
+              let doc = members.first(where: { $0.0 == "doc" })?.1
+        else { throw TrellisError(.invalidValue, "expected exactly the members \"key\" (a string) and \"doc\" (an object)") }
+        return WriteRequest(repository: repo, key: key, change: .put(try ValueJSON.document(from: doc)))
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write every live record's current document as JSON lines, in key order, in the form import reads.")
+
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The repository.") var repo: String
+
+    func run() throws {
+        try reportingErrors { () throws(TrellisError) in
+            let store = try options.open()
+            guard try store.repositoryNames().contains(repo) else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
+            let repository = try store.repository(repo)
+            var out = ""
+            for key in try repository.keys() {
+                guard let doc = try repository.get(key) else { continue }
+                out += JSONWriter.write(.object([("key", .string(key)), ("doc", ValueJSON.json(doc))])) + "\n"
+                if out.utf8.count > 1 << 16 {
+                    FileHandle.standardOutput.write(Data(out.utf8))
+                    out = ""
+                }
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+        }
+    }
+}
+
+/// Reads a file line by line in 64 KiB chunks, so large imports never load whole.
+struct LineReader {
+    let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var start = 0
+    private var atEnd = false
+    private var lineNumber = 0
+    private var consumed = 0
+
+    init(handle: FileHandle) { self.handle = handle }
+
+    /// (line number from 1, the line without its newline, bytes read so far).
+    mutating func next() -> (Int, [UInt8], Int)? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: 0x0A) {
+                let line = Array(buffer[start..<newline])
+                consumed += newline - start + 1
+                start = newline + 1
+                lineNumber += 1
+                return (lineNumber, line, consumed)
+            }
+            if atEnd {
+                guard start < buffer.count else { return nil }
+                let line = Array(buffer[start...])
+                consumed += line.count
+                start = buffer.count
+                lineNumber += 1
+                return (lineNumber, line, consumed)
+            }
+            buffer.removeFirst(start)
+            start = 0
+            let chunk = handle.readData(ofLength: 1 << 16)
+            if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+}
+
+/// A one-line progress bar on stderr, shown only when stderr is a terminal.
+final class ProgressBar {
+    private let total: Int?
+    private let label: String
+    private let enabled = isatty(STDERR_FILENO) == 1
+    private var lastDrawn = DispatchTime.now().uptimeNanoseconds
+
+    init(total: Int?, label: String) {
+        self.total = total
+        self.label = label
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard now - lastDrawn > 100_000_000 else { return }  // redraw at most ten times a second
+        lastDrawn = now
+        var text = "\r\(label) \(done / 1024) KiB"
+        if let total, total > 0 {
+            let fraction = min(1, Double(done) / Double(total))
+            let width = 30, filled = Int(fraction * Double(width))
+            text = "\r\(label) [" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+                + "] \(Int(fraction * 100))%"
+        }
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
