@@ -69,6 +69,10 @@ public final class Store: Sendable {
     /// Repairs made while opening or writing (a cut damaged log tail), once each.
     public func takeWarnings() -> [String] { engine.takeWarnings() }
 
+    /// Checks a store without opening it for writing (nothing is cut or repaired): checksums,
+    /// ids, signatures, parents, merges by recomputation.
+    public static func fsck(_ path: String) throws(TrellisError) -> FsckReport { try Fsck.check(storeAt: path) }
+
     /// Stores commits made elsewhere after verifying each one (ids, signatures, and merges by
     /// recomputation); all or nothing.
     public func receive(_ commits: [SignedCommit]) throws(TrellisError) { try engine.receive(commits) }
@@ -85,3 +89,5 @@ public final class Store: Sendable {
 @_exported import enum TrellisCrypto.Hex
 @_exported import struct TrellisCore.MergeConflict
 @_exported import enum TrellisCore.ValueJSON
+
+public typealias FsckReport = Fsck.Report

@@ -93,3 +93,19 @@ func expectRefused(_ s: CLIStore, _ args: [String], mentioning phrase: String, s
     try expectRefused(s, ["put", "fresh", "k", "--parent", String(v1), "a=1"], mentioning: "unknown repository 'fresh'")
     #expect(try s.ok(["repos"]).lines == ["tasks"])
 }
+
+@Test func fsckReportsDamageByOffsetAndExitsNonZero() throws {
+    let s = try CLIStore()
+    for n in 0..<5 { _ = try s.put("r", "k\(n)", #"{"n": \#(n)}"#) }
+    let ok = try s.ok(["fsck", "--json"])
+    let report = try JSONSerialization.jsonObject(with: ok.stdout) as? [String: Any] ?? [:]
+    #expect(report["commits"] as? Int == 5 && (report["problems"] as? [String])?.isEmpty == true)
+    let log = s.store + "/repos/r/log"
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: log))
+    bytes[40] ^= 0xFF  // inside the first frame
+    try bytes.write(to: URL(fileURLWithPath: log))
+    let damaged = try trellis(["fsck"], store: s.store)
+    #expect(damaged.status == 1)
+    #expect(damaged.out.contains("offset 8: frame checksum mismatch"))
+    #expect(damaged.out.contains("checked 4 commits"))  // the intact frames after it are still checked
+}

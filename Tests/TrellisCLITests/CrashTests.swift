@@ -23,6 +23,10 @@ import TrellisTestSupport
         loop.waitUntilExit()
         let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
         acknowledged += text.split(separator: "\n").map(String.init).filter { $0.count == 64 }
+        // The store opens (cutting any torn tail the kill left) and then checks clean.
+        #expect(try trellis(["repos"], store: s.store).status == 0)
+        let fsck = try trellis(["fsck"], store: s.store)
+        #expect(fsck.status == 0, "fsck after kill \(round): \(fsck.out)")
     }
     #expect(acknowledged.count > 0)
     let log = try s.ok(["log", "r", "--json"])

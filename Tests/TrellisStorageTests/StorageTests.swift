@@ -112,3 +112,47 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
     #expect(try engine.repositoryNames().isEmpty)
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("s") + "/repos").isEmpty)
 }
+
+@Test func fsckFindsEveryKindOfDamageAndChangesNothing() throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("s")
+    let engine = try StorageEngine.create(at: path)
+    let base = try engine.write([WriteRequest(repository: "r", key: "k", change: .put(try doc(#"{"v": 1}"#)))])[0]
+    for n in 2...4 {
+        try engine.write([WriteRequest(repository: "r", key: "k", change: .put(try doc(#"{"v": \#(n)}"#)), parents: [base.id])])
+    }
+    try engine.mergeHeads("r", "k")
+    var clean = try Fsck.check(storeAt: path)
+    #expect(clean.isClean && clean.commits == 5 && clean.frames == 5, "\(clean.problems)")
+
+    // A commit with a bad signature and a forged merge, appended as valid frames.
+    let log = try LogFile(path: path + "/repos/r/log")
+    _ = try log.scanNewFrames()
+    let good = try engine.commit(base.id)
+    var badSignature = good.signature
+    badSignature[5] ^= 1
+    var forged = try engine.commit(try engine.heads("r", "k")[0].id).commit
+    forged.document = try doc(#"{"v": 99}"#)
+    let forgedMerge = SignedCommit.merge(forged)
+    let badOffset = try log.append(try Frame.encode([SignedCommit(commit: good.commit, id: good.id, encoded: good.encoded, signature: badSignature)]))
+    _ = try log.append(try Frame.encode([forgedMerge]))
+    // Then a damaged frame in the middle, followed by an intact one.
+    let damagedOffset = try log.append(try Frame.encode([try engine.commit(base.id)]))
+    let last = try StorageEngine.create(at: dir.file("other"))
+    let extra = try last.write([WriteRequest(repository: "r", key: "x", change: .put(Document()))])[0]
+    _ = try log.append(try Frame.encode([try last.commit(extra.id)]))
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: path + "/repos/r/log"))
+    bytes[Int(damagedOffset) + 20] ^= 0xFF
+    try bytes.write(to: URL(fileURLWithPath: path + "/repos/r/log"))
+
+    let before = snapshot(path)
+    let report = try Fsck.check(storeAt: path)
+    #expect(snapshot(path) == before)
+    #expect(report.problems.count == 3, "\(report.problems)")
+    #expect(report.problems.contains { $0.contains(good.id.hex) && $0.contains("invalid signature") && $0.contains("offset \(badOffset)") })
+    #expect(report.problems.contains { $0.contains(forgedMerge.id.hex) && $0.contains("does not match") })
+    #expect(report.problems.contains { $0.contains("offset \(damagedOffset)") && $0.contains("checksum") })
+    #expect(report.commits == 8)  // the frame after the damage was still checked
+    clean = try Fsck.check(storeAt: dir.file("other"))
+    #expect(clean.isClean)
+}
