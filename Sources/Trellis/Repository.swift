@@ -60,7 +60,7 @@ public struct Repository: Sendable {
     /// Several heads (concurrent edits) are first merged into one merge commit, written durably.
     public func get(_ key: String) throws(TrellisError) -> Document? {
         do {
-            if try engine.heads(name, key).count > 1 { try engine.mergeHeads(name, key) }
+            try engine.mergeHeads(name, key)  // returns at once when there is one head
             return try engine.current(name, key).1
         } catch where error.code == .notFound {
             return nil
@@ -93,7 +93,7 @@ public struct Repository: Sendable {
 
     /// The record's document as of one of its commits (nil for a tombstone).
     public func get(_ key: String, at id: CommitID) throws(TrellisError) -> Document? {
-        try document(at: try version(of: key)(id).id)
+        try document(at: try version(id, of: key).id)
     }
 
     /// Live keys (not deleted), in byte order. Empty for a repository never written.
@@ -120,21 +120,19 @@ public struct Repository: Sendable {
     /// A field-level diff. By default the last change: the newest head against its newest parent.
     /// With only `from`, the diff runs from `from` to the newest head.
     public func diff(_ key: String, from: CommitID? = nil, to: CommitID? = nil) throws(TrellisError) -> RecordDiff {
-        let toInfo = if let to { try version(of: key)(to) } else { try engine.current(name, key).0 }
-        let fromID = if let from { try version(of: key)(from).id } else { try newestParent(of: toInfo) }
+        let toInfo = if let to { try version(to, of: key) } else { try engine.current(name, key).0 }
+        let fromID = if let from { try version(from, of: key).id } else { try newestParent(of: toInfo) }
         let old = if let fromID { try document(at: fromID) } else { Document?.none }
         return RecordDiff(from: fromID, to: toInfo.id, changes: DocumentDiff.diff(old, try document(at: toInfo.id)))
     }
 
     /// Looks up a commit and checks that it is a version of `key` in this repository.
-    private func version(of key: String) -> (CommitID) throws(TrellisError) -> CommitInfo {
-        { id throws(TrellisError) in
-            let info = try engine.info(id)
-            guard info.repository == name, info.key == key else {
-                throw TrellisError(.invalidArgument, "commit \(id.short) is not a version of '\(key)' in repository '\(name)'")
-            }
-            return info
+    private func version(_ id: CommitID, of key: String) throws(TrellisError) -> CommitInfo {
+        let info = try engine.info(id)
+        guard info.repository == name, info.key == key else {
+            throw TrellisError(.invalidArgument, "commit \(id.short) is not a version of '\(key)' in repository '\(name)'")
         }
+        return info
     }
 
     private func newestParent(of info: CommitInfo) throws(TrellisError) -> CommitID? {

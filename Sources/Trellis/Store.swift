@@ -2,12 +2,19 @@ import TrellisCore
 import TrellisCrypto
 import TrellisStorage
 
-@_exported import struct TrellisCore.Document
 @_exported import enum TrellisCore.Value
+@_exported import enum TrellisCore.ValueJSON
+@_exported import enum TrellisCrypto.Hex
+@_exported import struct TrellisCore.Commit
 @_exported import struct TrellisCore.CommitID
-@_exported import struct TrellisCore.TrellisError
+@_exported import struct TrellisCore.Document
 @_exported import struct TrellisCore.FieldChange
+@_exported import struct TrellisCore.MergeConflict
+@_exported import struct TrellisCore.SignedCommit
+@_exported import struct TrellisCore.TrellisError
+@_exported import struct TrellisCrypto.PublicKey
 @_exported import struct TrellisStorage.CommitInfo
+@_exported import struct TrellisStorage.WriteRequest
 
 /// A Trellis store: a directory of named repositories of versioned, signed records.
 ///
@@ -57,6 +64,12 @@ public final class Store: Sendable {
 
     public func repositoryNames() throws(TrellisError) -> [String] { try engine.repositoryNames() }
 
+    /// A repository that must already hold commits; throws "unknown repository" otherwise.
+    public func existingRepository(_ name: String) throws(TrellisError) -> Repository {
+        guard try repositoryNames().contains(name) else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
+        return try repository(name)
+    }
+
     /// A stored commit by id.
     public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit { try engine.commit(id) }
 
@@ -81,13 +94,5 @@ public final class Store: Sendable {
     @discardableResult
     public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] { try engine.write(requests) }
 }
-
-@_exported import struct TrellisCore.SignedCommit
-@_exported import struct TrellisCore.Commit
-@_exported import struct TrellisCrypto.PublicKey
-@_exported import struct TrellisStorage.WriteRequest
-@_exported import enum TrellisCrypto.Hex
-@_exported import struct TrellisCore.MergeConflict
-@_exported import enum TrellisCore.ValueJSON
 
 public typealias FsckReport = Fsck.Report

@@ -37,9 +37,9 @@ public struct Commit: Hashable, Sendable {
         self.kind = kind
         self.repository = repository
         self.key = key
-        var sorted = parents.sorted()
-        if sorted.count > 1 { sorted = sorted.enumerated().filter { $0.offset == 0 || sorted[$0.offset - 1] != $0.element }.map(\.element) }
-        self.parents = sorted
+        var unique: [CommitID] = []
+        for p in parents.sorted() where unique.last != p { unique.append(p) }
+        self.parents = unique
         self.timestamp = timestamp
         self.author = author
         self.document = document

@@ -112,9 +112,14 @@ extension RepositoryIndex: MergeSource {
     func document(of info: CommitInfo) throws(TrellisError) -> Document? {
         if let cached = headDocument(info.key, info.id) { return cached }
         if let pending = unwritten[info.id] { return pending }
+        return try signedCommit(info).commit.document
+    }
+
+    /// A stored commit, read from its frame in the log.
+    func signedCommit(_ info: CommitInfo) throws(TrellisError) -> SignedCommit {
         guard let c = try log.readFrame(at: info.frameOffset).first(where: { $0.id == info.id }) else {
             throw TrellisError(.corruptData, "commit \(info.id.short) is missing from its frame at offset \(info.frameOffset)")
         }
-        return c.commit.document
+        return c
     }
 }

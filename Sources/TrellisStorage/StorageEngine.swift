@@ -120,14 +120,13 @@ public final class StorageEngine: @unchecked Sendable {
     private func loadRepository(_ name: String) throws(TrellisError) -> RepositoryIndex {
         let index = RepositoryIndex(name: name, log: try LogFile(path: repoDirectory(name) + "/log"))
         repos[name] = index
-        try catchUp(index, holdingLock: false)
+        try catchUp(index)
         return index
     }
 
     /// Reads frames appended since the last look. A damaged tail is cut (and reported) only by a
     /// process holding the write lock; otherwise it may be a write still in progress.
-    private func catchUp(_ index: RepositoryIndex, holdingLock: Bool) throws(TrellisError) {
-        let holdingLock = holdingLock || writeLockHeld
+    private func catchUp(_ index: RepositoryIndex) throws(TrellisError) {
         let scan = try index.log.scanNewFrames()
         for frame in scan.frames {
             for c in frame.commits {
@@ -136,13 +135,17 @@ public final class StorageEngine: @unchecked Sendable {
             }
         }
         guard let bad = scan.badTail else { return }
-        if holdingLock {
+        if writeLockHeld {
             let side = try index.log.cutTail(at: bad.offset)
             pendingWarnings.append(
                 "repository '\(index.name)': cut a damaged log tail of \(bad.length) bytes at offset \(bad.offset) (\(bad.reason)); the bytes were kept in \(side)")
         } else if try lockFile.lock(exclusive: true, wait: false) {
-            defer { lockFile.unlock() }
-            try catchUp(index, holdingLock: true)
+            writeLockHeld = true
+            defer {
+                writeLockHeld = false
+                lockFile.unlock()
+            }
+            try catchUp(index)
         }
     }
 
@@ -183,7 +186,7 @@ public final class StorageEngine: @unchecked Sendable {
         guard let index = repos[name] else {
             throw TrellisError(.notFound, "unknown repository '\(name)'")
         }
-        try catchUp(index, holdingLock: false)
+        try catchUp(index)
         return index
     }
 
@@ -246,9 +249,7 @@ public final class StorageEngine: @unchecked Sendable {
     public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
         try reading { () throws(TrellisError) in
             for index in repos.values {
-                guard let info = index.commits[id] else { continue }
-                if let c = try index.log.readFrame(at: info.frameOffset).first(where: { $0.id == id }) { return c }
-                throw TrellisError(.corruptData, "commit \(id.short) is missing from its frame at offset \(info.frameOffset)")
+                if let info = index.commits[id] { return try index.signedCommit(info) }
             }
             throw TrellisError(.notFound, "unknown commit \(id.short)")
         }
@@ -310,7 +311,7 @@ public final class StorageEngine: @unchecked Sendable {
             writeLockHeld = false
             lockFile.unlock()
         }
-        for index in repos.values { try catchUp(index, holdingLock: true) }
+        for index in repos.values { try catchUp(index) }
         var batch = Batch()
         var appended: Set<String> = []
         do throws(TrellisError) {

@@ -75,9 +75,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         try reportingErrors { () throws(TrellisError) in
-            let store = try options.open()
-            guard try store.repositoryNames().contains(repo) else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
-            let repository = try store.repository(repo)
+            let repository = try options.open().existingRepository(repo)
             var out = ""
             for key in try repository.keys() {
                 guard let doc = try repository.get(key) else { continue }

@@ -25,11 +25,7 @@ struct Keys: ParsableCommand {
 
     func run() throws {
         try reportingErrors { () throws(TrellisError) in
-            let store = try options.open()
-            guard try store.repositoryNames().contains(repo) else {
-                throw TrellisError(.notFound, "unknown repository '\(repo)'")
-            }
-            let keys = try store.repository(repo).keys()
+            let keys = try options.open().existingRepository(repo).keys()
             if json { Output.json(Output.strings(keys)) } else { keys.forEach { print($0) } }
         }
     }
