@@ -70,9 +70,18 @@ public struct Commit: Hashable, Sendable {
 
     public var id: CommitID { CommitID.of(encoded()) }
 
-    /// Parses canonical bytes; anything that would not re-encode to the same bytes is rejected.
-    public static func decode(_ bytes: [UInt8]) throws(TrellisError) -> Commit {
-        var r = ByteReader(bytes)
+    /// Everything but the document, read without decoding the document: enough to index a
+    /// commit cheaply.
+    public struct Header: Sendable {
+        public var kind: Kind
+        public var repository: String
+        public var key: String
+        public var parents: [CommitID]
+        public var timestamp: HLCTimestamp
+        public var author: PublicKey?
+    }
+
+    public static func decodeHeader(_ r: inout ByteReader) throws(TrellisError) -> Header {
         guard Array(try r.raw(4)) == magic else { throw TrellisError(.corruptData, "not a commit (bad magic)") }
         let version = try r.u8()
         guard version == formatVersion else {
@@ -99,10 +108,22 @@ public struct Commit: Hashable, Sendable {
             do { author = try PublicKey(bytes: Array(try r.raw(PublicKey.size))) } catch { throw TrellisError(.corruptData, "bad author key") }
         default: throw TrellisError(.corruptData, "bad author flag")
         }
-        let document: Document? = kind.deletes ? nil : try CanonicalDecoder.decodeDocument(&r)
+        return Header(kind: kind, repository: repository, key: key, parents: parents, timestamp: timestamp, author: author)
+    }
+
+    public static func decodeHeader(_ bytes: [UInt8]) throws(TrellisError) -> Header {
+        var r = ByteReader(bytes)
+        return try decodeHeader(&r)
+    }
+
+    /// Parses canonical bytes; anything that would not re-encode to the same bytes is rejected.
+    public static func decode(_ bytes: [UInt8]) throws(TrellisError) -> Commit {
+        var r = ByteReader(bytes)
+        let h = try decodeHeader(&r)
+        let document: Document? = h.kind.deletes ? nil : try CanonicalDecoder.decodeDocument(&r)
         guard r.isAtEnd else { throw TrellisError(.corruptData, "trailing bytes after commit") }
-        return Commit(kind: kind, repository: repository, key: key, parents: parents, timestamp: timestamp,
-                      author: author, document: document)
+        return Commit(kind: h.kind, repository: h.repository, key: h.key, parents: h.parents, timestamp: h.timestamp,
+                      author: h.author, document: document)
     }
 }
 

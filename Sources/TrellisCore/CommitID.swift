@@ -4,7 +4,16 @@ import TrellisCrypto
 /// words so that hashing and comparison are cheap and order equals byte order.
 public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let size = 32
+    /// All zero bytes: a placeholder, never the id of a commit.
+    public static let zero = CommitID(w0: 0, w1: 0, w2: 0, w3: 0)
     let w0, w1, w2, w3: UInt64
+
+    private init(w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64) {
+        (self.w0, self.w1, self.w2, self.w3) = (w0, w1, w2, w3)
+    }
+
+    /// The first byte: what fanout tables bucket by.
+    public var firstByte: UInt8 { UInt8(w0 >> 56) }
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Self.size else { return nil }

@@ -45,7 +45,7 @@ public enum HeadMerge {
     /// The base of a merge: the one lowest common ancestor's version, the empty document when
     /// there is none (two roots), or several ancestors merged recursively into a virtual base.
     static func baseDocument(_ left: [CommitID], _ right: [CommitID], source: some MergeSource) throws(TrellisError) -> Document? {
-        let ancestors = MergeBase.lowestCommonAncestors(left, right, in: source)
+        let ancestors = try MergeBase.lowestCommonAncestors(left, right, in: source)
         switch ancestors.count {
         case 0: return nil
         case 1: return try source.side(of: ancestors[0]).document

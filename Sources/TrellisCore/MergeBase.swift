@@ -3,9 +3,9 @@ import HeapModule
 /// The commit graph as merge-base search needs it.
 public protocol CommitGraph {
     /// The parents of a commit; empty for roots and for commits the graph does not hold.
-    func parents(of id: CommitID) -> [CommitID]
+    func parents(of id: CommitID) throws(TrellisError) -> [CommitID]
     /// 1 for a root, else 1 + the largest generation of the parents (as Git's commit-graph).
-    func generation(of id: CommitID) -> UInt32
+    func generation(of id: CommitID) throws(TrellisError) -> UInt32
 }
 
 /// Lowest common ancestors, found by painting down from both sides in order of decreasing
@@ -24,13 +24,13 @@ public enum MergeBase {
         static func < (a: Entry, b: Entry) -> Bool { (a.generation, a.id) < (b.generation, b.id) }
     }
 
-    public static func lowestCommonAncestors(_ left: [CommitID], _ right: [CommitID], in graph: some CommitGraph) -> [CommitID] {
+    public static func lowestCommonAncestors(_ left: [CommitID], _ right: [CommitID], in graph: some CommitGraph) throws(TrellisError) -> [CommitID] {
         var flags: [CommitID: Flags] = [:]
         var queue = Heap<Entry>()
         for (ids, side) in [(left, Flags.left), (right, Flags.right)] {
             for id in ids {
                 flags[id, default: []].insert(side)
-                queue.insert(Entry(generation: graph.generation(of: id), id: id))
+                queue.insert(Entry(generation: try graph.generation(of: id), id: id))
             }
         }
         var candidates: [CommitID] = []
@@ -46,33 +46,39 @@ public enum MergeBase {
                 }
                 paint.insert(.stale)
             }
-            for parent in graph.parents(of: entry.id) {
+            for parent in try graph.parents(of: entry.id) {
                 let had = flags[parent] ?? []
                 guard !had.isSuperset(of: paint) else { continue }
                 flags[parent] = had.union(paint)
-                queue.insert(Entry(generation: graph.generation(of: parent), id: parent))
+                queue.insert(Entry(generation: try graph.generation(of: parent), id: parent))
                 if !paint.contains(.stale) { nonStale += 1 }
             }
         }
-        return removeRedundant(candidates, in: graph).sorted()
+        return try removeRedundant(candidates, in: graph).sorted()
     }
 
     /// Drops candidates that are ancestors of other candidates.
-    static func removeRedundant(_ candidates: [CommitID], in graph: some CommitGraph) -> [CommitID] {
+    static func removeRedundant(_ candidates: [CommitID], in graph: some CommitGraph) throws(TrellisError) -> [CommitID] {
         guard candidates.count > 1 else { return candidates }
-        return candidates.filter { c in
-            !candidates.contains { other in other != c && isAncestor(c, of: other, in: graph) }
+        var kept: [CommitID] = []
+        for c in candidates {
+            var redundant = false
+            for other in candidates where other != c {
+                if try isAncestor(c, of: other, in: graph) { redundant = true; break }
+            }
+            if !redundant { kept.append(c) }
         }
+        return kept
     }
 
     /// Whether `ancestor` is reachable from `id`; generations prune the walk.
-    public static func isAncestor(_ ancestor: CommitID, of id: CommitID, in graph: some CommitGraph) -> Bool {
-        let floor = graph.generation(of: ancestor)
+    public static func isAncestor(_ ancestor: CommitID, of id: CommitID, in graph: some CommitGraph) throws(TrellisError) -> Bool {
+        let floor = try graph.generation(of: ancestor)
         var stack = [id]
         var seen: Set<CommitID> = []
         while let c = stack.popLast() {
             if c == ancestor { return true }
-            for p in graph.parents(of: c) where graph.generation(of: p) >= floor && seen.insert(p).inserted {
+            for p in try graph.parents(of: c) where try graph.generation(of: p) >= floor && seen.insert(p).inserted {
                 stack.append(p)
             }
         }

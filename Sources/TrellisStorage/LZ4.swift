@@ -36,3 +36,58 @@ enum LZ4 {
         return out
     }
 }
+
+extension LZ4 {
+    /// Compresses blocks that share a dictionary: each block is compressed on its own (so it can
+    /// be read alone) with the dictionary as its prefix. Debian's liblz4 lacks
+    /// `LZ4_attach_dictionary`, so the dictionary is loaded again for each block.
+    final class DictionaryCompressor {
+        private let stream: UnsafeMutablePointer<LZ4_stream_t>
+        private let dictionary: [UInt8]
+
+        init(dictionary: [UInt8]) throws(TrellisError) {
+            guard let s = LZ4_createStream() else { throw TrellisError(.io, "cannot allocate an LZ4 stream") }
+            stream = s
+            self.dictionary = dictionary
+        }
+
+        deinit { LZ4_freeStream(stream) }
+
+        func compress(_ input: [UInt8]) throws(TrellisError) -> [UInt8] {
+            guard input.count <= Int(LZ4_MAX_INPUT_SIZE) else {
+                throw TrellisError(.invalidArgument, "a block of \(input.count) bytes is too large to compress")
+            }
+            var out = [UInt8](repeating: 0, count: max(Int(LZ4_compressBound(Int32(input.count))), 1))
+            let written = dictionary.withUnsafeBytes { dict in
+                LZ4_loadDict(stream, dict.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dict.count))
+                return input.withUnsafeBytes { src in
+                    out.withUnsafeMutableBytes { dst in
+                        LZ4_compress_fast_continue(
+                            stream, src.baseAddress?.assumingMemoryBound(to: CChar.self),
+                            dst.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(input.count), Int32(dst.count), 1)
+                    }
+                }
+            }
+            guard written > 0 || input.isEmpty else { throw TrellisError(.io, "LZ4 compression failed") }
+            out.removeSubrange(Int(written)...)
+            return out
+        }
+    }
+
+    /// Decompresses a block compressed with `dictionary` as its prefix; safe against hostile input.
+    static func decompress(_ input: ArraySlice<UInt8>, rawLength: Int, dictionary: [UInt8]) throws(TrellisError) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: max(rawLength, 1))
+        let n = dictionary.withUnsafeBytes { dict in
+            input.withUnsafeBytes { src in
+                out.withUnsafeMutableBytes { dst in
+                    LZ4_decompress_safe_usingDict(
+                        src.baseAddress?.assumingMemoryBound(to: CChar.self), dst.baseAddress?.assumingMemoryBound(to: CChar.self),
+                        Int32(src.count), Int32(rawLength), dict.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dict.count))
+                }
+            }
+        }
+        guard n == rawLength else { throw TrellisError(.corruptData, "LZ4 block does not decompress to its stated length") }
+        out.removeSubrange(rawLength...)
+        return out
+    }
+}

@@ -1,0 +1,166 @@
+import TrellisCore
+import TrellisCrypto
+
+/// A commit as packs hold it: the verified encoding and signature, plus what grouping and
+/// delta selection need.
+struct PackedCommit {
+    let id: CommitID
+    let key: String
+    let parents: [CommitID]
+    let generation: UInt32
+    let encoded: [UInt8]
+    let signature: [UInt8]
+
+    init(id: CommitID, generation: UInt32, encoded: [UInt8], signature: [UInt8]) throws(TrellisError) {
+        let header = try Commit.decodeHeader(encoded)
+        self.id = id
+        key = header.key
+        parents = header.parents
+        self.generation = generation
+        self.encoded = encoded
+        self.signature = signature
+    }
+}
+
+/// Pack layout constants (docs/format.md §Packs).
+enum PackFormat {
+    static let packMagic: [UInt8] = Array("TRLPACK1".utf8)
+    static let blockMagic: [UInt8] = Array("TRB1".utf8)
+    static let indexMagic: [UInt8] = Array("TRLIDX01".utf8)
+    static let checksumSize = 32
+    static let blockHeaderSize = 20
+    static let maxDictionary = 65_536
+    static let maxBlockRaw = 64 << 20
+    /// Raw bytes per block: with a dictionary of at most 32 KiB, the whole dictionary stays
+    /// inside LZ4's 64 KiB window for the entire block.
+    static let targetBlockRaw = 32 << 10
+    static let targetDictionary = 32 << 10
+    static let defaultDepth = 50
+
+    static func name(checksum: [UInt8]) -> String { "pack-" + Hex.encode(Array(checksum.prefix(16))) }
+}
+
+/// Builds a pack and its index from commits (docs/format.md §Packs, §Pack indexes).
+enum PackWriter {
+    struct Output {
+        var pack: [UInt8]
+        var index: [UInt8]
+        var checksum: [UInt8]
+        var entries: Int
+        var deltas: Int
+        var longestChain: Int
+    }
+
+    static func build(_ input: [PackedCommit], depth: Int = PackFormat.defaultDepth) throws(TrellisError) -> Output {
+        var seen = Set<CommitID>()
+        var commits = input.filter { seen.insert($0.id).inserted }
+        commits.sort { a, b in
+            if a.key != b.key { return Array(a.key.utf8).lexicographicallyPrecedes(Array(b.key.utf8)) }
+            if a.generation != b.generation { return a.generation < b.generation }
+            return a.id < b.id
+        }
+        var number: [CommitID: Int] = [:]
+        number.reserveCapacity(commits.count)
+        for (i, c) in commits.enumerated() { number[c.id] = i }
+
+        var out = ByteWriter(capacity: commits.count * 128)
+        out.raw(PackFormat.packMagic)
+        out.u32(UInt32(commits.count))
+        let dictionary = sampleDictionary(commits)
+        out.u32(UInt32(dictionary.count))
+        out.raw(dictionary)
+
+        let compressor = try LZ4.DictionaryCompressor(dictionary: dictionary)
+        var blocks: [(offset: UInt64, first: UInt32, crc: UInt32)] = []
+        var chain = [Int](repeating: 0, count: commits.count)
+        var raw = ByteWriter(capacity: PackFormat.targetBlockRaw + 4096)
+        var blockFirst = 0
+        var deltas = 0
+        func flush(upTo next: Int) throws(TrellisError) {
+            guard next > blockFirst else { return }
+            let payload = try compressor.compress(raw.bytes)
+            var lengths = ByteWriter(capacity: 12)
+            lengths.u32(UInt32(next - blockFirst))
+            lengths.u32(UInt32(payload.count))
+            lengths.u32(UInt32(raw.bytes.count))
+            let crc = CRC32.checksum(payload, seed: CRC32.checksum(lengths.bytes))
+            blocks.append((UInt64(out.bytes.count), UInt32(blockFirst), crc))
+            out.raw(PackFormat.blockMagic)
+            out.raw(lengths.bytes)
+            out.u32(crc)
+            out.raw(payload)
+            raw = ByteWriter(capacity: PackFormat.targetBlockRaw + 4096)
+            blockFirst = next
+        }
+        for (i, c) in commits.enumerated() {
+            guard c.encoded.count <= PackFormat.maxBlockRaw / 2 else {
+                throw TrellisError(.invalidArgument, "commit \(c.id.short) is too large for a pack block")
+            }
+            raw.varint(UInt64(c.generation))
+            if let base = c.parents.lazy.compactMap({ number[$0] }).first, chain[base] < depth {
+                let delta = Delta.make(target: c.encoded, base: commits[base].encoded, baseID: commits[base].id)
+                chain[i] = chain[base] + 1
+                deltas += 1
+                raw.u8(1)
+                raw.varint(UInt64(i - base))
+                raw.varint(UInt64(delta.count))
+                raw.raw(delta)
+            } else {
+                raw.u8(0)
+                raw.varint(UInt64(c.encoded.count))
+                raw.raw(c.encoded)
+            }
+            raw.varint(UInt64(c.signature.count))
+            raw.raw(c.signature)
+            if raw.bytes.count >= PackFormat.targetBlockRaw { try flush(upTo: i + 1) }
+        }
+        try flush(upTo: commits.count)
+        let checksum = Blake2b256.hash(out.bytes)
+        out.raw(checksum)
+
+        let index = buildIndex(ids: commits.map(\.id), checksum: checksum, blocks: blocks)
+        return Output(pack: out.bytes, index: index, checksum: checksum, entries: commits.count, deltas: deltas,
+                      longestChain: chain.max() ?? 0)
+    }
+
+    /// Whole encodings of commits spread evenly over the pack, up to 32 KiB (none for small
+    /// packs, where a dictionary would cost more than it saves).
+    static func sampleDictionary(_ commits: [PackedCommit]) -> [UInt8] {
+        let total = commits.reduce(0) { $0 + $1.encoded.count }
+        let budget = min(PackFormat.targetDictionary, total / 16)
+        guard budget >= 1024, !commits.isEmpty else { return [] }
+        let average = max(1, total / commits.count)
+        let stride = max(1, commits.count / max(1, budget / average))
+        var dictionary: [UInt8] = []
+        var i = 0
+        while i < commits.count, dictionary.count + commits[i].encoded.count <= budget {
+            dictionary.append(contentsOf: commits[i].encoded)
+            i += stride
+        }
+        return dictionary
+    }
+
+    static func buildIndex(ids: [CommitID], checksum: [UInt8], blocks: [(offset: UInt64, first: UInt32, crc: UInt32)]) -> [UInt8] {
+        let order = ids.indices.sorted { ids[$0] < ids[$1] }
+        var w = ByteWriter(capacity: 8 + 32 + 1024 + ids.count * 36 + blocks.count * 16 + 36)
+        w.raw(PackFormat.indexMagic)
+        w.raw(checksum)
+        var fanout = [UInt32](repeating: 0, count: 256)
+        for id in ids { fanout[Int(id.firstByte)] += 1 }
+        var running: UInt32 = 0
+        for b in 0..<256 {
+            running += fanout[b]
+            w.u32(running)
+        }
+        for i in order { ids[i].write(to: &w) }
+        for i in order { w.u32(UInt32(i)) }
+        w.u32(UInt32(blocks.count))
+        for b in blocks {
+            w.u64(b.offset)
+            w.u32(b.first)
+            w.u32(b.crc)
+        }
+        w.raw(Blake2b256.hash(w.bytes))
+        return w.bytes
+    }
+}

@@ -1,0 +1,347 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TrellisCore
+import TrellisCrypto
+
+/// One entry of a pack as stored: a whole encoding or a delta, not yet resolved.
+struct RawPackEntry {
+    let generation: UInt32
+    /// 0 for a whole encoding, else how many entries back the delta's base is.
+    let distance: Int
+    let payload: ArraySlice<UInt8>
+    let signature: ArraySlice<UInt8>
+}
+
+/// A resolved pack entry.
+struct PackEntry {
+    let id: CommitID
+    let generation: UInt32
+    let encoded: [UInt8]
+    let signature: [UInt8]
+}
+
+/// A sealed pack opened for reading (docs/format.md §Packs). Lookups by id binary-search the
+/// index; a pack whose index is missing or damaged is indexed in memory by walking its blocks,
+/// and `indexProblem` says why.
+final class PackReader {
+    let path: String
+    let checksum: [UInt8]
+    let entryCount: Int
+    let fileSize: UInt64
+    private(set) var indexProblem: String?
+
+    private let file: FileHandle
+    private let dictionary: [UInt8]
+    private let blocksStart: UInt64
+    private var fanout: [UInt32] = []
+    private var sortedIDs: [CommitID] = []
+    private var entryNumbers: [UInt32] = []
+    private(set) var blocks: [(offset: UInt64, first: Int, crc: UInt32)] = []
+    private var blockCache: [Int: [RawPackEntry]] = [:]
+    private var resolved: [Int: (CommitID, [UInt8])] = [:]
+    private static let blockCacheLimit = 16
+    private static let resolvedCacheLimit = 8192
+
+    var indexPath: String { PackReader.indexPath(forPack: path) }
+    static func indexPath(forPack path: String) -> String { String(path.dropLast(".pack".count)) + ".idx" }
+
+    init(path: String) throws(TrellisError) {
+        self.path = path
+        file = try FileHandle(path: path, flags: O_RDONLY)
+        fileSize = try file.size()
+        let head = try file.read(at: 0, count: 16)
+        guard head.count == 16, Array(head[0..<8]) == PackFormat.packMagic else {
+            throw TrellisError(.corruptData, "\(path) is not a Trellis pack (bad header)")
+        }
+        var r = ByteReader(head, offset: 8)
+        entryCount = Int(try r.u32())
+        let dictLength = Int(try r.u32())
+        guard dictLength <= PackFormat.maxDictionary, UInt64(16 + dictLength + PackFormat.checksumSize) <= fileSize else {
+            throw TrellisError(.corruptData, "\(path): dictionary length out of range")
+        }
+        dictionary = try file.read(at: 16, count: dictLength)
+        blocksStart = UInt64(16 + dictLength)
+        checksum = try file.read(at: fileSize - UInt64(PackFormat.checksumSize), count: PackFormat.checksumSize)
+        do throws(TrellisError) {
+            try loadIndex()
+        } catch {
+            indexProblem = error.message
+            try indexByScanning()
+        }
+    }
+
+    // MARK: The index
+
+    private func loadIndex() throws(TrellisError) {
+        let bytes = try FileSystem.readAll(indexPath)
+        let n = entryCount
+        let fixed = 8 + 32 + 1024
+        guard bytes.count >= fixed + n * 36 + 4 + 32, Array(bytes[0..<8]) == PackFormat.indexMagic else {
+            throw TrellisError(.corruptData, "\(indexPath) is truncated or not a pack index")
+        }
+        guard Array(bytes[8..<40]) == checksum else { throw TrellisError(.corruptData, "\(indexPath) belongs to another pack") }
+        let body = bytes[..<(bytes.count - 32)]
+        guard Blake2b256.hash(Array(body)) == Array(bytes[(bytes.count - 32)...]) else {
+            throw TrellisError(.corruptData, "\(indexPath) checksum mismatch")
+        }
+        var r = ByteReader(bytes, offset: 40)
+        var fan: [UInt32] = []
+        fan.reserveCapacity(256)
+        var previous: UInt32 = 0
+        for _ in 0..<256 {
+            let v = try r.u32()
+            guard v >= previous else { throw TrellisError(.corruptData, "\(indexPath): fanout is not monotonic") }
+            fan.append(v)
+            previous = v
+        }
+        guard Int(previous) == n else { throw TrellisError(.corruptData, "\(indexPath): fanout does not match the pack") }
+        var ids: [CommitID] = []
+        ids.reserveCapacity(n)
+        for _ in 0..<n {
+            // safe: raw(32) returns exactly 32 bytes or throws.
+            ids.append(CommitID(bytes: try r.raw(32))!)
+        }
+        var numbers: [UInt32] = []
+        numbers.reserveCapacity(n)
+        for _ in 0..<n {
+            let e = try r.u32()
+            guard Int(e) < n else { throw TrellisError(.corruptData, "\(indexPath): entry number out of range") }
+            numbers.append(e)
+        }
+        let blockCount = Int(try r.u32())
+        guard r.remaining == blockCount * 16 + 32 else { throw TrellisError(.corruptData, "\(indexPath): wrong length") }
+        var table: [(offset: UInt64, first: Int, crc: UInt32)] = []
+        for _ in 0..<blockCount {
+            let offset = try r.u64(), first = Int(try r.u32()), crc = try r.u32()
+            guard offset >= blocksStart, offset < fileSize, first < n, first >= (table.last.map { $0.first + 1 } ?? 0) else {
+                throw TrellisError(.corruptData, "\(indexPath): block table out of range")
+            }
+            table.append((offset, first, crc))
+        }
+        guard (table.first?.first ?? 0) == 0, n == 0 || !table.isEmpty else {
+            throw TrellisError(.corruptData, "\(indexPath): block table does not start at entry 0")
+        }
+        fanout = fan
+        sortedIDs = ids
+        entryNumbers = numbers
+        blocks = table
+    }
+
+    /// Builds the index in memory by reading every block (a missing or damaged `.idx`).
+    private func indexByScanning() throws(TrellisError) {
+        var ids: [(CommitID, UInt32)] = []
+        ids.reserveCapacity(entryCount)
+        var table: [(offset: UInt64, first: Int, crc: UInt32)] = []
+        try forEachBlock { offset, first, crc, _ in table.append((offset, first, crc)) }
+        blocks = table
+        try forEachEntry { number, entry in ids.append((entry.id, UInt32(number))) }
+        guard ids.count == entryCount else { throw TrellisError(.corruptData, "\(path): entry count does not match its blocks") }
+        ids.sort { $0.0 < $1.0 }
+        var fan = [UInt32](repeating: 0, count: 256)
+        for (id, _) in ids { fan[Int(id.firstByte)] += 1 }
+        for b in 1..<256 { fan[b] += fan[b - 1] }
+        fanout = fan
+        sortedIDs = ids.map(\.0)
+        entryNumbers = ids.map(\.1)
+    }
+
+    /// The index file's bytes, rebuilt from this pack (for `fsck --repair`).
+    func rebuiltIndex() throws(TrellisError) -> [UInt8] {
+        var ids = [CommitID](repeating: CommitID.zero, count: entryCount)
+        try forEachEntry { number, entry in ids[number] = entry.id }
+        return PackWriter.buildIndex(ids: ids, checksum: checksum,
+                                     blocks: blocks.map { ($0.offset, UInt32($0.first), $0.crc) })
+    }
+
+    // MARK: Lookups
+
+    func entryNumber(of id: CommitID) -> Int? {
+        let b = Int(id.firstByte)
+        var lo = b == 0 ? 0 : Int(fanout[b - 1]), hi = Int(fanout[b])
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let probe = sortedIDs[mid]
+            if probe == id { return Int(entryNumbers[mid]) }
+            if probe < id { lo = mid + 1 } else { hi = mid }
+        }
+        return nil
+    }
+
+    func contains(_ id: CommitID) -> Bool { entryNumber(of: id) != nil }
+
+    /// Ids that start with the given hex digits (for resolving abbreviated ids).
+    func ids(withHexPrefix hex: String) -> [CommitID] {
+        guard let first = UInt8(hex.prefix(2), radix: 16) else { return [] }
+        let lo = first == 0 ? 0 : Int(fanout[Int(first) - 1]), hi = Int(fanout[Int(first)])
+        var out: [CommitID] = []
+        for id in sortedIDs[lo..<hi] where id.hex.hasPrefix(hex) { out.append(id) }
+        return out
+    }
+
+    /// The commit with this id, or nil when the pack does not hold it.
+    func entry(for id: CommitID) throws(TrellisError) -> PackEntry? {
+        guard let number = entryNumber(of: id) else { return nil }
+        let entry = try self.entry(number)
+        guard entry.id == id else {
+            throw TrellisError(.corruptData, "\(path): entry \(number) does not hash to \(id.short) (damaged pack or index; run `trellis fsck --repair`)")
+        }
+        return entry
+    }
+
+    func entry(_ number: Int) throws(TrellisError) -> PackEntry {
+        let raw = try rawEntry(number)
+        let (id, encoded) = try resolve(number)
+        return PackEntry(id: id, generation: raw.generation, encoded: encoded, signature: Array(raw.signature))
+    }
+
+    func generation(of number: Int) throws(TrellisError) -> UInt32 { try rawEntry(number).generation }
+
+    private func rawEntry(_ number: Int) throws(TrellisError) -> RawPackEntry {
+        guard number >= 0, number < entryCount else { throw TrellisError(.corruptData, "\(path): entry \(number) out of range") }
+        var lo = 0, hi = blocks.count - 1
+        while lo < hi {
+            let mid = (lo + hi + 1) / 2
+            if blocks[mid].first <= number { lo = mid } else { hi = mid - 1 }
+        }
+        let entries = try block(lo)
+        let index = number - blocks[lo].first
+        guard index < entries.count else { throw TrellisError(.corruptData, "\(path): entry \(number) is not in its block") }
+        return entries[index]
+    }
+
+    /// Rebuilds an entry's encoding, walking its delta chain back to a whole encoding.
+    private func resolve(_ number: Int) throws(TrellisError) -> (CommitID, [UInt8]) {
+        if let hit = resolved[number] { return hit }
+        var chain: [(Int, RawPackEntry)] = []
+        var current = number
+        var base: (CommitID, [UInt8])? = nil
+        while true {
+            if let hit = resolved[current] { base = hit; break }
+            let raw = try rawEntry(current)
+            chain.append((current, raw))
+            if raw.distance == 0 { break }
+            guard raw.distance <= current, chain.count <= 10_000 else {
+                throw TrellisError(.corruptData, "\(path): entry \(current) has a bad delta base")
+            }
+            current -= raw.distance
+        }
+        var result = base
+        for (n, raw) in chain.reversed() {
+            let encoded: [UInt8]
+            if let b = result {
+                encoded = try Delta.apply(raw.payload, base: b.1, baseID: b.0)
+            } else {
+                encoded = Array(raw.payload)
+            }
+            let value = (CommitID.of(encoded), encoded)
+            if resolved.count >= PackReader.resolvedCacheLimit { resolved.removeAll(keepingCapacity: true) }
+            resolved[n] = value
+            result = value
+        }
+        // safe: the chain has at least one entry or a cached base.
+        return result!
+    }
+
+    private func block(_ b: Int) throws(TrellisError) -> [RawPackEntry] {
+        if let hit = blockCache[b] { return hit }
+        let (entries, _) = try readBlock(at: blocks[b].offset, expectedFirst: blocks[b].first)
+        if blockCache.count >= PackReader.blockCacheLimit { blockCache.removeAll(keepingCapacity: true) }
+        blockCache[b] = entries
+        return entries
+    }
+
+    /// Reads, checks and parses one block; returns its entries and where the next block starts.
+    private func readBlock(at offset: UInt64, expectedFirst: Int) throws(TrellisError) -> ([RawPackEntry], UInt64) {
+        let end = fileSize - UInt64(PackFormat.checksumSize)
+        guard offset + UInt64(PackFormat.blockHeaderSize) <= end else {
+            throw TrellisError(.corruptData, "\(path) offset \(offset): truncated block header")
+        }
+        let header = try file.read(at: offset, count: PackFormat.blockHeaderSize)
+        guard Array(header[0..<4]) == PackFormat.blockMagic else { throw TrellisError(.corruptData, "\(path) offset \(offset): bad block magic") }
+        var r = ByteReader(header, offset: 4)
+        let count = Int(try r.u32()), payloadLength = Int(try r.u32()), rawLength = Int(try r.u32()), crc = try r.u32()
+        guard count >= 1, expectedFirst + count <= entryCount, rawLength <= PackFormat.maxBlockRaw,
+              offset + UInt64(PackFormat.blockHeaderSize + payloadLength) <= end
+        else { throw TrellisError(.corruptData, "\(path) offset \(offset): block lengths out of range") }
+        let payload = try file.read(at: offset + UInt64(PackFormat.blockHeaderSize), count: payloadLength)
+        guard CRC32.checksum(payload, seed: CRC32.checksum(header[4..<16])) == crc else {
+            throw TrellisError(.corruptData, "\(path) offset \(offset): block checksum mismatch")
+        }
+        let raw = try LZ4.decompress(payload[...], rawLength: rawLength, dictionary: dictionary)
+        var br = ByteReader(raw)
+        var entries: [RawPackEntry] = []
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let generation = try br.varint()
+            let form = try br.u8()
+            var distance = 0
+            switch form {
+            case 0: break
+            case 1:
+                distance = try br.length()
+                guard distance >= 1 else { throw TrellisError(.corruptData, "\(path) offset \(offset): delta distance 0") }
+            default: throw TrellisError(.corruptData, "\(path) offset \(offset): unknown entry form \(form)")
+            }
+            let payload = try br.raw(try br.length())
+            let signature = try br.raw(try br.length())
+            guard generation >= 1, generation <= UInt64(UInt32.max), signature.isEmpty || signature.count == 64 else {
+                throw TrellisError(.corruptData, "\(path) offset \(offset): bad entry")
+            }
+            entries.append(RawPackEntry(generation: UInt32(generation), distance: distance, payload: payload, signature: signature))
+        }
+        guard br.isAtEnd else { throw TrellisError(.corruptData, "\(path) offset \(offset): trailing bytes in block") }
+        return (entries, offset + UInt64(PackFormat.blockHeaderSize + payloadLength))
+    }
+
+    // MARK: Walking
+
+    /// Visits every block in file order: its offset, first entry number, CRC and entries.
+    func forEachBlock(_ body: (UInt64, Int, UInt32, [RawPackEntry]) throws(TrellisError) -> Void) throws(TrellisError) {
+        var offset = blocksStart
+        var first = 0
+        let end = fileSize - UInt64(PackFormat.checksumSize)
+        while offset < end {
+            let crcBytes = try file.read(at: offset + 16, count: 4)
+            var cr = ByteReader(crcBytes)
+            let crc = try cr.u32()
+            let (entries, next) = try readBlock(at: offset, expectedFirst: first)
+            try body(offset, first, crc, entries)
+            first += entries.count
+            offset = next
+        }
+        guard first == entryCount else { throw TrellisError(.corruptData, "\(path): blocks hold \(first) entries, header says \(entryCount)") }
+    }
+
+    /// Visits every entry in pack order, resolved. Bases come earlier, so one pass suffices.
+    func forEachEntry(_ body: (Int, PackEntry) throws(TrellisError) -> Void) throws(TrellisError) {
+        var recent: [Int: (CommitID, [UInt8])] = [:]
+        try forEachBlock { _, first, _, entries throws(TrellisError) in
+            for (i, raw) in entries.enumerated() {
+                let number = first + i
+                let encoded: [UInt8]
+                if raw.distance == 0 {
+                    encoded = Array(raw.payload)
+                } else {
+                    let baseNumber = number - raw.distance
+                    guard baseNumber >= 0 else { throw TrellisError(.corruptData, "\(path): entry \(number) has a bad delta base") }
+                    let base: (CommitID, [UInt8])
+                    if let hit = recent[baseNumber] { base = hit } else { base = try resolve(baseNumber) }
+                    encoded = try Delta.apply(raw.payload, base: base.1, baseID: base.0)
+                }
+                let id = CommitID.of(encoded)
+                if recent.count >= 1 << 16 { recent.removeAll(keepingCapacity: true) }
+                recent[number] = (id, encoded)
+                try body(number, PackEntry(id: id, generation: raw.generation, encoded: encoded, signature: Array(raw.signature)))
+            }
+        }
+    }
+
+    /// Checks the trailer against the whole file (fsck).
+    func verifyChecksum() throws(TrellisError) {
+        let body = try file.read(at: 0, count: Int(fileSize) - PackFormat.checksumSize)
+        guard Blake2b256.hash(body) == checksum else { throw TrellisError(.corruptData, "\(path): pack checksum mismatch") }
+    }
+}
