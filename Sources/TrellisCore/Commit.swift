@@ -79,6 +79,15 @@ public struct Commit: Hashable, Sendable {
         public var parents: [CommitID]
         public var timestamp: HLCTimestamp
         public var author: PublicKey?
+
+        public init(kind: Kind, repository: String, key: String, parents: [CommitID], timestamp: HLCTimestamp, author: PublicKey?) {
+            self.kind = kind
+            self.repository = repository
+            self.key = key
+            self.parents = parents
+            self.timestamp = timestamp
+            self.author = author
+        }
     }
 
     public static func decodeHeader(_ r: inout ByteReader) throws(TrellisError) -> Header {

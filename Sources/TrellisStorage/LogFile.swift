@@ -36,6 +36,15 @@ final class LogFile {
         var badTail: (offset: UInt64, length: UInt64, reason: String)?
     }
 
+    /// True when another process has replaced the file at `path` (a seal or repack): this
+    /// handle then reads a log that is no longer the repository's.
+    func wasReplaced() -> Bool {
+        var open = stat(), named = stat()
+        guard fstat(file.fd, &open) == 0 else { return true }
+        guard stat(path, &named) == 0 else { return true }
+        return open.st_ino != named.st_ino || open.st_dev != named.st_dev
+    }
+
     /// Reads the frames after `validEnd` and advances it past every valid one.
     func scanNewFrames() throws(TrellisError) -> ScanResult {
         var result = ScanResult()
@@ -59,6 +68,20 @@ final class LogFile {
         }
         return result
     }
+
+    /// Every commit in the valid part of the log, in order (for sealing).
+    func allCommits() throws(TrellisError) -> [SignedCommit] {
+        var out: [SignedCommit] = []
+        var offset = UInt64(LogFile.fileMagic.count)
+        while offset < validEnd {
+            let header = try Frame.header(try file.read(at: offset, count: Frame.headerSize))
+            out += try Frame.decode(header, frame: try file.read(at: offset, count: header.totalLength))
+            offset += UInt64(header.totalLength)
+        }
+        return out
+    }
+
+    var isEmpty: Bool { validEnd == UInt64(LogFile.fileMagic.count) }
 
     /// Reads the commits of the frame at `offset` (a location recorded by a scan).
     func readFrame(at offset: UInt64) throws(TrellisError) -> [SignedCommit] {

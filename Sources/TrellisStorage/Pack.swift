@@ -35,7 +35,7 @@ enum PackFormat {
     /// inside LZ4's 64 KiB window for the entire block.
     static let targetBlockRaw = 32 << 10
     static let targetDictionary = 32 << 10
-    static let defaultDepth = 50
+    static let defaultDepth = StorageEngine.defaultPackDepth
 
     static func name(checksum: [UInt8]) -> String { "pack-" + Hex.encode(Array(checksum.prefix(16))) }
 }

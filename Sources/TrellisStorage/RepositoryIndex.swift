@@ -1,7 +1,12 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import TrellisCore
 import TrellisCrypto
 
-/// What the store keeps in memory about each commit; documents stay on disk except at heads.
+/// What the store tells about a commit without its document.
 public struct CommitInfo: Sendable, Hashable {
     public let id: CommitID
     public let kind: Commit.Kind
@@ -12,8 +17,21 @@ public struct CommitInfo: Sendable, Hashable {
     public let author: PublicKey?
     /// 1 for a root, else 1 + the largest parent generation: bounds merge-base searches.
     public let generation: UInt32
-    /// Where the frame holding the commit starts in the repository's log.
-    let frameOffset: UInt64
+
+    init(id: CommitID, generation: UInt32, header h: Commit.Header) {
+        self.id = id
+        self.generation = generation
+        kind = h.kind
+        repository = h.repository
+        key = h.key
+        parents = h.parents
+        timestamp = h.timestamp
+        author = h.author
+    }
+
+    init(id: CommitID, generation: UInt32, encoded: [UInt8]) throws(TrellisError) {
+        self.init(id: id, generation: generation, header: try Commit.decodeHeader(encoded))
+    }
 
     /// Newest first: by hybrid logical clock, then generation (a merge shares its newest
     /// parent's timestamp but comes after it), then the larger id.
@@ -24,102 +42,305 @@ public struct CommitInfo: Sendable, Hashable {
     }
 }
 
-/// One key's heads (commits no other commit of the key builds on) with their documents.
-struct KeyState {
-    /// nil document = tombstone head.
-    var heads: [CommitID: Document?] = [:]
-    var history: [CommitID] = []
-}
+/// A head of a key. Its encoding is kept (often a slice of the checkpoint's bytes); it is
+/// decoded on first use, so opening a store decodes no documents.
+final class HeadRecord {
+    let id: CommitID
+    let generation: UInt32
+    let encoded: ArraySlice<UInt8>
+    private var decoded: Commit?
+    private var cachedInfo: CommitInfo?
 
-/// The in-memory index of one repository, rebuilt from its log on open.
-final class RepositoryIndex {
-    let name: String
-    let log: LogFile
-    private(set) var commits: [CommitID: CommitInfo] = [:]
-    private(set) var keys: [String: KeyState] = [:]
-    /// Ids that some stored commit names as a parent: never heads.
-    private var parented: Set<CommitID> = []
-    /// Documents of commits added but not yet in a written frame (a batch being built).
-    private var unwritten: [CommitID: Document?] = [:]
-
-    init(name: String, log: LogFile) {
-        self.name = name
-        self.log = log
+    init(id: CommitID, generation: UInt32, encoded: ArraySlice<UInt8>, decoded: Commit? = nil) {
+        self.id = id
+        self.generation = generation
+        self.encoded = encoded
+        self.decoded = decoded
     }
 
-    /// Adds a commit; a commit already present is ignored. Returns false for duplicates.
-    @discardableResult
-    func add(_ c: SignedCommit, frameOffset: UInt64, unwritten isUnwritten: Bool = false) -> Bool {
-        guard commits[c.id] == nil else { return false }
-        if isUnwritten { unwritten[c.id] = .some(c.commit.document) }
-        let commit = c.commit
-        let generation = 1 + (commit.parents.compactMap { commits[$0]?.generation }.max() ?? 0)
-        commits[c.id] = CommitInfo(
-            id: c.id, kind: commit.kind, repository: commit.repository, key: commit.key, parents: commit.parents,
-            timestamp: commit.timestamp, author: commit.author, generation: generation, frameOffset: frameOffset)
-        var state = keys[commit.key] ?? KeyState()
-        for p in commit.parents {
-            parented.insert(p)
-            state.heads.removeValue(forKey: p)
+    /// The kind byte sits at a fixed place (docs/format.md §Commits): no decoding needed.
+    var isTombstone: Bool {
+        let i = encoded.startIndex + 5
+        return i < encoded.endIndex && Commit.Kind(rawValue: encoded[i])?.deletes == true
+    }
+
+    func commit() throws(TrellisError) -> Commit {
+        if let decoded { return decoded }
+        let c = try Commit.decode(Array(encoded))
+        decoded = c
+        return c
+    }
+
+    func info() throws(TrellisError) -> CommitInfo {
+        if let cachedInfo { return cachedInfo }
+        let i = try CommitInfo(id: id, generation: generation, encoded: Array(encoded))
+        cachedInfo = i
+        return i
+    }
+}
+
+/// The in-memory view of one repository: its packs (looked up through their indexes), the
+/// heads of every key (from the checkpoint, then the log), and the commits of the log.
+/// Memory grows with the number of keys and the log, not with history.
+final class RepositoryIndex {
+    struct LoggedCommit {
+        let info: CommitInfo
+        let frameOffset: UInt64
+        /// The commit itself while its frame is not yet written.
+        var pending: SignedCommit?
+    }
+
+    let name: String
+    let directory: String
+    private(set) var log: LogFile
+    private(set) var packs: [PackReader]
+    private var heads: [String: [HeadRecord]] = [:]
+    private var headKeys: [CommitID: String] = [:]
+    private(set) var logged: [CommitID: LoggedCommit] = [:]
+    /// False when the checkpoint on disk does not cover exactly the packs present.
+    private(set) var checkpointIsCurrent = true
+    /// Problems met while opening (unreadable packs, rebuilt indexes), for the CLI to print.
+    private(set) var warnings: [String] = []
+
+    var packsDirectory: String { directory + "/packs" }
+    var checkpointPath: String { directory + "/checkpoint" }
+
+    init(name: String, directory: String) throws(TrellisError) {
+        self.name = name
+        self.directory = directory
+        log = try LogFile(path: directory + "/log")
+        packs = []
+        for file in (try? FileSystem.list(directory + "/packs")) ?? [] where file.hasSuffix(".pack") {
+            do throws(TrellisError) {
+                let pack = try PackReader(path: directory + "/packs/" + file)
+                if let problem = pack.indexProblem {
+                    warnings.append("repository '\(name)': \(problem); indexed \(file) by reading it (run `trellis fsck --repair` to rewrite the index)")
+                }
+                packs.append(pack)
+            } catch {
+                warnings.append("repository '\(name)': cannot read \(file): \(error.message) (run `trellis fsck --repair`)")
+            }
         }
-        if !parented.contains(c.id) { state.heads[c.id] = .some(commit.document) }
-        state.history.append(c.id)
-        keys[commit.key] = state
+        try loadHeads()
+    }
+
+    /// The checkpoint's heads when it covers exactly these packs, else heads computed by
+    /// reading every pack.
+    private func loadHeads() throws(TrellisError) {
+        let present = packs.map(\.checksum).sorted { $0.lexicographicallyPrecedes($1) }
+        if FileSystem.exists(checkpointPath) {
+            do throws(TrellisError) {
+                let checkpoint = try Checkpoint.decode(try FileSystem.readAll(checkpointPath))
+                if checkpoint.packs == present {
+                    for record in checkpoint.records {
+                        heads[record.key] = record.heads.map { HeadRecord(id: $0.id, generation: $0.generation, encoded: $0.encoded) }
+                        for h in record.heads { headKeys[h.id] = record.key }
+                    }
+                    return
+                }
+            } catch {
+                warnings.append("repository '\(name)': ignoring the checkpoint: \(error.message)")
+            }
+        }
+        checkpointIsCurrent = packs.isEmpty
+        try headsFromPacks()
+    }
+
+    private func headsFromPacks() throws(TrellisError) {
+        var parented = Set<CommitID>()
+        var candidates: [CommitID: (key: String, generation: UInt32, encoded: [UInt8])] = [:]
+        for pack in packs {
+            try pack.forEachEntry { _, entry throws(TrellisError) in
+                let header = try Commit.decodeHeader(entry.encoded)
+                for p in header.parents {
+                    parented.insert(p)
+                    candidates[p] = nil
+                }
+                if !parented.contains(entry.id) && candidates[entry.id] == nil {
+                    candidates[entry.id] = (header.key, entry.generation, entry.encoded)
+                }
+            }
+        }
+        for (id, c) in candidates {
+            heads[c.key, default: []].append(HeadRecord(id: id, generation: c.generation, encoded: c.encoded[...]))
+            headKeys[id] = c.key
+        }
+    }
+
+    // MARK: Adding
+
+    func contains(_ id: CommitID) -> Bool {
+        logged[id] != nil || headKeys[id] != nil || packs.contains { $0.contains(id) }
+    }
+
+    /// Adds a commit from the log or from a batch being written (`pending`); a commit already
+    /// stored is ignored. Parents are always added before their children.
+    @discardableResult
+    func add(_ c: SignedCommit, frameOffset: UInt64, pending: Bool = false) throws(TrellisError) -> Bool {
+        guard !contains(c.id) else { return false }
+        let commit = c.commit
+        var generation: UInt32 = 0
+        for p in commit.parents { generation = max(generation, try self.generation(of: p)) }
+        generation += 1
+        let info = CommitInfo(
+            id: c.id, generation: generation,
+            header: Commit.Header(kind: commit.kind, repository: commit.repository, key: commit.key, parents: commit.parents,
+                                  timestamp: commit.timestamp, author: commit.author))
+        logged[c.id] = LoggedCommit(info: info, frameOffset: frameOffset, pending: pending ? c : nil)
+        var keyHeads = heads[commit.key] ?? []
+        keyHeads.removeAll { head in
+            guard commit.parents.contains(head.id) else { return false }
+            headKeys[head.id] = nil
+            return true
+        }
+        keyHeads.append(HeadRecord(id: c.id, generation: generation, encoded: c.encoded[...], decoded: commit))
+        headKeys[c.id] = commit.key
+        heads[commit.key] = keyHeads
         return true
     }
 
+    /// The batch's frames are durable: their commits can be read from the log from now on.
+    func markWritten() {
+        for (id, entry) in logged where entry.pending != nil { logged[id]?.pending = nil }
+    }
+
+    // MARK: Heads
+
+    var keyCount: Int { heads.count }
+
+    func hasKey(_ key: String) -> Bool { heads[key] != nil }
+
     /// Heads of a key, newest first.
-    func heads(of key: String) -> [CommitInfo] {
-        guard let state = keys[key] else { return [] }
-        return state.heads.keys.compactMap { commits[$0] }.sorted(by: CommitInfo.newerFirst)
+    func heads(of key: String) throws(TrellisError) -> [CommitInfo] {
+        var out: [CommitInfo] = []
+        for h in heads[key] ?? [] { out.append(try h.info()) }
+        return out.sorted(by: CommitInfo.newerFirst)
+    }
+
+    private func newestHead(_ key: String) throws(TrellisError) -> HeadRecord? {
+        guard let hs = heads[key], var newest = hs.first else { return nil }
+        for h in hs.dropFirst() where CommitInfo.newerFirst(try h.info(), try newest.info()) { newest = h }
+        return newest
     }
 
     /// The newest head and its document (nil when that head is a tombstone).
-    func current(_ key: String) -> (CommitInfo, Document?)? {
-        guard let newest = heads(of: key).first, let doc = headDocument(key, newest.id) else { return nil }
-        return (newest, doc)
-    }
-
-    /// The document at a head: `.some(nil)` for a tombstone head, nil when `id` is not a head.
-    func headDocument(_ key: String, _ id: CommitID) -> Document?? {
-        guard let state = keys[key], let entry = state.heads[id] else { return nil }
-        return .some(entry)
+    func current(_ key: String) throws(TrellisError) -> (CommitInfo, Document?)? {
+        guard let head = try newestHead(key) else { return nil }
+        return (try head.info(), try head.commit().document)
     }
 
     /// Keys whose newest head is not a tombstone, in byte order.
-    func liveKeys() -> [String] {
-        keys.keys.filter { key in
-            guard let (_, document) = current(key) else { return false }
-            return document != nil
-        }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    func liveKeys() throws(TrellisError) -> [String] {
+        var out: [String] = []
+        for key in heads.keys {
+            if let head = try newestHead(key), !head.isTombstone { out.append(key) }
+        }
+        return out.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    /// Every key with its heads' ids, generations and encodings: what a checkpoint holds.
+    func checkpointRecords() -> [(key: String, heads: [Checkpoint.Head])] {
+        heads.map { key, hs in (key, hs.map { Checkpoint.Head(id: $0.id, generation: $0.generation, encoded: $0.encoded) }) }
+    }
+
+    // MARK: Lookups
+
+    func info(_ id: CommitID) throws(TrellisError) -> CommitInfo? {
+        if let l = logged[id] { return l.info }
+        if let key = headKeys[id], let head = heads[key]?.first(where: { $0.id == id }) { return try head.info() }
+        for pack in packs {
+            if let entry = try pack.entry(for: id) { return try CommitInfo(id: id, generation: entry.generation, encoded: entry.encoded) }
+        }
+        return nil
+    }
+
+    /// A stored commit with its signature, from the batch being written, the log or a pack.
+    func signedCommit(_ id: CommitID) throws(TrellisError) -> SignedCommit? {
+        if let l = logged[id] {
+            if let pending = l.pending { return pending }
+            guard let c = try log.readFrame(at: l.frameOffset).first(where: { $0.id == id }) else {
+                throw TrellisError(.corruptData, "commit \(id.short) is missing from its frame at offset \(l.frameOffset)")
+            }
+            return c
+        }
+        for pack in packs {
+            if let entry = try pack.entry(for: id) {
+                return SignedCommit(commit: try Commit.decode(entry.encoded), id: id, encoded: entry.encoded, signature: entry.signature)
+            }
+        }
+        return nil
+    }
+
+    func document(of id: CommitID) throws(TrellisError) -> Document? {
+        if let key = headKeys[id], let head = heads[key]?.first(where: { $0.id == id }) { return try head.commit().document }
+        guard let c = try signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
+        return c.commit.document
+    }
+
+    /// A key's commits, found by walking parents from its heads; nil for an unknown key.
+    func history(of key: String) throws(TrellisError) -> [CommitInfo]? {
+        guard let hs = heads[key] else { return nil }
+        var stack = hs.map(\.id)
+        var seen = Set(stack)
+        var out: [CommitInfo] = []
+        while let id = stack.popLast() {
+            guard let i = try info(id) else { throw TrellisError(.corruptData, "commit \(id.short) of '\(key)' is missing") }
+            out.append(i)
+            for p in i.parents where seen.insert(p).inserted { stack.append(p) }
+        }
+        return out
+    }
+
+    /// Every commit of the repository.
+    func allCommits() throws(TrellisError) -> [CommitInfo] {
+        var seen = Set<CommitID>()
+        var out: [CommitInfo] = []
+        for pack in packs {
+            try pack.forEachEntry { _, e throws(TrellisError) in
+                if seen.insert(e.id).inserted { out.append(try CommitInfo(id: e.id, generation: e.generation, encoded: e.encoded)) }
+            }
+        }
+        for (id, l) in logged where seen.insert(id).inserted { out.append(l.info) }
+        return out
+    }
+
+    func ids(withHexPrefix hex: String) -> [CommitID] {
+        var found = Set(logged.keys.filter { $0.hex.hasPrefix(hex) })
+        for pack in packs { found.formUnion(pack.ids(withHexPrefix: hex)) }
+        return Array(found)
+    }
+
+    // MARK: Replacing files (under the write lock)
+
+    func replaceLog(_ newLog: LogFile) {
+        log = newLog
+        logged = [:]
+    }
+
+    func replacePacks(_ newPacks: [PackReader]) { packs = newPacks }
+
+    func checkpointWritten() { checkpointIsCurrent = true }
+
+    func takeWarnings() -> [String] {
+        defer { warnings = [] }
+        return warnings
     }
 }
 
 extension RepositoryIndex: MergeSource {
-    func parents(of id: CommitID) -> [CommitID] { commits[id]?.parents ?? [] }
+    func parents(of id: CommitID) throws(TrellisError) -> [CommitID] { try info(id)?.parents ?? [] }
 
-    func generation(of id: CommitID) -> UInt32 { commits[id]?.generation ?? 0 }
-
-    /// A version for merging: heads' documents are in memory, older ones are read from the log.
-    func side(of id: CommitID) throws(TrellisError) -> MergeSide {
-        guard let info = commits[id] else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
-        return MergeSide(document: try document(of: info), timestamp: info.timestamp, id: id)
-    }
-
-    /// The batch's frame is durable: its documents can be read from the log from now on.
-    func markWritten() { unwritten = [:] }
-
-    func document(of info: CommitInfo) throws(TrellisError) -> Document? {
-        if let cached = headDocument(info.key, info.id) { return cached }
-        if let pending = unwritten[info.id] { return pending }
-        return try signedCommit(info).commit.document
-    }
-
-    /// A stored commit, read from its frame in the log.
-    func signedCommit(_ info: CommitInfo) throws(TrellisError) -> SignedCommit {
-        guard let c = try log.readFrame(at: info.frameOffset).first(where: { $0.id == info.id }) else {
-            throw TrellisError(.corruptData, "commit \(info.id.short) is missing from its frame at offset \(info.frameOffset)")
+    func generation(of id: CommitID) throws(TrellisError) -> UInt32 {
+        if let l = logged[id] { return l.info.generation }
+        if let key = headKeys[id], let head = heads[key]?.first(where: { $0.id == id }) { return head.generation }
+        for pack in packs {
+            if let n = pack.entryNumber(of: id) { return try pack.generation(of: n) }
         }
-        return c
+        return 0
+    }
+
+    func side(of id: CommitID) throws(TrellisError) -> MergeSide {
+        guard let info = try info(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
+        return MergeSide(document: try document(of: id), timestamp: info.timestamp, id: id)
     }
 }

@@ -54,7 +54,17 @@ public final class StorageEngine: @unchecked Sendable {
         set { mutex.withLock { lockWait = newValue } }
     }
 
+    /// A repository's log is sealed into a pack once it passes this many bytes.
+    public var sealThreshold: UInt64 {
+        get { mutex.withLock { sealBytes } }
+        set { mutex.withLock { sealBytes = newValue } }
+    }
+    public static let defaultSealThreshold: UInt64 = 16 << 20
+    /// Longest delta chain in a pack unless `repack --depth` says otherwise.
+    public static let defaultPackDepth = 50
+
     private let mutex = NSLock()
+    private var sealBytes = StorageEngine.defaultSealThreshold
     private let lockFile: FileHandle
     private var repos: [String: RepositoryIndex] = [:]
     private var clock = HybridLogicalClock()
@@ -117,20 +127,27 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
+    @discardableResult
     private func loadRepository(_ name: String) throws(TrellisError) -> RepositoryIndex {
-        let index = RepositoryIndex(name: name, log: try LogFile(path: repoDirectory(name) + "/log"))
+        let index = try RepositoryIndex(name: name, directory: repoDirectory(name))
+        pendingWarnings += index.takeWarnings()
         repos[name] = index
         try catchUp(index)
         return index
     }
 
-    /// Reads frames appended since the last look. A damaged tail is cut (and reported) only by a
-    /// process holding the write lock; otherwise it may be a write still in progress.
+    /// Reads frames appended since the last look, or the whole repository again when another
+    /// process sealed or repacked it. A damaged tail is cut (and reported) only by a process
+    /// holding the write lock; otherwise it may be a write still in progress.
     private func catchUp(_ index: RepositoryIndex) throws(TrellisError) {
+        if index.log.wasReplaced() {
+            try reloadRepository(index.name)
+            return
+        }
         let scan = try index.log.scanNewFrames()
         for frame in scan.frames {
             for c in frame.commits {
-                index.add(c, frameOffset: frame.offset)
+                try index.add(c, frameOffset: frame.offset)
                 clock.observe(c.commit.timestamp)
             }
         }
@@ -209,6 +226,11 @@ public final class StorageEngine: @unchecked Sendable {
         try reading { () throws(TrellisError) in try repository(repo).liveKeys() }
     }
 
+    /// The repository's in-memory index, caught up; for maintenance and statistics.
+    func withRepository<T>(_ repo: String, _ body: (RepositoryIndex) throws(TrellisError) -> T) throws(TrellisError) -> T {
+        try reading { () throws(TrellisError) in try body(try repository(repo)) }
+    }
+
     /// The heads of a record, newest first. Throws when the key has never been written.
     public func heads(_ repo: String, _ key: String) throws(TrellisError) -> [CommitInfo] {
         try reading { () throws(TrellisError) in
@@ -234,12 +256,12 @@ public final class StorageEngine: @unchecked Sendable {
             let index = try repository(repo)
             let infos: [CommitInfo]
             if let key {
-                guard let state = index.keys[key] else {
+                guard let found = try index.history(of: key) else {
                     throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
                 }
-                infos = state.history.compactMap { index.commits[$0] }
+                infos = found
             } else {
-                infos = Array(index.commits.values)
+                infos = try index.allCommits()
             }
             return infos.sorted(by: CommitInfo.newerFirst)
         }
@@ -249,7 +271,7 @@ public final class StorageEngine: @unchecked Sendable {
     public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
         try reading { () throws(TrellisError) in
             for index in repos.values {
-                if let info = index.commits[id] { return try index.signedCommit(info) }
+                if let c = try index.signedCommit(id) { return c }
             }
             throw TrellisError(.notFound, "unknown commit \(id.short)")
         }
@@ -257,7 +279,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     public func info(_ id: CommitID) throws(TrellisError) -> CommitInfo {
         try reading { () throws(TrellisError) in
-            for index in repos.values { if let info = index.commits[id] { return info } }
+            for index in repos.values { if let info = try index.info(id) { return info } }
             throw TrellisError(.notFound, "unknown commit \(id.short)")
         }
     }
@@ -274,9 +296,7 @@ public final class StorageEngine: @unchecked Sendable {
         }
         return try reading { () throws(TrellisError) in
             var found: [CommitID] = []
-            for index in repos.values {
-                for id in index.commits.keys where id.hex.hasPrefix(hex) { found.append(id) }
-            }
+            for index in repos.values { found += index.ids(withHexPrefix: hex) }
             guard found.count <= 1 else { throw TrellisError(.invalidArgument, "commit prefix '\(text)' is ambiguous") }
             guard let id = found.first else { throw TrellisError(.notFound, "unknown commit \(text)") }
             return id
@@ -291,8 +311,8 @@ public final class StorageEngine: @unchecked Sendable {
         var created: [String] = []
 
         /// Adds a commit to the index (readable at once, inside the batch) and to its frame.
-        mutating func stage(_ commit: SignedCommit, in index: RepositoryIndex) {
-            if index.add(commit, frameOffset: index.log.validEnd, unwritten: true) {
+        mutating func stage(_ commit: SignedCommit, in index: RepositoryIndex) throws(TrellisError) {
+            if try index.add(commit, frameOffset: index.log.validEnd, pending: true) {
                 staged[index.name, default: []].append(commit)
             }
         }
@@ -322,6 +342,7 @@ public final class StorageEngine: @unchecked Sendable {
                 index.markWritten()
                 appended.insert(name)
             }
+            for name in appended.sorted() { maintainAfterWrite(name) }
             return result
         } catch {
             for name in batch.created where !appended.contains(name) { removeEmptyRepository(name) }
@@ -329,6 +350,42 @@ public final class StorageEngine: @unchecked Sendable {
                 try? reloadRepository(name)
             }
             throw error
+        }
+    }
+
+    /// Seals a log that passed the threshold and rewrites a stale checkpoint. The write is
+    /// already durable, so a failure here is reported as a warning, not as a failed write.
+    private func maintainAfterWrite(_ name: String) {
+        guard let index = repos[name] else { return }
+        do throws(TrellisError) {
+            if index.log.validEnd >= sealBytes {
+                _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth)
+            } else if !index.checkpointIsCurrent {
+                try PackMaintenance.writeCheckpoint(index)
+            }
+        } catch {
+            pendingWarnings.append("repository '\(name)': could not seal the log: \(error.message)")
+            try? reloadRepository(name)
+        }
+    }
+
+    /// Rewrites each repository (all when `repositories` is empty) into one pack with deltas
+    /// of at most `depth` links, then removes the old packs and empties the log.
+    public func repack(_ repositories: [String] = [], depth: Int = StorageEngine.defaultPackDepth) throws(TrellisError) -> [PackReport] {
+        guard (0...10_000).contains(depth) else { throw TrellisError(.invalidArgument, "depth must be 0 to 10000") }
+        let names = repositories.isEmpty ? try repositoryNames() : repositories
+        return try writeBatch { (_: inout Batch) throws(TrellisError) in
+            var reports: [PackReport] = []
+            for name in names {
+                guard let index = repos[name] else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
+                do throws(TrellisError) {
+                    reports.append(try PackMaintenance.repack(index, depth: depth))
+                } catch {
+                    try? reloadRepository(name)
+                    throw error
+                }
+            }
+            return reports
         }
     }
 
@@ -343,11 +400,11 @@ public final class StorageEngine: @unchecked Sendable {
                 if isNew { batch.created.append(request.repository) }
                 // A change on top of several heads builds on their merge, written in the same frame.
                 if request.parents == nil, let merge = try mergeCommit(index, request.key) {
-                    batch.stage(merge, in: index)
+                    try batch.stage(merge, in: index)
                 }
                 let commit = try makeCommit(request, index: index)
-                batch.stage(commit, in: index)
-                results.append(indexInfo(index, commit.id))
+                try batch.stage(commit, in: index)
+                results.append(try indexInfo(index, commit.id))
             }
             return results
         }
@@ -355,7 +412,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// The merge commit of a key's heads, or nil when it has one head.
     private func mergeCommit(_ index: RepositoryIndex, _ key: String) throws(TrellisError) -> SignedCommit? {
-        let heads = index.heads(of: key)
+        let heads = try index.heads(of: key)
         guard heads.count > 1 else { return nil }
         let outcome = try HeadMerge.mergeCommit(repository: index.name, key: key, heads: heads.map(\.id), source: index)
         return SignedCommit.merge(outcome.commit)
@@ -370,9 +427,9 @@ public final class StorageEngine: @unchecked Sendable {
         return try writeBatch { (batch: inout Batch) throws(TrellisError) in
             // Already caught up under the write lock; `repository(_:)` would look again without it.
             guard let index = repos[repo] else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
-            if let merge = try mergeCommit(index, key) { batch.stage(merge, in: index) }
+            if let merge = try mergeCommit(index, key) { try batch.stage(merge, in: index) }
             // safe: the key had heads before, and a merge only replaces them with one.
-            return index.heads(of: key)[0]
+            return try index.heads(of: key)[0]
         }
     }
 
@@ -401,9 +458,9 @@ public final class StorageEngine: @unchecked Sendable {
                 try StorageEngine.checkKey(verified.commit.key)
                 let (index, isNew) = try repositoryForWriting(verified.commit.repository, mustExist: false)
                 if isNew { batch.created.append(index.name) }
-                guard index.commits[verified.id] == nil else { continue }
+                guard !index.contains(verified.id) else { continue }
                 for p in verified.commit.parents {
-                    guard let parent = index.commits[p], parent.key == verified.commit.key else {
+                    guard let parent = try index.info(p), parent.key == verified.commit.key else {
                         throw TrellisError(.notFound, "commit \(verified.id.short) names a parent \(p.short) that is not stored")
                     }
                 }
@@ -415,19 +472,19 @@ public final class StorageEngine: @unchecked Sendable {
                     }
                 }
                 clock.observe(verified.commit.timestamp)
-                batch.stage(verified, in: index)
+                try batch.stage(verified, in: index)
             }
         }
     }
 
-    private func indexInfo(_ index: RepositoryIndex, _ id: CommitID) -> CommitInfo {
-        // safe: the commit was added to this index just before.
-        index.commits[id]!
+    private func indexInfo(_ index: RepositoryIndex, _ id: CommitID) throws(TrellisError) -> CommitInfo {
+        guard let info = try index.info(id) else { throw TrellisError(.corruptData, "commit \(id.short) vanished from the index") }
+        return info
     }
 
     private func reloadRepository(_ name: String) throws(TrellisError) {
         repos[name] = nil
-        _ = try loadRepository(name)
+        try loadRepository(name)
     }
 
     private func acquireWriteLock() throws(TrellisError) {
@@ -471,16 +528,16 @@ public final class StorageEngine: @unchecked Sendable {
         let base: Document?
         if let explicit = request.parents {
             for p in explicit {
-                guard let info = index.commits[p], info.key == request.key else {
+                guard let info = try index.info(p), info.key == request.key else {
                     throw TrellisError(.notFound, "parent \(p.short) is not a commit of '\(request.key)' in repository '\(index.name)'")
                 }
             }
             parents = explicit
             // Several explicit parents: the new version builds on their merge.
             base = explicit.count == 1
-                ? try index.document(of: index.commits[explicit[0]]!)  // safe: checked just above
+                ? try index.document(of: explicit[0])
                 : try HeadMerge.mergeCommit(repository: index.name, key: request.key, heads: explicit, source: index).commit.document
-        } else if let (head, doc) = index.current(request.key) {
+        } else if let (head, doc) = try index.current(request.key) {
             parents = [head.id]
             base = doc
         } else {

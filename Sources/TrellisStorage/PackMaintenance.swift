@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TrellisCore
+
+/// What a seal or repack did.
+public struct PackReport: Sendable {
+    public var repository: String
+    public var commits: Int
+    public var deltas: Int
+    public var longestChain: Int
+    public var packBytes: Int
+    public var packsRemoved: Int
+}
+
+/// Seal and repack: the file choreography that keeps every commit in a durable pack or in the
+/// log at every instant (docs/format.md §Checkpoints). Callers hold the store's write lock.
+enum PackMaintenance {
+    /// Moves the log's commits into a new pack, then writes the checkpoint, then empties the log.
+    static func seal(_ index: RepositoryIndex, depth: Int) throws(TrellisError) -> PackReport? {
+        guard !index.log.isEmpty else { return nil }
+        var commits: [PackedCommit] = []
+        for c in try index.log.allCommits() where index.logged[c.id] != nil {
+            // safe: checked in the where clause.
+            let generation = index.logged[c.id]!.info.generation
+            commits.append(try PackedCommit(id: c.id, generation: generation, encoded: c.encoded, signature: c.signature))
+        }
+        var report: PackReport? = nil
+        if !commits.isEmpty {
+            let (pack, output) = try writePack(commits, depth: depth, in: index)
+            index.replacePacks(index.packs + [pack])
+            report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
+                                longestChain: output.longestChain, packBytes: output.pack.count, packsRemoved: 0)
+        }
+        try writeCheckpoint(index)
+        try emptyLog(index)
+        return report
+    }
+
+    /// Rewrites every pack and the log into one pack with deltas, then removes the old packs.
+    static func repack(_ index: RepositoryIndex, depth: Int) throws(TrellisError) -> PackReport {
+        var commits: [PackedCommit] = []
+        var seen = Set<CommitID>()
+        for pack in index.packs {
+            try pack.forEachEntry { _, e throws(TrellisError) in
+                if seen.insert(e.id).inserted {
+                    commits.append(try PackedCommit(id: e.id, generation: e.generation, encoded: e.encoded, signature: e.signature))
+                }
+            }
+        }
+        for c in try index.log.allCommits() where seen.insert(c.id).inserted {
+            guard let info = index.logged[c.id]?.info else { continue }
+            commits.append(try PackedCommit(id: c.id, generation: info.generation, encoded: c.encoded, signature: c.signature))
+        }
+        let old = index.packs
+        var report = PackReport(repository: index.name, commits: 0, deltas: 0, longestChain: 0, packBytes: 0, packsRemoved: 0)
+        if commits.isEmpty {
+            index.replacePacks([])
+        } else {
+            let (pack, output) = try writePack(commits, depth: depth, in: index)
+            index.replacePacks([pack])
+            report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
+                                longestChain: output.longestChain, packBytes: output.pack.count, packsRemoved: 0)
+        }
+        let kept = Set(index.packs.map(\.path))
+        for p in old where !kept.contains(p.path) {
+            // Pack first: an index without its pack is ignored, a pack without its index is not.
+            unlink(p.path)
+            unlink(p.indexPath)
+            report.packsRemoved += 1
+        }
+        removeLeftovers(in: index)
+        try FileSystem.syncDirectory(index.packsDirectory)
+        try writeCheckpoint(index)
+        try emptyLog(index)
+        return report
+    }
+
+    /// Index first, then pack, each through a temporary file, fsync and rename.
+    private static func writePack(_ commits: [PackedCommit], depth: Int, in index: RepositoryIndex) throws(TrellisError) -> (PackReader, PackWriter.Output) {
+        let output = try PackWriter.build(commits, depth: depth)
+        try FileSystem.makeDirectory(index.packsDirectory)
+        let base = index.packsDirectory + "/" + PackFormat.name(checksum: output.checksum)
+        try FileSystem.writeAtomically(base + ".idx", output.index)
+        try FileSystem.writeAtomically(base + ".pack", output.pack)
+        return (try PackReader(path: base + ".pack"), output)
+    }
+
+    static func writeCheckpoint(_ index: RepositoryIndex) throws(TrellisError) {
+        let checkpoint = Checkpoint(packs: index.packs.map(\.checksum), records: index.checkpointRecords())
+        try FileSystem.writeAtomically(index.checkpointPath, checkpoint.encoded())
+        index.checkpointWritten()
+    }
+
+    private static func emptyLog(_ index: RepositoryIndex) throws(TrellisError) {
+        guard !index.log.isEmpty else { return }
+        try LogFile.create(path: index.log.path)
+        index.replaceLog(try LogFile(path: index.log.path))
+    }
+
+    /// Temporary files of interrupted writes, and indexes whose pack is gone.
+    private static func removeLeftovers(in index: RepositoryIndex) {
+        let dir = index.packsDirectory
+        for name in (try? FileSystem.list(dir)) ?? [] {
+            let isTemporary = name.contains(".tmp-")
+            let isOrphanIndex = name.hasSuffix(".idx") && !FileSystem.exists(dir + "/" + name.dropLast(4) + ".pack")
+            if isTemporary || isOrphanIndex { unlink(dir + "/" + name) }
+        }
+    }
+}
