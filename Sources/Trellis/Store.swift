@@ -15,6 +15,8 @@ import TrellisStorage
 @_exported import struct TrellisCrypto.PublicKey
 @_exported import struct TrellisStorage.CommitInfo
 @_exported import struct TrellisStorage.WriteRequest
+@_exported import struct TrellisStorage.PackReport
+@_exported import struct TrellisStorage.RepositoryStats
 
 /// A Trellis store: a directory of named repositories of versioned, signed records.
 ///
@@ -52,6 +54,22 @@ public final class Store: Sendable {
         get { engine.lockTimeout }
         set { engine.lockTimeout = newValue }
     }
+
+    /// A repository's log is sealed into a pack once it passes this many bytes (default 16 MiB).
+    public var sealThreshold: UInt64 {
+        get { engine.sealThreshold }
+        set { engine.sealThreshold = newValue }
+    }
+
+    /// Rewrites repositories (all when none are named) into one pack each, with commits stored
+    /// as deltas against their parents in chains of at most `depth` (docs/architecture.md §Packs).
+    @discardableResult
+    public func repack(_ repositories: [String] = [], depth: Int = StorageEngine.defaultPackDepth) throws(TrellisError) -> [PackReport] {
+        try engine.repack(repositories, depth: depth)
+    }
+
+    /// Commits, records, bytes on disk and raw, and delta chains of one repository.
+    public func stats(_ repository: String) throws(TrellisError) -> RepositoryStats { try engine.stats(repository) }
 
     /// A repository by name. It comes into being with its first write.
     public func repository(_ name: String) throws(TrellisError) -> Repository {

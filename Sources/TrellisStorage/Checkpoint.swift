@@ -17,9 +17,8 @@ struct Checkpoint {
     /// Keys in byte order, each with its heads in ascending id order.
     var records: [(key: String, heads: [Head])]
 
-    func encoded() -> [UInt8] {
+    func encoded() throws(TrellisError) -> [UInt8] {
         var w = ByteWriter(capacity: 64 + records.count * 400)
-        w.raw(Checkpoint.magic)
         let sortedPacks = packs.sorted { $0.lexicographicallyPrecedes($1) }
         w.varint(UInt64(sortedPacks.count))
         for p in sortedPacks { w.raw(p) }
@@ -35,19 +34,27 @@ struct Checkpoint {
                 w.raw(head.encoded)
             }
         }
-        w.raw(Blake2b256.hash(w.bytes))
-        return w.bytes
+        var out = ByteWriter(capacity: w.bytes.count / 2)
+        out.raw(Checkpoint.magic)
+        out.u64(UInt64(w.bytes.count))
+        out.raw(try LZ4.compress(w.bytes))
+        out.raw(Blake2b256.hash(out.bytes))
+        return out.bytes
     }
 
     static func decode(_ bytes: [UInt8]) throws(TrellisError) -> Checkpoint {
-        guard bytes.count >= magic.count + PackFormat.checksumSize, Array(bytes[0..<magic.count]) == magic else {
+        guard bytes.count >= magic.count + 8 + PackFormat.checksumSize, Array(bytes[0..<magic.count]) == magic else {
             throw TrellisError(.corruptData, "not a checkpoint")
         }
         let bodyEnd = bytes.count - PackFormat.checksumSize
         guard Blake2b256.hash(Array(bytes[..<bodyEnd])) == Array(bytes[bodyEnd...]) else {
             throw TrellisError(.corruptData, "checkpoint checksum mismatch")
         }
-        var r = ByteReader(Array(bytes[..<bodyEnd]), offset: magic.count)
+        var lengthReader = ByteReader(bytes, offset: magic.count)
+        let rawLength = try lengthReader.u64()
+        guard rawLength <= UInt64(Int32.max) else { throw TrellisError(.corruptData, "checkpoint length out of range") }
+        let body = try LZ4.decompress(bytes[(magic.count + 8)..<bodyEnd], rawLength: Int(rawLength))
+        var r = ByteReader(body)
         var packs: [[UInt8]] = []
         for _ in 0..<(try r.length(elementSize: PackFormat.checksumSize)) { packs.append(Array(try r.raw(PackFormat.checksumSize))) }
         let count = try r.length(elementSize: 3)

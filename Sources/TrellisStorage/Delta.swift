@@ -65,7 +65,9 @@ enum Delta {
 
     static func apply(_ delta: ArraySlice<UInt8>, base: [UInt8], baseID: CommitID) throws(TrellisError) -> [UInt8] {
         var r = ByteReader(Array(delta))
-        let targetLength = try r.length()
+        let stated = try r.varint()
+        guard stated <= UInt64(PackFormat.maxBlockRaw) else { throw TrellisError(.corruptData, "delta target length out of range") }
+        let targetLength = Int(stated)
         var out: [UInt8] = []
         out.reserveCapacity(targetLength)
         while !r.isAtEnd {

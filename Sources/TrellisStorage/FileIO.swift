@@ -143,6 +143,12 @@ enum FileSystem {
         try syncDirectory(parent(of: path))
     }
 
+    /// The size of a file, or 0 when it cannot be read.
+    static func size(_ path: String) -> UInt64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
+    }
+
     static func readAll(_ path: String) throws(TrellisError) -> [UInt8] {
         let f = try FileHandle(path: path, flags: O_RDONLY)
         return try f.read(at: 0, count: Int(try f.size()))

@@ -90,7 +90,7 @@ enum PackMaintenance {
 
     static func writeCheckpoint(_ index: RepositoryIndex) throws(TrellisError) {
         let checkpoint = Checkpoint(packs: index.packs.map(\.checksum), records: index.checkpointRecords())
-        try FileSystem.writeAtomically(index.checkpointPath, checkpoint.encoded())
+        try FileSystem.writeAtomically(index.checkpointPath, try checkpoint.encoded())
         index.checkpointWritten()
     }
 

@@ -21,6 +21,8 @@ struct PackEntry {
     let generation: UInt32
     let encoded: [UInt8]
     let signature: [UInt8]
+    /// How many entries back the delta base is; 0 for a whole encoding.
+    var distance = 0
 }
 
 /// A sealed pack opened for reading (docs/format.md §Packs). Lookups by id binary-search the
@@ -281,7 +283,11 @@ final class PackReader {
             switch form {
             case 0: break
             case 1:
-                distance = try br.length()
+                let d = try br.varint()
+                guard d <= UInt64(expectedFirst + entries.count) else {
+                    throw TrellisError(.corruptData, "\(path) offset \(offset): delta base before the first entry")
+                }
+                distance = Int(d)
                 guard distance >= 1 else { throw TrellisError(.corruptData, "\(path) offset \(offset): delta distance 0") }
             default: throw TrellisError(.corruptData, "\(path) offset \(offset): unknown entry form \(form)")
             }
@@ -334,7 +340,8 @@ final class PackReader {
                 let id = CommitID.of(encoded)
                 if recent.count >= 1 << 16 { recent.removeAll(keepingCapacity: true) }
                 recent[number] = (id, encoded)
-                try body(number, PackEntry(id: id, generation: raw.generation, encoded: encoded, signature: Array(raw.signature)))
+                try body(number, PackEntry(id: id, generation: raw.generation, encoded: encoded, signature: Array(raw.signature),
+                                           distance: raw.distance))
             }
         }
     }

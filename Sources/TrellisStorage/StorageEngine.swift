@@ -226,9 +226,9 @@ public final class StorageEngine: @unchecked Sendable {
         try reading { () throws(TrellisError) in try repository(repo).liveKeys() }
     }
 
-    /// The repository's in-memory index, caught up; for maintenance and statistics.
-    func withRepository<T>(_ repo: String, _ body: (RepositoryIndex) throws(TrellisError) -> T) throws(TrellisError) -> T {
-        try reading { () throws(TrellisError) in try body(try repository(repo)) }
+    /// Counts and sizes of a repository; reads all of its history.
+    public func stats(_ repo: String) throws(TrellisError) -> RepositoryStats {
+        try reading { () throws(TrellisError) in try RepositoryStats.measure(try repository(repo)) }
     }
 
     /// The heads of a record, newest first. Throws when the key has never been written.

@@ -35,6 +35,9 @@ struct StoreOptions: ParsableArguments {
         if let t = ProcessInfo.processInfo.environment["TRELLIS_LOCK_TIMEOUT"], let seconds = Double(t), seconds >= 0 {
             store.lockTimeout = seconds
         }
+        if let t = ProcessInfo.processInfo.environment["TRELLIS_SEAL_BYTES"], let bytes = UInt64(t), bytes > 0 {
+            store.sealThreshold = bytes
+        }
         Output.warn(store.takeWarnings())
         return store
     }

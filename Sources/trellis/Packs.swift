@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Trellis
+import TrellisCore
+
+struct Repack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rewrite repositories into one pack each, with commits stored as deltas against their parents.",
+        discussion: """
+            Commits are grouped by key and compressed in LZ4 blocks primed with a per-pack dictionary. \
+            The new pack is written to a temporary file, fsynced and renamed; old packs are removed only afterwards, \
+            so an interrupted repack loses nothing.
+            """)
+
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Repositories to repack (default: all).") var repos: [String] = []
+    @Option(help: "Longest delta chain (0 stores every commit whole).") var depth = 50
+    @Flag(help: "Print a JSON array, one object per repository.") var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(TrellisError) in
+            let store = try options.open()
+            let reports = try store.repack(repos, depth: depth)
+            Output.warn(store.takeWarnings())
+            if json {
+                Output.json(.array(reports.map { r in
+                    .object([
+                        ("repository", .string(r.repository)), ("commits", .int(Int64(r.commits))),
+                        ("deltas", .int(Int64(r.deltas))), ("longest_chain", .int(Int64(r.longestChain))),
+                        ("pack_bytes", .int(Int64(r.packBytes))), ("packs_removed", .int(Int64(r.packsRemoved))),
+                    ])
+                }))
+                return
+            }
+            for r in reports {
+                print("\(r.repository): \(r.commits) commits, \(r.deltas) deltas (longest chain \(r.longestChain)), "
+                      + "pack \(Stats.size(UInt64(r.packBytes))), replaced \(r.packsRemoved) packs")
+            }
+        }
+    }
+}
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show commits, records, bytes on disk, raw bytes, compression ratio and delta chains.",
+        discussion: "Reads every pack and log of the repositories it reports on.")
+
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The repository (default: all).") var repo: String?
+    @Flag(help: "Print a JSON array, one object per repository.") var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(TrellisError) in
+            let store = try options.open()
+            var names = try store.repositoryNames()
+            if let repo { names = [try store.existingRepository(repo).name] }
+            var all: [RepositoryStats] = []
+            for name in names { all.append(try store.stats(name)) }
+            if json {
+                Output.json(.array(all.map { s in
+                    .object([
+                        ("repository", .string(s.repository)), ("commits", .int(Int64(s.commits))),
+                        ("records", .int(Int64(s.records))), ("live_records", .int(Int64(s.liveRecords))),
+                        ("packs", .int(Int64(s.packs))), ("packed_commits", .int(Int64(s.packedCommits))),
+                        ("log_commits", .int(Int64(s.logCommits))), ("bytes_on_disk", .int(Int64(s.bytesOnDisk))),
+                        ("raw_bytes", .int(Int64(s.rawBytes))), ("compression_ratio", .double(s.compressionRatio)),
+                        ("deltas", .int(Int64(s.deltas))), ("longest_chain", .int(Int64(s.longestChain))),
+                        ("mean_chain", .double(s.meanChain)),
+                    ])
+                }))
+                return
+            }
+            for s in all {
+                print("""
+                    \(s.repository)
+                      commits:        \(s.commits) (\(s.packedCommits) in \(s.packs) packs, \(s.logCommits) in the log)
+                      records:        \(s.records) (\(s.liveRecords) not deleted)
+                      bytes on disk:  \(Stats.size(s.bytesOnDisk))
+                      raw bytes:      \(Stats.size(s.rawBytes))
+                      compression:    \(String(format: "%.2f", s.compressionRatio))x
+                      delta chains:   \(s.deltas) deltas, longest \(s.longestChain), mean \(String(format: "%.2f", s.meanChain))
+                    """)
+            }
+        }
+    }
+
+    static func size(_ bytes: UInt64) -> String {
+        if bytes < 1024 { return "\(bytes) B" }
+        let units = ["KiB", "MiB", "GiB", "TiB"]
+        var v = Double(bytes) / 1024
+        var i = 0
+        while v >= 1024, i < units.count - 1 { v /= 1024; i += 1 }
+        return String(format: "%.1f %@ (%llu bytes)", v, units[i], bytes)
+    }
+}
