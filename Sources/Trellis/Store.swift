@@ -104,6 +104,12 @@ public final class Store: Sendable {
     /// ids, signatures, parents, merges by recomputation.
     public static func fsck(_ path: String) throws(TrellisError) -> FsckReport { try Fsck.check(storeAt: path) }
 
+    /// Rewrites every commit that can still be read and verified into fresh packs, indexes and
+    /// checkpoints, and moves damaged files aside (never deleting them). Takes the write lock.
+    public static func repair(_ path: String, lockTimeout: Double = 10) throws(TrellisError) -> [String] {
+        try Repair.repair(storeAt: path, lockTimeout: lockTimeout).actions
+    }
+
     /// Stores commits made elsewhere after verifying each one (ids, signatures, and merges by
     /// recomputation); all or nothing.
     public func receive(_ commits: [SignedCommit]) throws(TrellisError) { try engine.receive(commits) }

@@ -1,11 +1,12 @@
 import TrellisCore
 
-/// A read-only check of a whole store (docs/architecture.md §fsck): every frame's checksum and
-/// encoding, every commit's id and signature, every parent, every merge by recomputation.
-/// It never repairs or cuts anything, so it is safe on a damaged store.
+/// A read-only check of a whole store (docs/architecture.md §fsck): every pack's checksum,
+/// index and entries, every log frame, every commit's id and signature, every parent, every
+/// merge by recomputation, and every checkpoint against the packs. It never changes anything.
 public enum Fsck {
     public struct Report: Sendable {
         public var repositories = 0
+        public var packs = 0
         public var frames = 0
         public var commits = 0
         /// One line per damaged object: file and offset, or repository and commit id.
@@ -21,58 +22,51 @@ public enum Fsck {
         }
         for name in try FileSystem.list(path + "/repos") where StorageEngine.isValidRepositoryName(name) {
             report.repositories += 1
-            checkRepository(name, logPath: path + "/repos/" + name + "/log", into: &report)
+            checkRepository(name, directory: path + "/repos/" + name, into: &report)
         }
         return report
     }
 
-    static func checkRepository(_ name: String, logPath: String, into report: inout Report) {
-        let bytes: [UInt8]
-        do { bytes = try FileSystem.readAll(logPath) } catch {
-            report.problems.append("\(logPath): \(error.message)")
-            return
-        }
-        guard Array(bytes.prefix(LogFile.fileMagic.count)) == LogFile.fileMagic else {
-            report.problems.append("\(logPath): bad file header")
-            return
-        }
+    static func checkRepository(_ name: String, directory: String, into report: inout Report) {
+        let salvage = Salvage.repository(name: name, directory: directory)
+        report.problems += salvage.problems
+        report.frames += salvage.frames
+        report.packs += salvage.readers.count
         var graph = MemoryCommitGraph()
-        var keys: [CommitID: String] = [:]
-        var merges: [SignedCommit] = []
-        var offset = LogFile.fileMagic.count
-        while offset < bytes.count {
-            do throws(TrellisError) {
-                let header = try Frame.header(Array(bytes[offset..<min(bytes.count, offset + Frame.headerSize)]))
-                guard offset + header.totalLength <= bytes.count else {
-                    throw TrellisError(.corruptData, "frame runs past the end of the file")
-                }
-                let commits = try Frame.decode(header, frame: Array(bytes[offset..<offset + header.totalLength]))
-                report.frames += 1
-                for c in commits {
-                    report.commits += 1
-                    do throws(TrellisError) {
-                        let verified = try SignedCommit.verify(encoded: c.encoded, signature: c.signature)
-                        guard verified.commit.repository == name else {
-                            throw TrellisError(.corruptData, "belongs to repository '\(verified.commit.repository)'")
-                        }
-                        for p in verified.commit.parents where keys[p] != verified.commit.key {
-                            throw TrellisError(.corruptData, keys[p] == nil ? "parent \(p.short) is missing" : "parent \(p.short) is another key's")
-                        }
-                        graph.add(verified)
-                        keys[verified.id] = verified.commit.key
-                        if verified.commit.kind.isMerge { merges.append(verified) }
-                    } catch {
-                        report.problems.append("repository '\(name)' commit \(c.id.hex) (frame at offset \(offset)): \(error.message)")
-                    }
-                }
-                offset += header.totalLength
-            } catch {
-                report.problems.append("\(logPath) offset \(offset): \(error.message)")
-                // Resynchronise at the next frame magic, so later intact frames are still checked.
-                offset = nextMagic(in: bytes, after: offset) ?? bytes.count
-            }
+        var byID: [CommitID: SignedCommit] = [:]
+        var packed: [CommitID: SignedCommit] = [:]
+        for found in salvage.commits where byID[found.commit.id] == nil {
+            byID[found.commit.id] = found.commit
+            if found.generation != nil { packed[found.commit.id] = found.commit }
         }
-        for m in merges {
+        report.commits += byID.count
+        // Parents first, so the graph's generations are right.
+        let ordered = byID.values.sorted { $0.commit.timestamp < $1.commit.timestamp || ($0.commit.timestamp == $1.commit.timestamp && $0.id < $1.id) }
+        var added = Set<CommitID>()
+        for c in ordered {
+            var stack = [c]
+            while let top = stack.last {
+                let waiting = top.commit.parents.compactMap { byID[$0] }.filter { !added.contains($0.id) }
+                if waiting.isEmpty {
+                    if added.insert(top.id).inserted { graph.add(top) }
+                    stack.removeLast()
+                } else {
+                    stack += waiting
+                }
+            }
+            let problem: String?
+            if c.commit.repository != name {
+                problem = "belongs to repository '\(c.commit.repository)'"
+            } else if let missing = c.commit.parents.first(where: { byID[$0] == nil }) {
+                problem = "parent \(missing.short) is missing"
+            } else if let other = c.commit.parents.first(where: { byID[$0]?.commit.key != c.commit.key }) {
+                problem = "parent \(other.short) is another key's"
+            } else {
+                problem = nil
+            }
+            if let problem { report.problems.append("repository '\(name)' commit \(c.id.hex): \(problem)") }
+        }
+        for m in ordered where m.commit.kind.isMerge && m.commit.parents.allSatisfy({ byID[$0] != nil }) {
             do throws(TrellisError) {
                 let recomputed = try HeadMerge.mergeCommit(repository: name, key: m.commit.key, heads: m.commit.parents, source: graph)
                 if recomputed.commit.encoded() != m.encoded {
@@ -82,14 +76,35 @@ public enum Fsck {
                 report.problems.append("repository '\(name)' merge commit \(m.id.hex): cannot be recomputed: \(error.message)")
             }
         }
+        checkCheckpoint(name, directory: directory, salvage: salvage, packed: packed, into: &report)
     }
 
-    static func nextMagic(in bytes: [UInt8], after offset: Int) -> Int? {
-        var i = offset + 1
-        while i + Frame.magic.count <= bytes.count {
-            if bytes[i] == Frame.magic[0], Array(bytes[i..<i + Frame.magic.count]) == Frame.magic { return i }
-            i += 1
+    /// A checkpoint that claims to cover the packs present must list exactly their heads.
+    static func checkCheckpoint(_ name: String, directory: String, salvage: Salvage, packed: [CommitID: SignedCommit],
+                                into report: inout Report) {
+        let path = directory + "/checkpoint"
+        guard FileSystem.exists(path) else { return }
+        let checkpoint: Checkpoint
+        do { checkpoint = try Checkpoint.decode(try FileSystem.readAll(path)) } catch {
+            report.problems.append("\(path): \(error.message)")
+            return
         }
-        return nil
+        let present = salvage.readers.map(\.checksum).sorted { $0.lexicographicallyPrecedes($1) }
+        guard checkpoint.packs == present, salvage.damagedPacks.isEmpty else { return }  // stale: the store rebuilds it
+        var parented = Set<CommitID>()
+        for c in packed.values { parented.formUnion(c.commit.parents) }
+        let expected = Set(packed.keys.filter { !parented.contains($0) })
+        var listed = Set<CommitID>()
+        for record in checkpoint.records {
+            for head in record.heads {
+                listed.insert(head.id)
+                if packed[head.id]?.encoded != Array(head.encoded) || packed[head.id]?.commit.key != record.key {
+                    report.problems.append("\(path): head \(head.id.hex) of '\(record.key)' does not match the packs")
+                }
+            }
+        }
+        if listed != expected {
+            report.problems.append("\(path): lists \(listed.count) heads, the packs have \(expected.count)")
+        }
     }
 }

@@ -71,7 +71,7 @@ final class PackReader {
             try loadIndex()
         } catch {
             indexProblem = error.message
-            try indexByScanning()
+            indexByScanning()
         }
     }
 
@@ -132,15 +132,27 @@ final class PackReader {
         blocks = table
     }
 
-    /// Builds the index in memory by reading every block (a missing or damaged `.idx`).
-    private func indexByScanning() throws(TrellisError) {
-        var ids: [(CommitID, UInt32)] = []
-        ids.reserveCapacity(entryCount)
+    /// Builds the index in memory by reading the blocks (a missing or damaged `.idx`). Blocks
+    /// after a damaged one cannot be placed without an index, so they are left out and the
+    /// reason is added to `indexProblem`.
+    private func indexByScanning() {
         var table: [(offset: UInt64, first: Int, crc: UInt32)] = []
-        try forEachBlock { offset, first, crc, _ in table.append((offset, first, crc)) }
+        var offset = blocksStart
+        var first = 0
+        let end = fileSize - UInt64(PackFormat.checksumSize)
+        while offset < end {
+            do throws(TrellisError) {
+                let (entries, next, crc) = try readBlock(at: offset, expectedFirst: first)
+                table.append((offset, first, crc))
+                first += entries.count
+                offset = next
+            } catch {
+                indexProblem = (indexProblem.map { $0 + "; " } ?? "") + "blocks from offset \(offset) on are unreadable: \(error.message)"
+                break
+            }
+        }
         blocks = table
-        try forEachEntry { number, entry in ids.append((entry.id, UInt32(number))) }
-        guard ids.count == entryCount else { throw TrellisError(.corruptData, "\(path): entry count does not match its blocks") }
+        var ids = salvageEntries { _ in }.map { ($0.1.id, UInt32($0.0)) }
         ids.sort { $0.0 < $1.0 }
         var fan = [UInt32](repeating: 0, count: 256)
         for (id, _) in ids { fan[Int(id.firstByte)] += 1 }
@@ -247,16 +259,18 @@ final class PackReader {
         return result!
     }
 
+    func rawBlock(_ b: Int) throws(TrellisError) -> [RawPackEntry] { try block(b) }
+
     private func block(_ b: Int) throws(TrellisError) -> [RawPackEntry] {
         if let hit = blockCache[b] { return hit }
-        let (entries, _) = try readBlock(at: blocks[b].offset, expectedFirst: blocks[b].first)
+        let (entries, _, _) = try readBlock(at: blocks[b].offset, expectedFirst: blocks[b].first)
         if blockCache.count >= PackReader.blockCacheLimit { blockCache.removeAll(keepingCapacity: true) }
         blockCache[b] = entries
         return entries
     }
 
-    /// Reads, checks and parses one block; returns its entries and where the next block starts.
-    private func readBlock(at offset: UInt64, expectedFirst: Int) throws(TrellisError) -> ([RawPackEntry], UInt64) {
+    /// Reads, checks and parses one block; returns its entries, where the next block starts and its CRC.
+    private func readBlock(at offset: UInt64, expectedFirst: Int) throws(TrellisError) -> ([RawPackEntry], UInt64, UInt32) {
         let end = fileSize - UInt64(PackFormat.checksumSize)
         guard offset + UInt64(PackFormat.blockHeaderSize) <= end else {
             throw TrellisError(.corruptData, "\(path) offset \(offset): truncated block header")
@@ -299,32 +313,26 @@ final class PackReader {
             entries.append(RawPackEntry(generation: UInt32(generation), distance: distance, payload: payload, signature: signature))
         }
         guard br.isAtEnd else { throw TrellisError(.corruptData, "\(path) offset \(offset): trailing bytes in block") }
-        return (entries, offset + UInt64(PackFormat.blockHeaderSize + payloadLength))
+        return (entries, offset + UInt64(PackFormat.blockHeaderSize + payloadLength), crc)
     }
 
     // MARK: Walking
 
-    /// Visits every block in file order: its offset, first entry number, CRC and entries.
-    func forEachBlock(_ body: (UInt64, Int, UInt32, [RawPackEntry]) throws(TrellisError) -> Void) throws(TrellisError) {
-        var offset = blocksStart
-        var first = 0
-        let end = fileSize - UInt64(PackFormat.checksumSize)
-        while offset < end {
-            let crcBytes = try file.read(at: offset + 16, count: 4)
-            var cr = ByteReader(crcBytes)
-            let crc = try cr.u32()
-            let (entries, next) = try readBlock(at: offset, expectedFirst: first)
-            try body(offset, first, crc, entries)
-            first += entries.count
-            offset = next
+    /// Visits every block in the order of the block table, with its first entry number.
+    func forEachBlock(_ body: (Int, [RawPackEntry]) throws(TrellisError) -> Void) throws(TrellisError) {
+        var count = 0
+        for b in blocks.indices {
+            let entries = try block(b)
+            try body(blocks[b].first, entries)
+            count += entries.count
         }
-        guard first == entryCount else { throw TrellisError(.corruptData, "\(path): blocks hold \(first) entries, header says \(entryCount)") }
+        guard count == entryCount else { throw TrellisError(.corruptData, "\(path): blocks hold \(count) entries, header says \(entryCount)") }
     }
 
     /// Visits every entry in pack order, resolved. Bases come earlier, so one pass suffices.
     func forEachEntry(_ body: (Int, PackEntry) throws(TrellisError) -> Void) throws(TrellisError) {
         var recent: [Int: (CommitID, [UInt8])] = [:]
-        try forEachBlock { _, first, _, entries throws(TrellisError) in
+        try forEachBlock { first, entries throws(TrellisError) in
             for (i, raw) in entries.enumerated() {
                 let number = first + i
                 let encoded: [UInt8]

@@ -6,24 +6,36 @@ struct FsckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
         abstract: "Check the whole store: checksums, ids, signatures, parents, and merges by recomputation.",
-        discussion: "Read-only: it reports each damaged object by file offset or commit id and exits 1 if there is any.")
+        discussion: """
+            Without --repair it changes nothing: it reports each damaged object by file offset or commit id and exits 1 if there is any. \
+            With --repair it first rewrites every intact commit into a fresh pack, index and checkpoint and moves damaged files aside \
+            (as *.damaged-*), then checks again.
+            """)
 
     @OptionGroup var options: StoreOptions
     @Flag(help: "Print a JSON object.") var json = false
+    @Flag(help: "Rebuild indexes and checkpoints and move damaged files aside, keeping every intact commit.") var repair = false
 
     func run() throws {
         var clean = true
         try reportingErrors { () throws(TrellisError) in
-            let report = try Store.fsck(try options.locate())
+            let path = try options.locate()
+            var actions: [String] = []
+            if repair {
+                actions = try Store.repair(path, lockTimeout: options.lockTimeout)
+                if !json { for a in actions { print(a) } }
+            }
+            let report = try Store.fsck(path)
             clean = report.isClean
             if json {
                 Output.json(.object([
                     ("repositories", .int(Int64(report.repositories))), ("frames", .int(Int64(report.frames))),
-                    ("commits", .int(Int64(report.commits))), ("problems", Output.strings(report.problems)),
+                    ("packs", .int(Int64(report.packs))), ("commits", .int(Int64(report.commits))),
+                    ("problems", Output.strings(report.problems)), ("repairs", Output.strings(actions)),
                 ]))
             } else {
                 for p in report.problems { print(p) }
-                print("checked \(report.commits) commits in \(report.frames) frames of \(report.repositories) repositories: "
+                print("checked \(report.commits) commits in \(report.packs) packs and \(report.frames) log frames of \(report.repositories) repositories: "
                       + (report.isClean ? "ok" : "\(report.problems.count) problems"))
             }
         }

@@ -30,11 +30,15 @@ struct StoreOptions: ParsableArguments {
         return FileManager.default.fileExists(atPath: nested + "/FORMAT") ? nested : path
     }
 
+    /// $TRELLIS_LOCK_TIMEOUT, else 10 seconds.
+    var lockTimeout: Double {
+        if let t = ProcessInfo.processInfo.environment["TRELLIS_LOCK_TIMEOUT"], let seconds = Double(t), seconds >= 0 { return seconds }
+        return 10
+    }
+
     func open() throws(TrellisError) -> Store {
         let store = try Store.open(try locate(), create: false)
-        if let t = ProcessInfo.processInfo.environment["TRELLIS_LOCK_TIMEOUT"], let seconds = Double(t), seconds >= 0 {
-            store.lockTimeout = seconds
-        }
+        store.lockTimeout = lockTimeout
         if let t = ProcessInfo.processInfo.environment["TRELLIS_SEAL_BYTES"], let bytes = UInt64(t), bytes > 0 {
             store.sealThreshold = bytes
         }

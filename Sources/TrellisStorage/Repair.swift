@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import TrellisCore
+
+/// `fsck --repair` (docs/architecture.md §fsck): under the write lock, every commit that can
+/// still be read and verified is rewritten into one fresh pack with a fresh index and
+/// checkpoint; damaged packs and logs are renamed aside, never deleted.
+public enum Repair {
+    public struct Report: Sendable {
+        /// One line per action taken.
+        public var actions: [String] = []
+    }
+
+    public static func repair(storeAt path: String, lockTimeout: Double = 10) throws(TrellisError) -> Report {
+        _ = try Fsck.check(storeAt: path)  // a readable FORMAT first
+        let lock = try FileHandle(path: path + "/lock", flags: O_RDWR | O_CREAT, mode: 0o644)
+        let deadline = FileSystem.nowMillis() + UInt64(lockTimeout * 1000)
+        while !(try lock.lock(exclusive: true, wait: false)) {
+            guard FileSystem.nowMillis() < deadline else {
+                throw TrellisError(.storeLocked, "the store at \(path) is locked by another writer; gave up after \(lockTimeout) seconds")
+            }
+            FileSystem.sleep(millis: 5)
+        }
+        defer { lock.unlock() }
+        var report = Report()
+        for name in try FileSystem.list(path + "/repos") where StorageEngine.isValidRepositoryName(name) {
+            try repairRepository(name, directory: path + "/repos/" + name, into: &report)
+        }
+        return report
+    }
+
+    static func repairRepository(_ name: String, directory: String, into report: inout Report) throws(TrellisError) {
+        let salvage = Salvage.repository(name: name, directory: directory)
+        var check = Fsck.Report()
+        Fsck.checkCheckpoint(name, directory: directory, salvage: salvage,
+                             packed: Dictionary(salvage.commits.filter { $0.generation != nil }.map { ($0.commit.id, $0.commit) },
+                                                uniquingKeysWith: { a, _ in a }),
+                             into: &check)
+        let stale = !check.isClean || !checkpointMatches(directory, salvage)
+        guard !salvage.problems.isEmpty || stale else { return }
+        let millis = FileSystem.nowMillis()
+        let packs = directory + "/packs"
+        var commits = uniqueInGraphOrder(salvage.commits.map(\.commit))
+        var generation: [CommitID: UInt32] = [:]
+        var packed: [PackedCommit] = []
+        for c in commits {
+            let g = 1 + (c.commit.parents.compactMap { generation[$0] }.max() ?? 0)
+            generation[c.id] = g
+            packed.append(try PackedCommit(id: c.id, generation: g, encoded: c.encoded, signature: c.signature))
+        }
+        var newPack: String? = nil
+        var checksums: [[UInt8]] = []
+        if !packed.isEmpty {
+            let output = try PackWriter.build(packed)
+            try FileSystem.makeDirectory(packs)
+            let base = packs + "/" + PackFormat.name(checksum: output.checksum)
+            try FileSystem.writeAtomically(base + ".idx", output.index)
+            try FileSystem.writeAtomically(base + ".pack", output.pack)
+            newPack = base + ".pack"
+            checksums = [output.checksum]
+            report.actions.append("repository '\(name)': wrote \(PackFormat.name(checksum: output.checksum)).pack with \(packed.count) commits")
+        }
+        for file in (try? FileSystem.list(packs)) ?? [] where file.hasSuffix(".pack") && packs + "/" + file != newPack {
+            let pack = packs + "/" + file
+            if salvage.damagedPacks.contains(pack) {
+                let aside = "\(pack).damaged-\(millis)"
+                guard rename(pack, aside) == 0 else { throw FileHandle.error("cannot move \(pack) aside") }
+                report.actions.append("repository '\(name)': moved damaged \(file) to \(aside)")
+            } else {
+                unlink(pack)
+            }
+            unlink(PackReader.indexPath(forPack: pack))
+        }
+        if FileSystem.isDirectory(packs) { try FileSystem.syncDirectory(packs) }
+        // Heads over the new pack: commits no other commit names as a parent.
+        var parented = Set<CommitID>()
+        for c in commits { parented.formUnion(c.commit.parents) }
+        var records: [String: [Checkpoint.Head]] = [:]
+        for c in commits where !parented.contains(c.id) {
+            // safe: every commit got a generation above.
+            records[c.commit.key, default: []].append(Checkpoint.Head(id: c.id, generation: generation[c.id]!, encoded: c.encoded[...]))
+        }
+        let checkpoint = Checkpoint(packs: checksums, records: records.map { ($0.key, $0.value) })
+        try FileSystem.writeAtomically(directory + "/checkpoint", try checkpoint.encoded())
+        report.actions.append("repository '\(name)': wrote a checkpoint of \(records.count) records")
+        let log = directory + "/log"
+        if salvage.damagedLog, FileSystem.exists(log) {
+            let aside = "\(log).damaged-0-\(millis)"
+            guard rename(log, aside) == 0 else { throw FileHandle.error("cannot move \(log) aside") }
+            report.actions.append("repository '\(name)': moved the damaged log to \(aside)")
+        }
+        try LogFile.create(path: log)
+        commits = []
+    }
+
+    private static func checkpointMatches(_ directory: String, _ salvage: Salvage) -> Bool {
+        guard let bytes = try? FileSystem.readAll(directory + "/checkpoint"), let c = try? Checkpoint.decode(bytes) else {
+            return salvage.readers.isEmpty
+        }
+        return c.packs == salvage.readers.map(\.checksum).sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    /// Each commit once, parents before children (iteratively: histories can be deep).
+    static func uniqueInGraphOrder(_ commits: [SignedCommit]) -> [SignedCommit] {
+        var byID: [CommitID: SignedCommit] = [:]
+        for c in commits where byID[c.id] == nil { byID[c.id] = c }
+        var out: [SignedCommit] = []
+        var done = Set<CommitID>()
+        for c in commits {
+            var stack = [c]
+            while let top = stack.last {
+                let waiting = top.commit.parents.compactMap { byID[$0] }.filter { !done.contains($0.id) }
+                if waiting.isEmpty {
+                    if done.insert(top.id).inserted { out.append(top) }
+                    stack.removeLast()
+                } else {
+                    stack += waiting
+                }
+            }
+        }
+        return out
+    }
+}

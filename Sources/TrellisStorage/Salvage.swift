@@ -1,0 +1,165 @@
+import TrellisCore
+
+/// Reads every commit of a repository that can still be read, whatever is damaged: packs
+/// block by block (skipping to the next block the index knows after a bad one), logs and the
+/// `log.damaged-*` side files frame by frame (resynchronising at the next frame magic).
+/// `fsck` reports what it finds; `fsck --repair` rewrites the survivors into a fresh pack.
+struct Salvage {
+    struct Found {
+        let commit: SignedCommit
+        /// Stored generation (packs); nil for commits read from logs.
+        let generation: UInt32?
+    }
+
+    var commits: [Found] = []
+    /// One line per damaged object: file and offset, or commit id.
+    var problems: [String] = []
+    /// Files with damage: packs to move aside, logs to copy aside.
+    var damagedPacks: [String] = []
+    var damagedLog = false
+    var packsWithBadIndex: [String] = []
+    var frames = 0
+    var readers: [PackReader] = []
+
+    static func repository(name: String, directory: String) -> Salvage {
+        var s = Salvage()
+        let packs = directory + "/packs"
+        for file in (try? FileSystem.list(packs)) ?? [] where file.hasSuffix(".pack") {
+            s.readPack(packs + "/" + file)
+        }
+        s.damagedLog = s.readLog(directory + "/log", mustHaveHeader: true)
+        for file in (try? FileSystem.list(directory)) ?? [] where file.hasPrefix("log.damaged-") {
+            _ = s.readLog(directory + "/" + file, mustHaveHeader: false)
+        }
+        return s
+    }
+
+    private mutating func readPack(_ path: String) {
+        let reader: PackReader
+        do { reader = try PackReader(path: path) } catch {
+            problems.append("\(path): \(error.message)")
+            damagedPacks.append(path)
+            return
+        }
+        readers.append(reader)
+        if let problem = reader.indexProblem {
+            problems.append("\(reader.indexPath): \(problem)")
+            packsWithBadIndex.append(path)
+        }
+        var damaged = false
+        do { try reader.verifyChecksum() } catch {
+            problems.append(error.message)
+            damaged = true
+        }
+        var numbers: Set<Int> = []
+        let readable = reader.salvageEntries { message in
+            problems.append(message)
+            damaged = true
+        }
+        for (number, entry) in readable {
+            numbers.insert(number)
+            do throws(TrellisError) {
+                let verified = try SignedCommit.verify(encoded: entry.encoded, signature: entry.signature)
+                if reader.indexProblem == nil, reader.entryNumber(of: verified.id) != number {
+                    problems.append("\(reader.indexPath): does not map commit \(verified.id.hex) to entry \(number)")
+                    if !packsWithBadIndex.contains(path) { packsWithBadIndex.append(path) }
+                }
+                commits.append(Found(commit: verified, generation: entry.generation))
+            } catch {
+                problems.append("\(path) entry \(number) (commit \(entry.id.hex)): \(error.message)")
+                damaged = true
+            }
+        }
+        if numbers.count != reader.entryCount { damaged = true }
+        if damaged { damagedPacks.append(path) }
+    }
+
+    /// Returns true when the file had damage.
+    private mutating func readLog(_ path: String, mustHaveHeader: Bool) -> Bool {
+        let bytes: [UInt8]
+        do { bytes = try FileSystem.readAll(path) } catch {
+            problems.append("\(path): \(error.message)")
+            return true
+        }
+        var offset = 0
+        var damaged = false
+        if mustHaveHeader {
+            guard Array(bytes.prefix(LogFile.fileMagic.count)) == LogFile.fileMagic else {
+                problems.append("\(path): bad file header")
+                return true
+            }
+            offset = LogFile.fileMagic.count
+        } else if Array(bytes.prefix(4)) != Frame.magic {
+            offset = Salvage.nextMagic(in: bytes, after: 0) ?? bytes.count
+        }
+        while offset < bytes.count {
+            do throws(TrellisError) {
+                let header = try Frame.header(Array(bytes[offset..<min(bytes.count, offset + Frame.headerSize)]))
+                guard offset + header.totalLength <= bytes.count else {
+                    throw TrellisError(.corruptData, "frame runs past the end of the file")
+                }
+                let frame = try Frame.decode(header, frame: Array(bytes[offset..<offset + header.totalLength]))
+                frames += 1
+                for c in frame {
+                    do throws(TrellisError) {
+                        commits.append(Found(commit: try SignedCommit.verify(encoded: c.encoded, signature: c.signature), generation: nil))
+                    } catch {
+                        problems.append("\(path) commit \(c.id.hex) (frame at offset \(offset)): \(error.message)")
+                        damaged = true
+                    }
+                }
+                offset += header.totalLength
+            } catch {
+                // Side files hold damage by definition; only the live log's damage is news.
+                if mustHaveHeader { problems.append("\(path) offset \(offset): \(error.message)") }
+                damaged = true
+                offset = Salvage.nextMagic(in: bytes, after: offset) ?? bytes.count
+            }
+        }
+        return damaged
+    }
+
+    static func nextMagic(in bytes: [UInt8], after offset: Int) -> Int? {
+        var i = offset + 1
+        while i + Frame.magic.count <= bytes.count {
+            if bytes[i] == Frame.magic[0], Array(bytes[i..<i + Frame.magic.count]) == Frame.magic { return i }
+            i += 1
+        }
+        return nil
+    }
+}
+
+extension PackReader {
+    /// Every entry that can be read and resolved, with its number. Damage is reported through
+    /// `problem`; after a bad block the walk goes on at the next block the index lists.
+    func salvageEntries(problem: (String) -> Void) -> [(Int, PackEntry)] {
+        var out: [(Int, PackEntry)] = []
+        var byNumber: [Int: (CommitID, [UInt8])] = [:]
+        for (b, block) in blocks.enumerated() {
+            let entries: [RawPackEntry]
+            do { entries = try rawBlock(b) } catch {
+                problem(error.message)
+                continue
+            }
+            for (i, raw) in entries.enumerated() {
+                let number = block.first + i
+                var encoded = Array(raw.payload)
+                if raw.distance > 0 {
+                    guard let base = byNumber[number - raw.distance] else {
+                        problem("\(path) entry \(number): its delta base is damaged")
+                        continue
+                    }
+                    do { encoded = try Delta.apply(raw.payload, base: base.1, baseID: base.0) } catch {
+                        problem("\(path) entry \(number): \(error.message)")
+                        continue
+                    }
+                }
+                let id = CommitID.of(encoded)
+                byNumber[number] = (id, encoded)
+                out.append((number, PackEntry(id: id, generation: raw.generation, encoded: encoded, signature: Array(raw.signature),
+                                              distance: raw.distance)))
+            }
+        }
+        return out
+    }
+}
