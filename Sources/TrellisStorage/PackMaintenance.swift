@@ -20,7 +20,10 @@ public struct PackReport: Sendable {
 enum PackMaintenance {
     /// Moves the log's commits into a new pack, then writes the checkpoint, then empties the log.
     static func seal(_ index: RepositoryIndex, depth: Int) throws(TrellisError) -> PackReport? {
-        guard !index.log.isEmpty else { return nil }
+        guard !index.log.isEmpty else {
+            try writeCheckpoint(index)  // the heads are the packs' heads
+            return nil
+        }
         var commits: [PackedCommit] = []
         for c in try index.log.allCommits() where index.logged[c.id] != nil {
             // safe: checked in the where clause.
@@ -88,6 +91,7 @@ enum PackMaintenance {
         return (try PackReader(path: base + ".pack"), output)
     }
 
+    /// Only when every commit in the index is in a pack: a checkpoint covers packs, not the log.
     static func writeCheckpoint(_ index: RepositoryIndex) throws(TrellisError) {
         let checkpoint = Checkpoint(packs: index.packs.map(\.checksum), records: index.checkpointRecords())
         try FileSystem.writeAtomically(index.checkpointPath, try checkpoint.encoded())

@@ -226,6 +226,11 @@ public final class StorageEngine: @unchecked Sendable {
         try reading { () throws(TrellisError) in try repository(repo).liveKeys() }
     }
 
+    /// The repository's in-memory index, caught up (tests and maintenance).
+    func withIndex<T>(_ repo: String, _ body: (RepositoryIndex) throws(TrellisError) -> T) throws(TrellisError) -> T {
+        try reading { () throws(TrellisError) in try body(try repository(repo)) }
+    }
+
     /// Counts and sizes of a repository; reads all of its history.
     public func stats(_ repo: String) throws(TrellisError) -> RepositoryStats {
         try reading { () throws(TrellisError) in try RepositoryStats.measure(try repository(repo)) }
@@ -358,10 +363,9 @@ public final class StorageEngine: @unchecked Sendable {
     private func maintainAfterWrite(_ name: String) {
         guard let index = repos[name] else { return }
         do throws(TrellisError) {
-            if index.log.validEnd >= sealBytes {
+            // A checkpoint covers packs only, so a stale one is replaced by sealing the log.
+            if index.log.validEnd >= sealBytes || !index.checkpointIsCurrent {
                 _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth)
-            } else if !index.checkpointIsCurrent {
-                try PackMaintenance.writeCheckpoint(index)
             }
         } catch {
             pendingWarnings.append("repository '\(name)': could not seal the log: \(error.message)")

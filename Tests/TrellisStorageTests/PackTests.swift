@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+import TrellisCore
+import TrellisCrypto
+import TrellisTestSupport
+@testable import TrellisStorage
+
+@Test func deltasRebuildTheirTargetExactly() throws {
+    var rng = SystemRandomNumberGenerator()
+    for _ in 0..<300 {
+        let base = (0..<Int.random(in: 0...400, using: &rng)).map { _ in UInt8.random(in: 0...7, using: &rng) }
+        var target = base
+        for _ in 0..<Int.random(in: 0...6, using: &rng) {
+            let at = Int.random(in: 0...target.count, using: &rng)
+            let edit = (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            if Bool.random(using: &rng), at < target.count {
+                target.removeSubrange(at..<min(target.count, at + edit.count))
+            } else {
+                target.insert(contentsOf: edit, at: at)
+            }
+        }
+        let id = CommitID.of(base)
+        if Bool.random(using: &rng) { target.insert(contentsOf: id.bytes, at: Int.random(in: 0...target.count, using: &rng)) }
+        let delta = Delta.make(target: target, base: base, baseID: id)
+        #expect(try Delta.apply(delta[...], base: base, baseID: id) == target)
+    }
+    // Hostile deltas are refused, not trusted.
+    let base: [UInt8] = Array("hello world".utf8)
+    for bad: [UInt8] in [[5, 0x80, 20, 3], [3, 0x81], [2, 5, 1, 2], [40, 0x00], [1, 0x80, 0, 0]] {
+        #expect(throws: TrellisError.self) { try Delta.apply(bad[...], base: base, baseID: .zero) }
+    }
+}
+
+/// A store with history of every shape: long chains, forks, merges, tombstones, two repos.
+func populatedStore(_ path: String, records: Int = 40, revisions: Int = 12) throws -> StorageEngine {
+    let engine = try StorageEngine.create(at: path)
+    for r in 0..<revisions {
+        var batch: [WriteRequest] = []
+        for k in 0..<records {
+            batch.append(WriteRequest(repository: k % 5 == 0 ? "other" : "main", key: "rec-\(k)",
+                                      change: .put(try doc(#"{"n": \#(r), "name": "record \#(k)", "tags": {"$set": ["a", "b\#(r % 3)"]}}"#))))
+        }
+        try engine.write(batch)
+    }
+    let first = try engine.history("main", key: "rec-1").last!
+    try engine.write([WriteRequest(repository: "main", key: "rec-1", change: .put(try doc(#"{"fork": true}"#)), parents: [first.id])])
+    try engine.mergeHeads("main", "rec-1")
+    try engine.write([WriteRequest(repository: "main", key: "rec-2", change: .delete)])
+    return engine
+}
+
+/// Everything a reader can see: every commit with its bytes, and every key's heads and document.
+func visibleState(_ engine: StorageEngine) throws -> [String] {
+    var out: [String] = []
+    for repo in try engine.repositoryNames() {
+        for info in try engine.history(repo) {
+            let c = try engine.commit(info.id)
+            out.append("\(repo) \(info.id.hex) g\(info.generation) \(Hex.encode(c.encoded)) \(Hex.encode(c.signature))")
+        }
+        for key in try engine.keys(in: repo) + ["rec-2"] where repo == "main" || key != "rec-2" {
+            let heads = try engine.heads(repo, key).map(\.id.hex)
+            let current = try engine.current(repo, key).1.map { ValueJSON.text(.map($0)) } ?? "deleted"
+            out.append("\(repo)/\(key) \(heads) \(current)")
+        }
+    }
+    return out.sorted()
+}
+
+@Test func repackKeepsEveryCommitStoresDeltasAndBoundsChains() throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("s")
+    let engine = try populatedStore(path)
+    let before = try visibleState(engine)
+    let reports = try engine.repack(depth: 4)
+    let packed = reports.map(\.commits).reduce(0, +)
+    #expect(packed == 40 * 12 + 2 + 1)
+    for r in reports {
+        #expect(r.longestChain <= 4)
+        #expect(r.deltas > r.commits / 2)
+    }
+    #expect(try visibleState(engine) == before)
+    let reopened = try StorageEngine.open(at: path)
+    #expect(try visibleState(reopened) == before)
+    #expect(reopened.takeWarnings().isEmpty)
+    let stats = try reopened.stats("main")
+    #expect(stats.packs == 1 && stats.logCommits == 0 && stats.longestChain <= 4 && stats.deltas > 0)
+    #expect(stats.compressionRatio > 1.2, "ratio \(stats.compressionRatio)")
+    // Writes after a repack build on packed heads; a second repack folds them in.
+    try reopened.write([WriteRequest(repository: "main", key: "rec-3", change: .update { d in
+        var d = d ?? Document()
+        d["n"] = .int(100)
+        return d
+    })])
+    #expect(try reopened.history("main", key: "rec-3").count == 13)
+    try reopened.repack(["main"])
+    #expect(try StorageEngine.open(at: path).history("main", key: "rec-3").count == 13)
+    #expect(try Fsck.check(storeAt: path).isClean)
+}
+
+@Test func logsSealIntoPacksAndOpenUsesTheCheckpoint() throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("s")
+    let engine = try StorageEngine.create(at: path)
+    engine.sealThreshold = 4096
+    let other = try StorageEngine.open(at: path)  // a reader opened before any seal
+    for r in 0..<30 {
+        try engine.write((0..<10).map { k in
+            WriteRequest(repository: "r", key: "k\(k)", change: .put(Document([("rev", .int(Int64(r))), ("pad", .string(String(repeating: "x", count: 40)))])))
+        })
+    }
+    let packs = try FileManager.default.contentsOfDirectory(atPath: path + "/repos/r/packs").filter { $0.hasSuffix(".pack") }
+    #expect(packs.count >= 2)
+    let before = try visibleState(engine)
+    #expect(try visibleState(other) == before)  // noticed the seals and reloaded
+    let reopened = try StorageEngine.open(at: path)
+    #expect(try visibleState(reopened) == before)
+    #expect(try reopened.withIndex("r") { $0.checkpointIsCurrent })
+    // A damaged checkpoint is ignored with a warning; heads come from the packs instead.
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: path + "/repos/r/checkpoint"))
+    bytes[bytes.count / 2] ^= 1
+    try bytes.write(to: URL(fileURLWithPath: path + "/repos/r/checkpoint"))
+    let rebuilt = try StorageEngine.open(at: path)
+    #expect(rebuilt.takeWarnings().contains { $0.contains("checkpoint") })
+    #expect(try visibleState(rebuilt) == before)
+    #expect(!(try Fsck.check(storeAt: path).isClean))
+    try rebuilt.write([WriteRequest(repository: "r", key: "k0", change: .put(Document()))])  // a writer rewrites it
+    #expect(try Fsck.check(storeAt: path).isClean)
+}
+
+/// Applies one kind of damage to a repacked store and checks: reading gives data or errors,
+/// never a crash; fsck reports it; repair keeps every commit it can read; fsck is then clean.
+func checkDamageAndRepair(_ name: String, expectLoss: Bool, _ damage: (String) throws -> Void) throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("s")
+    let engine = try populatedStore(path)
+    try engine.repack()
+    try engine.write([WriteRequest(repository: "main", key: "late", change: .put(Document()))])  // one commit in the log
+    let allBefore = Set(try engine.history("main").map(\.id))
+    let packDir = path + "/repos/main/packs"
+    let pack = packDir + "/" + (try FileManager.default.contentsOfDirectory(atPath: packDir).first { $0.hasSuffix(".pack") }!)
+    try damage(pack)
+    if let damaged = try? StorageEngine.open(at: path) {
+        for key in (try? damaged.keys(in: "main")) ?? [] { _ = try? damaged.history("main", key: key) }
+    }
+    #expect(!(try Fsck.check(storeAt: path).isClean), "\(name): fsck saw nothing")
+    let actions = try Repair.repair(storeAt: path)
+    #expect(!actions.actions.isEmpty, "\(name)")
+    let after = try Fsck.check(storeAt: path)
+    #expect(after.isClean, "\(name): \(after.problems)")
+    let repaired = try StorageEngine.open(at: path)
+    let allAfter = Set(try repaired.history("main").map(\.id))
+    #expect(allAfter.isSubset(of: allBefore), "\(name)")
+    #expect(allAfter.contains(try engine.heads("main", "late")[0].id), "\(name): the log's commit survives")
+    if expectLoss { #expect(allAfter.count < allBefore.count, "\(name)") } else { #expect(allAfter == allBefore, "\(name)") }
+    #expect(repaired.takeWarnings().isEmpty, "\(name)")
+}
+
+@Test func damagedPacksIndexesAndCheckpointsAreFoundAndRepaired() throws {
+    func edit(_ path: String, _ change: (inout Data) -> Void) throws {
+        var d = try Data(contentsOf: URL(fileURLWithPath: path))
+        change(&d)
+        try d.write(to: URL(fileURLWithPath: path))
+    }
+    let index = { (pack: String) in String(pack.dropLast(5)) + ".idx" }
+    try checkDamageAndRepair("deleted index", expectLoss: false) { try FileManager.default.removeItem(atPath: index($0)) }
+    try checkDamageAndRepair("truncated index", expectLoss: false) { p in try edit(index(p)) { $0.count -= 100 } }
+    try checkDamageAndRepair("flipped index byte", expectLoss: false) { p in try edit(index(p)) { $0[600] ^= 0x20 } }
+    try checkDamageAndRepair("flipped pack byte", expectLoss: true) { p in try edit(p) { $0[$0.count / 2] ^= 0x08 } }
+    try checkDamageAndRepair("truncated pack", expectLoss: true) { p in try edit(p) { $0.count -= $0.count / 3 } }
+    try checkDamageAndRepair("flipped checkpoint byte", expectLoss: false) { p in
+        let checkpoint = p.components(separatedBy: "/packs/")[0] + "/checkpoint"
+        try edit(checkpoint) { $0[40] ^= 0x01 }
+    }
+}
