@@ -55,6 +55,16 @@ public final class Store: Sendable {
         set { engine.lockTimeout = newValue }
     }
 
+    /// When writes are acknowledged: `.full` (after fsync, the default), `.batched` or `.none`
+    /// (docs/architecture.md §Group commit and durability).
+    public var durability: Durability {
+        get { engine.durability }
+        set { engine.durability = newValue }
+    }
+
+    /// Fsyncs every log written since the last fsync (`.batched` and `.none` modes).
+    public func flush() { engine.flush() }
+
     /// A repository's log is sealed into a pack once it passes this many bytes (default 16 MiB).
     public var sealThreshold: UInt64 {
         get { engine.sealThreshold }
@@ -120,3 +130,4 @@ public final class Store: Sendable {
 }
 
 public typealias FsckReport = Fsck.Report
+public typealias Durability = StorageEngine.Durability

@@ -97,6 +97,8 @@ final class RepositoryIndex {
     private var heads: [String: [HeadRecord]] = [:]
     private var headKeys: [CommitID: String] = [:]
     private(set) var logged: [CommitID: LoggedCommit] = [:]
+    /// Commits of the batch being written, whose `pending` copies go once it is durable.
+    private var pendingIDs: [CommitID] = []
     /// False when the checkpoint on disk does not cover exactly the packs present.
     private(set) var checkpointIsCurrent = true
     /// Problems met while opening (unreadable packs, rebuilt indexes), for the CLI to print.
@@ -187,6 +189,7 @@ final class RepositoryIndex {
             header: Commit.Header(kind: commit.kind, repository: commit.repository, key: commit.key, parents: commit.parents,
                                   timestamp: commit.timestamp, author: commit.author))
         logged[c.id] = LoggedCommit(info: info, frameOffset: frameOffset, pending: pending ? c : nil)
+        if pending { pendingIDs.append(c.id) }
         var keyHeads = heads[commit.key] ?? []
         keyHeads.removeAll { head in
             guard commit.parents.contains(head.id) else { return false }
@@ -201,7 +204,8 @@ final class RepositoryIndex {
 
     /// The batch's frames are durable: their commits can be read from the log from now on.
     func markWritten() {
-        for (id, entry) in logged where entry.pending != nil { logged[id]?.pending = nil }
+        for id in pendingIDs { logged[id]?.pending = nil }
+        pendingIDs = []
     }
 
     // MARK: Heads
@@ -315,6 +319,7 @@ final class RepositoryIndex {
     func replaceLog(_ newLog: LogFile) {
         log = newLog
         logged = [:]
+        pendingIDs = []
     }
 
     func replacePacks(_ newPacks: [PackReader]) { packs = newPacks }

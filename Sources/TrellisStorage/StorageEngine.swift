@@ -63,6 +63,35 @@ public final class StorageEngine: @unchecked Sendable {
     /// Longest delta chain in a pack unless `repack --depth` says otherwise.
     public static let defaultPackDepth = 50
 
+    /// When a write is acknowledged (docs/architecture.md §Durability).
+    public enum Durability: String, Sendable, CaseIterable {
+        /// After fsync: an acknowledged write survives a power failure. Concurrent writers share fsyncs.
+        case full
+        /// After write(2); logs are fsynced within `batchedFlushDelay`. A crash of the process
+        /// loses nothing; a power failure may lose the last fraction of a second.
+        case batched
+        /// After write(2); the operating system decides when data reaches the disk.
+        case none
+    }
+
+    public static let batchedFlushDelay = 0.1
+
+    public var durability: Durability {
+        get { mutex.withLock { durabilityMode } }
+        set { mutex.withLock { durabilityMode = newValue } }
+    }
+
+    private var durabilityMode = Durability.full
+    /// fsyncs of logs so far (tests check that group commit shares them).
+    var logSyncs: Int { mutex.withLock { syncCount } }
+    private var syncCount = 0
+    private var unsyncedLogs: Set<String> = []
+    private var flushScheduled = false
+    /// Group commit: batches waiting for a leader, guarded by `group`.
+    private let group = NSCondition()
+    private var queued: [GroupJob] = []
+    private var leaderActive = false
+
     private let mutex = NSLock()
     private var sealBytes = StorageEngine.defaultSealThreshold
     private let lockFile: FileHandle
@@ -323,38 +352,148 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
-    /// Runs `body` under the write lock, after reading what other writers appended, then appends
-    /// one frame per repository and fsyncs each. If anything fails, tentative in-memory changes
-    /// are dropped by reloading from disk, and a repository the batch created but never wrote to
-    /// is removed: a refused write leaves no trace. Frames already appended stay durable.
+    /// One caller's write batch, queued for the next group commit.
+    private final class GroupJob {
+        /// Dropped as soon as the job has run, so the caller's closure never outlives its call.
+        var run: ((inout Batch) throws(TrellisError) -> Void)?
+        var error: TrellisError?
+        var done = false
+        init(_ run: @escaping (inout Batch) throws(TrellisError) -> Void) { self.run = run }
+    }
+
+    /// Runs `body` as one all-or-nothing batch: under the write lock, after reading what other
+    /// writers appended, it stages commits that are then appended as one frame per repository.
+    /// Batches of concurrent callers are group-committed: one caller (the leader) runs every
+    /// queued batch, appends their frames, and one fsync per log covers them all, so
+    /// concurrent writers share an fsync. Each caller returns only once its frames are durable
+    /// (in `full` mode). A batch that fails leaves no trace and does not affect the others.
     private func writeBatch<T>(_ body: (inout Batch) throws(TrellisError) -> T) throws(TrellisError) -> T {
+        var result: T?
+        var failure: TrellisError?
+        withoutActuallyEscaping(body) { body in
+            let job = GroupJob { (batch: inout Batch) throws(TrellisError) in result = try body(&batch) }
+            commitInGroup(job)
+            failure = job.error
+        }
+        if let failure { throw failure }
+        // safe: a job without an error ran to completion and set its result.
+        return result!
+    }
+
+    /// Queues a job and returns once a group containing it has run (led by this thread or another).
+    private func commitInGroup(_ job: GroupJob) {
+        group.lock()
+        queued.append(job)
+        while !job.done {
+            if leaderActive {
+                group.wait()
+                continue
+            }
+            leaderActive = true
+            let jobs = queued
+            queued = []
+            group.unlock()
+            runGroup(jobs)
+            group.lock()
+            leaderActive = false
+            group.broadcast()
+        }
+        group.unlock()
+    }
+
+    private func runGroup(_ jobs: [GroupJob]) {
         mutex.lock()
-        defer { mutex.unlock() }
-        try acquireWriteLock()
+        defer {
+            for job in jobs {
+                job.run = nil
+                job.done = true
+            }
+            mutex.unlock()
+        }
+        do throws(TrellisError) {
+            try acquireWriteLock()
+        } catch {
+            for job in jobs { job.error = error }
+            return
+        }
         writeLockHeld = true
         defer {
             writeLockHeld = false
             lockFile.unlock()
         }
-        for index in repos.values { try catchUp(index) }
+        var touched: Set<String> = []
+        var committed: [GroupJob] = []
+        for job in jobs {
+            do throws(TrellisError) {
+                for index in repos.values { try catchUp(index) }
+                touched.formUnion(try runJob(job))
+                committed.append(job)
+            } catch {
+                job.error = error
+            }
+        }
+        do throws(TrellisError) {
+            if durabilityMode == .full {
+                for name in touched.sorted() {
+                    try repos[name]?.log.sync()
+                    syncCount += 1
+                }
+            } else if !touched.isEmpty {
+                unsyncedLogs.formUnion(touched)
+                if durabilityMode == .batched { scheduleFlush() }
+            }
+        } catch {
+            for job in committed { job.error = TrellisError(error.code, "the write may not be durable: \(error.message)") }
+            return
+        }
+        for name in touched.sorted() { maintainAfterWrite(name) }
+    }
+
+    /// Stages one job's commits and appends its frames (not yet fsynced). On failure, the
+    /// in-memory state is reloaded from disk and a repository the job created is removed.
+    private func runJob(_ job: GroupJob) throws(TrellisError) -> Set<String> {
         var batch = Batch()
         var appended: Set<String> = []
         do throws(TrellisError) {
-            let result = try body(&batch)
+            try job.run?(&batch)
             for (name, commits) in batch.staged.sorted(by: { $0.key < $1.key }) {
                 guard let index = repos[name] else { continue }
-                _ = try index.log.append(try Frame.encode(commits))
+                _ = try index.log.append(try Frame.encode(commits), sync: false)
                 index.markWritten()
                 appended.insert(name)
             }
-            for name in appended.sorted() { maintainAfterWrite(name) }
-            return result
+            return appended
         } catch {
             for name in batch.created where !appended.contains(name) { removeEmptyRepository(name) }
             for name in batch.staged.keys where !batch.created.contains(name) || appended.contains(name) {
                 try? reloadRepository(name)
             }
             throw error
+        }
+    }
+
+    /// `batched` mode: logs written since the last flush are fsynced within `batchedFlushDelay`.
+    private func scheduleFlush() {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        DispatchQueue.global().asyncAfter(deadline: .now() + StorageEngine.batchedFlushDelay) { [weak self] in
+            self?.flush()
+        }
+    }
+
+    /// Fsyncs every log written since the last flush (`batched` and `none` modes).
+    public func flush() {
+        mutex.withLock {
+            flushScheduled = false
+            for name in unsyncedLogs.sorted() {
+                do throws(TrellisError) {
+                    try repos[name]?.log.sync()
+                    syncCount += 1
+                } catch {
+                    pendingWarnings.append("repository '\(name)': \(error.message)")
+                }
+            }
+            unsyncedLogs = []
         }
     }
 

@@ -39,6 +39,12 @@ struct StoreOptions: ParsableArguments {
     func open() throws(TrellisError) -> Store {
         let store = try Store.open(try locate(), create: false)
         store.lockTimeout = lockTimeout
+        if let mode = ProcessInfo.processInfo.environment["TRELLIS_DURABILITY"], !mode.isEmpty {
+            guard let durability = Durability(rawValue: mode) else {
+                throw TrellisError(.invalidArgument, "TRELLIS_DURABILITY must be full, batched or none, not '\(mode)'")
+            }
+            store.durability = durability
+        }
         if let t = ProcessInfo.processInfo.environment["TRELLIS_SEAL_BYTES"], let bytes = UInt64(t), bytes > 0 {
             store.sealThreshold = bytes
         }

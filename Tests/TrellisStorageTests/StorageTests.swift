@@ -156,3 +156,49 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
     clean = try Fsck.check(storeAt: dir.file("other"))
     #expect(clean.isClean)
 }
+
+@Test func concurrentWritersShareFsyncsAndFailAlone() throws {
+    let dir = TemporaryDirectory()
+    let engine = try StorageEngine.create(at: dir.file("s"))
+    let threads = 8, each = 25
+    final class Counter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var n = 0
+        func add() { lock.withLock { n += 1 } }
+        var value: Int { lock.withLock { n } }
+    }
+    let failures = Counter()
+    DispatchQueue.concurrentPerform(iterations: threads) { t in
+        for n in 0..<each {
+            // Every fifth batch of odd threads is refused; it must not take others down with it.
+            let bad = t % 2 == 1 && n % 5 == 0
+            let request = bad
+                ? WriteRequest(repository: "r", key: "missing-\(t)-\(n)", change: .delete)
+                : WriteRequest(repository: "r", key: "t\(t)-\(n)", change: .put(Document([("n", .int(Int64(n)))])))
+            do { try engine.write([request]) } catch { failures.add() }
+        }
+    }
+    let refused = (threads / 2) * (each / 5)
+    #expect(failures.value == refused)
+    #expect(try engine.history("r").count == threads * each - refused)
+    #expect(try StorageEngine.open(at: dir.file("s")).history("r").count == threads * each - refused)
+    #expect(engine.logSyncs < threads * each - refused, "fsyncs \(engine.logSyncs) were not shared")
+}
+
+@Test func durabilityModesDecideWhenLogsAreFsynced() throws {
+    let dir = TemporaryDirectory()
+    let engine = try StorageEngine.create(at: dir.file("s"))
+    engine.durability = .none
+    for n in 0..<5 { try engine.write([WriteRequest(repository: "r", key: "k", change: .put(Document([("n", .int(Int64(n)))])))]) }
+    #expect(engine.logSyncs == 0)
+    #expect(try StorageEngine.open(at: dir.file("s")).history("r").count == 5)  // written, if not yet synced
+    engine.flush()
+    #expect(engine.logSyncs == 1)
+    engine.durability = .batched
+    try engine.write([WriteRequest(repository: "r", key: "k", change: .put(Document()))])
+    Thread.sleep(forTimeInterval: StorageEngine.batchedFlushDelay * 5)
+    #expect(engine.logSyncs == 2)
+    engine.durability = .full
+    try engine.write([WriteRequest(repository: "r", key: "k", change: .put(Document()))])
+    #expect(engine.logSyncs == 3)
+}

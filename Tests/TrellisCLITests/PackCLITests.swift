@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import TrellisTestSupport
+
+/// Every commit id `trellis log --json` lists for a repository.
+func loggedIDs(_ s: CLIStore, _ repo: String) throws -> Set<String> {
+    let entries = try parse(try s.ok(["log", repo, "--json"])) as? [[String: Any]] ?? []
+    return Set(entries.compactMap { $0["id"] as? String })
+}
+
+@Test func packsPassTheIndependentPythonReader() throws {
+    let s = try CLIStore()
+    var lines = ""
+    for r in 0..<8 {
+        for k in 0..<30 { lines += #"{"key": "k\#(k)", "doc": {"rev": \#(r), "name": "record \#(k)", "note": {"$text": "line \#(r)\n"}}}"# + "\n" }
+    }
+    let file = s.dir.path + "/in.jsonl"
+    try lines.write(toFile: file, atomically: true, encoding: .utf8)
+    _ = try s.ok(["import", "main", file, "--batch", "50"])
+    let history = try parse(try s.ok(["log", "main", "k0", "--json"])) as? [[String: Any]] ?? []
+    _ = try s.put("main", "k0", #"{"fork": 1}"#, parents: [history.last?["id"] as? String ?? ""])
+    _ = try s.ok(["get", "main", "k0"])  // writes a merge commit
+    let repack = try parse(try s.ok(["repack", "--depth", "3", "--json"])) as? [[String: Any]] ?? []
+    #expect(repack.first?["commits"] as? Int == 240 + 2)
+    #expect((repack.first?["longest_chain"] as? Int ?? 99) <= 3)
+    _ = try s.put("main", "k1", #"{"after": "repack"}"#)  // one commit in the log
+    let script = TestPaths.packageRoot + "/Tests/verify/read_packs.py"
+    let r = try run("/usr/bin/env", ["python3", script, s.store])
+    #expect(r.status == 0, "reader: \(r.stderr)")
+    let found = try JSONSerialization.jsonObject(with: r.stdout) as? [String: [String]] ?? [:]
+    #expect(Set(found["main"] ?? []) == (try loggedIDs(s, "main")))
+    let stats = try parse(try s.ok(["stats", "main", "--json"])) as? [[String: Any]] ?? []
+    #expect(stats.first?["commits"] as? Int == 243 && stats.first?["log_commits"] as? Int == 1 && stats.first?["packs"] as? Int == 1)
+    #expect((stats.first?["compression_ratio"] as? Double ?? 0) > 1)
+    #expect(try s.ok(["stats"]).out.contains("delta chains:"))
+    // A flipped byte in the index is caught by the reader and by fsck; fsck --repair rewrites it.
+    let before = try loggedIDs(s, "main")
+    let packs = s.store + "/repos/main/packs"
+    let index = packs + "/" + (try FileManager.default.contentsOfDirectory(atPath: packs).first { $0.hasSuffix(".idx") } ?? "")
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: index))
+    bytes[2000] ^= 0x04
+    try bytes.write(to: URL(fileURLWithPath: index))
+    #expect(try run("/usr/bin/env", ["python3", script, s.store]).status != 0)
+    let fsck = try trellis(["fsck"], store: s.store)
+    #expect(fsck.status == 1 && fsck.out.contains(index))
+    #expect(try loggedIDs(s, "main") == before)  // still readable, by reading the pack
+    let repaired = try trellis(["fsck", "--repair"], store: s.store)
+    #expect(repaired.status == 0, "\(repaired.out) \(repaired.stderr)")
+    #expect(try run("/usr/bin/env", ["python3", script, s.store]).status == 0)
+    #expect(try loggedIDs(s, "main") == before)
+}
+
+@Test func repackAndStatsRefuseBadArguments() throws {
+    let s = try CLIStore()
+    _ = try s.put("r", "k", #"{"a": 1}"#)
+    for args in [["repack", "nope"], ["stats", "nope"], ["repack", "--depth", "-1"], ["repack", "--depth", "x"]] {
+        let r = try trellis(args, store: s.store)
+        #expect(r.status != 0, "\(args)")
+        let first = r.stderr.split(separator: "\n").first ?? ""
+        #expect(first.hasPrefix("trellis: error:") || first.hasPrefix("Error:"), "\(args): \(r.stderr)")
+    }
+}
