@@ -168,16 +168,23 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
         var value: Int { lock.withLock { n } }
     }
     let failures = Counter()
-    DispatchQueue.concurrentPerform(iterations: threads) { t in
-        for n in 0..<each {
+    // Real threads, not a pool sized to the cores: writers must be waiting while one fsyncs.
+    let finished = DispatchGroup()
+    for t in 0..<threads {
+        finished.enter()
+        Thread.detachNewThread {
+            defer { finished.leave() }
+            for n in 0..<each {
             // Every fifth batch of odd threads is refused; it must not take others down with it.
             let bad = t % 2 == 1 && n % 5 == 0
             let request = bad
                 ? WriteRequest(repository: "r", key: "missing-\(t)-\(n)", change: .delete)
                 : WriteRequest(repository: "r", key: "t\(t)-\(n)", change: .put(Document([("n", .int(Int64(n)))])))
             do { try engine.write([request]) } catch { failures.add() }
+            }
         }
     }
+    finished.wait()
     let refused = (threads / 2) * (each / 5)
     #expect(failures.value == refused)
     #expect(try engine.history("r").count == threads * each - refused)
