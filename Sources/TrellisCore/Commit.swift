@@ -102,8 +102,7 @@ public struct Commit: Hashable, Sendable {
         let n = try r.length(elementSize: CommitID.size)
         var parents: [CommitID] = []
         for _ in 0..<n {
-            // safe: raw(32) returns exactly 32 bytes or throws.
-            let p = CommitID(bytes: try r.raw(CommitID.size))!
+            let p = try r.commitID()
             guard parents.last.map({ $0 < p }) ?? true else {
                 throw TrellisError(.corruptData, "commit parents are not sorted and unique")
             }
@@ -150,6 +149,19 @@ public struct SignedCommit: Hashable, Sendable {
         let bytes = c.encoded()
         let id = CommitID.of(bytes)
         return SignedCommit(commit: c, id: id, encoded: bytes, signature: key.sign(id.bytes))
+    }
+
+    /// A commit with its author set and id computed, to be signed later (`signed(with:)`):
+    /// a batch computes ids in order, then signs them all at once, in parallel.
+    public static func unsigned(_ commit: Commit, author key: SigningKey) -> SignedCommit {
+        var c = commit
+        c.author = key.publicKey
+        let bytes = c.encoded()
+        return SignedCommit(commit: c, id: CommitID.of(bytes), encoded: bytes, signature: [])
+    }
+
+    public func signed(with key: SigningKey) -> SignedCommit {
+        SignedCommit(commit: commit, id: id, encoded: encoded, signature: key.sign(id.bytes))
     }
 
     /// Decodes stored or received bytes, re-hashes them and verifies the signature.

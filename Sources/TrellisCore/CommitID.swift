@@ -12,6 +12,19 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
         (self.w0, self.w1, self.w2, self.w3) = (w0, w1, w2, w3)
     }
 
+    /// The 32 bytes at `offset`, which the caller has checked lie inside `bytes`. Much faster
+    /// than the generic initializer: indexes with millions of ids are read this way.
+    public init(_ bytes: [UInt8], at offset: Int) {
+        precondition(offset >= 0 && offset + Self.size <= bytes.count)  // safe: callers check bounds first
+        let w = bytes.withUnsafeBytes { raw in
+            (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)),
+             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self)),
+             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self)))
+        }
+        (w0, w1, w2, w3) = w
+    }
+
     /// The first byte: what fanout tables bucket by.
     public var firstByte: UInt8 { UInt8(w0 >> 56) }
 
@@ -67,5 +80,14 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     public static func < (a: CommitID, b: CommitID) -> Bool {
         (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3)
+    }
+}
+
+extension ByteReader {
+    /// The next 32 bytes as a commit id.
+    public mutating func commitID() throws(TrellisError) -> CommitID {
+        let start = offset
+        _ = try raw(CommitID.size)
+        return CommitID(bytes, at: start)
     }
 }

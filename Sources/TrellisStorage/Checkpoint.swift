@@ -66,8 +66,7 @@ struct Checkpoint {
             guard headCount >= 1 else { throw TrellisError(.corruptData, "checkpoint record '\(key)' has no heads") }
             var heads: [Head] = []
             for _ in 0..<headCount {
-                // safe: raw(32) returns exactly 32 bytes or throws.
-                let id = CommitID(bytes: try r.raw(CommitID.size))!
+                let id = try r.commitID()
                 let generation = try r.varint()
                 guard generation >= 1, generation <= UInt64(UInt32.max) else { throw TrellisError(.corruptData, "checkpoint generation out of range") }
                 heads.append(Head(id: id, generation: UInt32(generation), encoded: try r.raw(try r.length())))

@@ -100,19 +100,17 @@ final class PackReader {
             previous = v
         }
         guard Int(previous) == n else { throw TrellisError(.corruptData, "\(indexPath): fanout does not match the pack") }
+        // Sizes were checked above: the ids and entry numbers lie inside `bytes`.
+        let idsStart = fixed
         var ids: [CommitID] = []
         ids.reserveCapacity(n)
-        for _ in 0..<n {
-            // safe: raw(32) returns exactly 32 bytes or throws.
-            ids.append(CommitID(bytes: try r.raw(32))!)
+        for i in 0..<n { ids.append(CommitID(bytes, at: idsStart + i * 32)) }
+        let numbersStart = idsStart + n * 32
+        let numbers = bytes.withUnsafeBytes { raw in
+            (0..<n).map { i in UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: numbersStart + i * 4, as: UInt32.self)) }
         }
-        var numbers: [UInt32] = []
-        numbers.reserveCapacity(n)
-        for _ in 0..<n {
-            let e = try r.u32()
-            guard Int(e) < n else { throw TrellisError(.corruptData, "\(indexPath): entry number out of range") }
-            numbers.append(e)
-        }
+        guard numbers.allSatisfy({ Int($0) < n }) else { throw TrellisError(.corruptData, "\(indexPath): entry number out of range") }
+        r = ByteReader(bytes, offset: numbersStart + n * 4)
         let blockCount = Int(try r.u32())
         guard r.remaining == blockCount * 16 + 32 else { throw TrellisError(.corruptData, "\(indexPath): wrong length") }
         var table: [(offset: UInt64, first: Int, crc: UInt32)] = []

@@ -456,8 +456,10 @@ public final class StorageEngine: @unchecked Sendable {
         var appended: Set<String> = []
         do throws(TrellisError) {
             try job.run?(&batch)
-            for (name, commits) in batch.staged.sorted(by: { $0.key < $1.key }) {
+            for (name, unsigned) in batch.staged.sorted(by: { $0.key < $1.key }) {
                 guard let index = repos[name] else { continue }
+                var commits = unsigned
+                SignedCommit.signAll(&commits, with: identity)
                 _ = try index.log.append(try Frame.encode(commits), sync: false)
                 index.markWritten()
                 appended.insert(name)
@@ -709,6 +711,6 @@ public final class StorageEngine: @unchecked Sendable {
         let commit = Commit(kind: kind, repository: index.name, key: request.key, parents: parents,
                             timestamp: clock.tick(physicalMillis: FileSystem.nowMillis()), author: identity.publicKey,
                             document: document)
-        return SignedCommit.sign(commit, with: identity)
+        return SignedCommit.unsigned(commit, author: identity)
     }
 }

@@ -26,33 +26,55 @@ struct Import: ParsableCommand {
             }
             let total = file == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? nil
             let progress = ProgressBar(total: total, label: "importing")
-            var pending: [WriteRequest] = []
+            var lines: [(number: Int, bytes: [UInt8])] = []
             var committed = 0
+            // Lines are parsed in parallel, a batch at a time; the batch is then written in order
+            // up to its first bad line, so every line before a bad one is committed.
             func flush() throws(TrellisError) {
-                guard !pending.isEmpty else { return }
-                try store.write(pending)
-                committed += pending.count
-                pending.removeAll(keepingCapacity: true)
+                guard !lines.isEmpty else { return }
+                let parsed = Import.parseAll(lines.map(\.bytes), repo: repo)
+                let good = parsed.prefix { if case .success = $0 { return true } else { return false } }
+                let requests = good.compactMap { try? $0.get() }
+                if !requests.isEmpty { try store.write(requests) }
+                committed += requests.count
+                if good.count < parsed.count, case .failure(let error) = parsed[good.count] {
+                    throw TrellisError(error.code, "line \(lines[good.count].number): \(error.message) (\(committed) records before it were committed)")
+                }
+                lines.removeAll(keepingCapacity: true)
             }
             var reader = LineReader(handle: handle)
-            while let (number, line, consumed) = reader.next() {
-                progress.update(consumed)
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                let request: WriteRequest
-                do throws(TrellisError) {
-                    request = try Import.parse(line, repo: repo)
-                } catch {
-                    try flush()
-                    progress.finish()
-                    throw TrellisError(error.code, "line \(number): \(error.message) (\(committed) records before it were committed)")
+            do throws(TrellisError) {
+                while let (number, line, consumed) = reader.next() {
+                    progress.update(consumed)
+                    if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                    lines.append((number, line))
+                    if lines.count >= batch { try flush() }
                 }
-                pending.append(request)
-                if pending.count >= batch { try flush() }
+                try flush()
+            } catch {
+                progress.finish()
+                throw error
             }
-            try flush()
             progress.finish()
             print("imported \(committed) records into \(repo)")
         }
+    }
+
+    /// Parses lines on every core; results stay in line order.
+    static func parseAll(_ lines: [[UInt8]], repo: String) -> [Result<WriteRequest, TrellisError>] {
+        var results = [Result<WriteRequest, TrellisError>](repeating: .failure(TrellisError(.invalidValue, "not parsed")), count: lines.count)
+        let chunks = min(lines.count, 8)
+        results.withUnsafeMutableBufferPointer { out in
+            nonisolated(unsafe) let out = out
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                var i = chunk
+                while i < lines.count {
+                    do throws(TrellisError) { out[i] = .success(try parse(lines[i], repo: repo)) } catch { out[i] = .failure(error) }  // one writer per index
+                    i += chunks
+                }
+            }
+        }
+        return results
     }
 
     static func parse(_ line: [UInt8], repo: String) throws(TrellisError) -> WriteRequest {
