@@ -42,18 +42,8 @@ public enum Fsck {
         report.commits += byID.count
         // Parents first, so the graph's generations are right.
         let ordered = byID.values.sorted { $0.commit.timestamp < $1.commit.timestamp || ($0.commit.timestamp == $1.commit.timestamp && $0.id < $1.id) }
-        var added = Set<CommitID>()
+        for c in Repair.uniqueInGraphOrder(ordered) { graph.add(c) }
         for c in ordered {
-            var stack = [c]
-            while let top = stack.last {
-                let waiting = top.commit.parents.compactMap { byID[$0] }.filter { !added.contains($0.id) }
-                if waiting.isEmpty {
-                    if added.insert(top.id).inserted { graph.add(top) }
-                    stack.removeLast()
-                } else {
-                    stack += waiting
-                }
-            }
             let problem: String?
             if c.commit.repository != name {
                 problem = "belongs to repository '\(c.commit.repository)'"
