@@ -17,6 +17,7 @@ import TrellisStorage
 @_exported import struct TrellisStorage.WriteRequest
 @_exported import struct TrellisStorage.PackReport
 @_exported import struct TrellisStorage.RepositoryStats
+@_exported import enum TrellisStorage.Parallel
 
 /// A Trellis store: a directory of named repositories of versioned, signed records.
 ///

@@ -160,14 +160,6 @@ final class PackReader {
         entryNumbers = ids.map(\.1)
     }
 
-    /// The index file's bytes, rebuilt from this pack (for `fsck --repair`).
-    func rebuiltIndex() throws(TrellisError) -> [UInt8] {
-        var ids = [CommitID](repeating: CommitID.zero, count: entryCount)
-        try forEachEntry { number, entry in ids[number] = entry.id }
-        return PackWriter.buildIndex(ids: ids, checksum: checksum,
-                                     blocks: blocks.map { ($0.offset, UInt32($0.first), $0.crc) })
-    }
-
     // MARK: Lookups
 
     func entryNumber(of id: CommitID) -> Int? {

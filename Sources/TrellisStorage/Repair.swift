@@ -43,7 +43,7 @@ public enum Repair {
         guard !salvage.problems.isEmpty || stale else { return }
         let millis = FileSystem.nowMillis()
         let packs = directory + "/packs"
-        var commits = uniqueInGraphOrder(salvage.commits.map(\.commit))
+        let commits = uniqueInGraphOrder(salvage.commits.map(\.commit))
         var generation: [CommitID: UInt32] = [:]
         var packed: [PackedCommit] = []
         for c in commits {
@@ -93,7 +93,6 @@ public enum Repair {
             report.actions.append("repository '\(name)': moved the damaged log to \(aside)")
         }
         try LogFile.create(path: log)
-        commits = []
     }
 
     private static func checkpointMatches(_ directory: String, _ salvage: Salvage) -> Bool {

@@ -212,8 +212,6 @@ final class RepositoryIndex {
 
     var keyCount: Int { heads.count }
 
-    func hasKey(_ key: String) -> Bool { heads[key] != nil }
-
     /// Heads of a key, newest first.
     func heads(of key: String) throws(TrellisError) -> [CommitInfo] {
         var out: [CommitInfo] = []

@@ -17,7 +17,6 @@ struct Salvage {
     /// Files with damage: packs to move aside, logs to copy aside.
     var damagedPacks: [String] = []
     var damagedLog = false
-    var packsWithBadIndex: [String] = []
     var frames = 0
     var readers: [PackReader] = []
 
@@ -44,7 +43,6 @@ struct Salvage {
         readers.append(reader)
         if let problem = reader.indexProblem {
             problems.append("\(reader.indexPath): \(problem)")
-            packsWithBadIndex.append(path)
         }
         var damaged = false
         do { try reader.verifyChecksum() } catch {
@@ -62,7 +60,6 @@ struct Salvage {
                 let verified = try SignedCommit.verify(encoded: entry.encoded, signature: entry.signature)
                 if reader.indexProblem == nil, reader.entryNumber(of: verified.id) != number {
                     problems.append("\(reader.indexPath): does not map commit \(verified.id.hex) to entry \(number)")
-                    if !packsWithBadIndex.contains(path) { packsWithBadIndex.append(path) }
                 }
                 commits.append(Found(commit: verified, generation: entry.generation))
             } catch {

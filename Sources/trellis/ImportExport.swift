@@ -62,19 +62,9 @@ struct Import: ParsableCommand {
 
     /// Parses lines on every core; results stay in line order.
     static func parseAll(_ lines: [[UInt8]], repo: String) -> [Result<WriteRequest, TrellisError>] {
-        var results = [Result<WriteRequest, TrellisError>](repeating: .failure(TrellisError(.invalidValue, "not parsed")), count: lines.count)
-        let chunks = min(lines.count, 8)
-        results.withUnsafeMutableBufferPointer { out in
-            nonisolated(unsafe) let out = out
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                var i = chunk
-                while i < lines.count {
-                    do throws(TrellisError) { out[i] = .success(try parse(lines[i], repo: repo)) } catch { out[i] = .failure(error) }  // one writer per index
-                    i += chunks
-                }
-            }
+        Parallel.map(lines) { line in
+            do throws(TrellisError) { return .success(try parse(line, repo: repo)) } catch { return .failure(error) }
         }
-        return results
     }
 
     static func parse(_ line: [UInt8], repo: String) throws(TrellisError) -> WriteRequest {
