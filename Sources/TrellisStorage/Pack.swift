@@ -8,15 +8,18 @@ struct PackedCommit {
     let key: String
     let parents: [CommitID]
     let generation: UInt32
+    /// The commit's arrival number in its repository (docs/format.md §Packs).
+    let seq: UInt64
     let encoded: [UInt8]
     let signature: [UInt8]
 
-    init(id: CommitID, generation: UInt32, encoded: [UInt8], signature: [UInt8]) throws(TrellisError) {
+    init(id: CommitID, generation: UInt32, seq: UInt64, encoded: [UInt8], signature: [UInt8]) throws(TrellisError) {
         let header = try Commit.decodeHeader(encoded)
         self.id = id
         key = header.key
         parents = header.parents
         self.generation = generation
+        self.seq = seq
         self.encoded = encoded
         self.signature = signature
     }
@@ -24,7 +27,8 @@ struct PackedCommit {
 
 /// Pack layout constants (docs/format.md §Packs).
 enum PackFormat {
-    static let packMagic: [UInt8] = Array("TRLPACK1".utf8)
+    static let packMagic: [UInt8] = Array("TRLPACK2".utf8)
+    static let headerSize = 24
     static let blockMagic: [UInt8] = Array("TRB1".utf8)
     static let indexMagic: [UInt8] = Array("TRLIDX01".utf8)
     static let checksumSize = 32
@@ -68,6 +72,7 @@ enum PackWriter {
         out.u32(UInt32(commits.count))
         let dictionary = sampleDictionary(commits)
         out.u32(UInt32(dictionary.count))
+        out.u64(commits.map { $0.seq + 1 }.max() ?? 0)
         out.raw(dictionary)
 
         let compressor = try LZ4.DictionaryCompressor(dictionary: dictionary)
@@ -97,6 +102,7 @@ enum PackWriter {
                 throw TrellisError(.invalidArgument, "commit \(c.id.short) is too large for a pack block")
             }
             raw.varint(UInt64(c.generation))
+            raw.varint(c.seq)
             if let base = c.parents.lazy.compactMap({ number[$0] }).first, chain[base] < depth {
                 let delta = Delta.make(target: c.encoded, base: commits[base].encoded, baseID: commits[base].id)
                 chain[i] = chain[base] + 1

@@ -25,10 +25,10 @@ enum PackMaintenance {
             return nil
         }
         var commits: [PackedCommit] = []
-        for c in try index.log.allCommits() where index.logged[c.id] != nil {
-            // safe: checked in the where clause.
-            let generation = index.logged[c.id]!.info.generation
-            commits.append(try PackedCommit(id: c.id, generation: generation, encoded: c.encoded, signature: c.signature))
+        for c in try index.log.allCommits() {
+            guard let logged = index.logged[c.id] else { continue }
+            commits.append(try PackedCommit(id: c.id, generation: logged.info.generation, seq: logged.seq,
+                                            encoded: c.encoded, signature: c.signature))
         }
         var report: PackReport? = nil
         if !commits.isEmpty {
@@ -49,13 +49,14 @@ enum PackMaintenance {
         for pack in index.packs {
             try pack.forEachEntry { _, e throws(TrellisError) in
                 if seen.insert(e.id).inserted {
-                    commits.append(try PackedCommit(id: e.id, generation: e.generation, encoded: e.encoded, signature: e.signature))
+                    commits.append(try PackedCommit(id: e.id, generation: e.generation, seq: e.seq, encoded: e.encoded, signature: e.signature))
                 }
             }
         }
         for c in try index.log.allCommits() where seen.insert(c.id).inserted {
-            guard let info = index.logged[c.id]?.info else { continue }
-            commits.append(try PackedCommit(id: c.id, generation: info.generation, encoded: c.encoded, signature: c.signature))
+            guard let logged = index.logged[c.id] else { continue }
+            commits.append(try PackedCommit(id: c.id, generation: logged.info.generation, seq: logged.seq,
+                                            encoded: c.encoded, signature: c.signature))
         }
         let old = index.packs
         var report = PackReport(repository: index.name, commits: 0, deltas: 0, longestChain: 0, packBytes: 0, packsRemoved: 0)

@@ -9,6 +9,7 @@ import TrellisCrypto
 /// One entry of a pack as stored: a whole encoding or a delta, not yet resolved.
 struct RawPackEntry {
     let generation: UInt32
+    let seq: UInt64
     /// 0 for a whole encoding, else how many entries back the delta's base is.
     let distance: Int
     let payload: ArraySlice<UInt8>
@@ -19,6 +20,7 @@ struct RawPackEntry {
 struct PackEntry {
     let id: CommitID
     let generation: UInt32
+    let seq: UInt64
     let encoded: [UInt8]
     let signature: [UInt8]
     /// How many entries back the delta base is; 0 for a whole encoding.
@@ -32,6 +34,8 @@ final class PackReader {
     let path: String
     let checksum: [UInt8]
     let entryCount: Int
+    /// One more than the largest arrival number in the pack (0 when empty).
+    let seqEnd: UInt64
     let fileSize: UInt64
     private(set) var indexProblem: String?
 
@@ -54,18 +58,20 @@ final class PackReader {
         self.path = path
         file = try FileHandle(path: path, flags: O_RDONLY)
         fileSize = try file.size()
-        let head = try file.read(at: 0, count: 16)
-        guard head.count == 16, Array(head[0..<8]) == PackFormat.packMagic else {
+        let headerSize = PackFormat.headerSize
+        let head = try file.read(at: 0, count: headerSize)
+        guard head.count == headerSize, Array(head[0..<8]) == PackFormat.packMagic else {
             throw TrellisError(.corruptData, "\(path) is not a Trellis pack (bad header)")
         }
         var r = ByteReader(head, offset: 8)
         entryCount = Int(try r.u32())
         let dictLength = Int(try r.u32())
-        guard dictLength <= PackFormat.maxDictionary, UInt64(16 + dictLength + PackFormat.checksumSize) <= fileSize else {
+        seqEnd = try r.u64()
+        guard dictLength <= PackFormat.maxDictionary, UInt64(headerSize + dictLength + PackFormat.checksumSize) <= fileSize else {
             throw TrellisError(.corruptData, "\(path): dictionary length out of range")
         }
-        dictionary = try file.read(at: 16, count: dictLength)
-        blocksStart = UInt64(16 + dictLength)
+        dictionary = try file.read(at: UInt64(headerSize), count: dictLength)
+        blocksStart = UInt64(headerSize + dictLength)
         checksum = try file.read(at: fileSize - UInt64(PackFormat.checksumSize), count: PackFormat.checksumSize)
         do throws(TrellisError) {
             try loadIndex()
@@ -198,7 +204,7 @@ final class PackReader {
     func entry(_ number: Int) throws(TrellisError) -> PackEntry {
         let raw = try rawEntry(number)
         let (id, encoded) = try resolve(number)
-        return PackEntry(id: id, generation: raw.generation, encoded: encoded, signature: Array(raw.signature))
+        return PackEntry(id: id, generation: raw.generation, seq: raw.seq, encoded: encoded, signature: Array(raw.signature))
     }
 
     func generation(of number: Int) throws(TrellisError) -> UInt32 { try rawEntry(number).generation }
@@ -282,6 +288,8 @@ final class PackReader {
         entries.reserveCapacity(count)
         for _ in 0..<count {
             let generation = try br.varint()
+            let seq = try br.varint()
+            guard seq < seqEnd else { throw TrellisError(.corruptData, "\(path) offset \(offset): arrival number out of range") }
             let form = try br.u8()
             var distance = 0
             switch form {
@@ -300,7 +308,7 @@ final class PackReader {
             guard generation >= 1, generation <= UInt64(UInt32.max), signature.isEmpty || signature.count == 64 else {
                 throw TrellisError(.corruptData, "\(path) offset \(offset): bad entry")
             }
-            entries.append(RawPackEntry(generation: UInt32(generation), distance: distance, payload: payload, signature: signature))
+            entries.append(RawPackEntry(generation: UInt32(generation), seq: seq, distance: distance, payload: payload, signature: signature))
         }
         guard br.isAtEnd else { throw TrellisError(.corruptData, "\(path) offset \(offset): trailing bytes in block") }
         return (entries, offset + UInt64(PackFormat.blockHeaderSize + payloadLength), crc)
@@ -338,7 +346,7 @@ final class PackReader {
                 let id = CommitID.of(encoded)
                 if recent.count >= 1 << 16 { recent.removeAll(keepingCapacity: true) }
                 recent[number] = (id, encoded)
-                try body(number, PackEntry(id: id, generation: raw.generation, encoded: encoded, signature: Array(raw.signature),
+                try body(number, PackEntry(id: id, generation: raw.generation, seq: raw.seq, encoded: encoded, signature: Array(raw.signature),
                                            distance: raw.distance))
             }
         }

@@ -46,10 +46,11 @@ public enum Repair {
         let commits = uniqueInGraphOrder(salvage.commits.map(\.commit))
         var generation: [CommitID: UInt32] = [:]
         var packed: [PackedCommit] = []
-        for c in commits {
+        // Arrival numbers restart in graph order, so repair also forgets every peer's sync state.
+        for (seq, c) in commits.enumerated() {
             let g = 1 + (c.commit.parents.compactMap { generation[$0] }.max() ?? 0)
             generation[c.id] = g
-            packed.append(try PackedCommit(id: c.id, generation: g, encoded: c.encoded, signature: c.signature))
+            packed.append(try PackedCommit(id: c.id, generation: g, seq: UInt64(seq), encoded: c.encoded, signature: c.signature))
         }
         var newPack: String? = nil
         var checksums: [[UInt8]] = []

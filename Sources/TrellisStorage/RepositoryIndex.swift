@@ -86,6 +86,8 @@ final class RepositoryIndex {
     struct LoggedCommit {
         let info: CommitInfo
         let frameOffset: UInt64
+        /// Arrival number: the packs' `seqEnd`, then one more for each commit the log adds.
+        let seq: UInt64
         /// The commit itself while its frame is not yet written.
         var pending: SignedCommit?
     }
@@ -97,6 +99,8 @@ final class RepositoryIndex {
     private var heads: [String: [HeadRecord]] = [:]
     private var headKeys: [CommitID: String] = [:]
     private(set) var logged: [CommitID: LoggedCommit] = [:]
+    /// The log's commits in arrival order.
+    private var loggedOrder: [CommitID] = []
     /// Commits of the batch being written, whose `pending` copies go once it is durable.
     private var pendingIDs: [CommitID] = []
     /// False when the checkpoint on disk does not cover exactly the packs present.
@@ -188,7 +192,8 @@ final class RepositoryIndex {
             id: c.id, generation: generation,
             header: Commit.Header(kind: commit.kind, repository: commit.repository, key: commit.key, parents: commit.parents,
                                   timestamp: commit.timestamp, author: commit.author))
-        logged[c.id] = LoggedCommit(info: info, frameOffset: frameOffset, pending: pending ? c : nil)
+        logged[c.id] = LoggedCommit(info: info, frameOffset: frameOffset, seq: seqEnd, pending: pending ? c : nil)
+        loggedOrder.append(c.id)
         if pending { pendingIDs.append(c.id) }
         var keyHeads = heads[commit.key] ?? []
         keyHeads.removeAll { head in
@@ -208,7 +213,32 @@ final class RepositoryIndex {
         pendingIDs = []
     }
 
+    // MARK: Arrival order
+
+    /// One more than the largest arrival number: commits added from now on get this and above.
+    var seqEnd: UInt64 { (packs.map(\.seqEnd).max() ?? 0) + UInt64(loggedOrder.count) }
+
+    /// Commits whose arrival number is at least `start`, in arrival order (so parents come
+    /// before their children). Packs that end before `start` are not read.
+    func ids(arrivedSince start: UInt64) throws(TrellisError) -> [CommitID] {
+        var packed: [(UInt64, CommitID)] = []
+        for pack in packs where pack.seqEnd > start {
+            var numbers: [(Int, UInt64)] = []
+            try pack.forEachBlock { first, entries throws(TrellisError) in
+                for (i, raw) in entries.enumerated() where raw.seq >= start { numbers.append((first + i, raw.seq)) }
+            }
+            for (number, seq) in numbers { packed.append((seq, try pack.entry(number).id)) }
+        }
+        packed.sort { $0.0 < $1.0 }
+        var out = packed.map(\.1)
+        for id in loggedOrder where logged[id].map({ $0.seq >= start }) == true { out.append(id) }
+        return out
+    }
+
     // MARK: Heads
+
+    /// Every head of every key (tombstones included): what the sync heads digest covers.
+    func allHeadIDs() -> [CommitID] { Array(headKeys.keys) }
 
     var keyCount: Int { heads.count }
 
@@ -317,6 +347,7 @@ final class RepositoryIndex {
     func replaceLog(_ newLog: LogFile) {
         log = newLog
         logged = [:]
+        loggedOrder = []
         pendingIDs = []
     }
 

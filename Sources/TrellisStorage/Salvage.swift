@@ -153,7 +153,7 @@ extension PackReader {
                 }
                 let id = CommitID.of(encoded)
                 byNumber[number] = (id, encoded)
-                out.append((number, PackEntry(id: id, generation: raw.generation, encoded: encoded, signature: Array(raw.signature),
+                out.append((number, PackEntry(id: id, generation: raw.generation, seq: raw.seq, encoded: encoded, signature: Array(raw.signature),
                                               distance: raw.distance)))
             }
         }

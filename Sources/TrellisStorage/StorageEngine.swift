@@ -318,6 +318,49 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
+    // MARK: Sync support (docs/sync.md)
+
+    /// A repository's heads and the end of its arrival numbers, read together (both empty for a
+    /// repository this store does not hold).
+    public struct SyncView: Sendable {
+        public let seqEnd: UInt64
+        public let heads: [CommitID]
+    }
+
+    public func syncView(_ repo: String) throws(TrellisError) -> SyncView {
+        guard try repositoryNames().contains(repo) else { return SyncView(seqEnd: 0, heads: []) }
+        return try reading { () throws(TrellisError) in
+            let index = try repository(repo)
+            return SyncView(seqEnd: index.seqEnd, heads: index.allHeadIDs())
+        }
+    }
+
+    /// Commits of a repository that arrived at or after arrival number `start`, parents first.
+    public func ids(in repo: String, arrivedSince start: UInt64) throws(TrellisError) -> [CommitID] {
+        guard try repositoryNames().contains(repo) else { return [] }
+        return try reading { () throws(TrellisError) in try repository(repo).ids(arrivedSince: start) }
+    }
+
+    /// Whether a repository holds a commit.
+    public func contains(_ id: CommitID, in repo: String) throws(TrellisError) -> Bool {
+        guard try repositoryNames().contains(repo) else { return false }
+        return try reading { () throws(TrellisError) in try repository(repo).contains(id) }
+    }
+
+    /// Stored commits of one repository, in the order asked.
+    public func commits(in repo: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
+        try reading { () throws(TrellisError) in
+            let index = try repository(repo)
+            var out: [SignedCommit] = []
+            out.reserveCapacity(ids.count)
+            for id in ids {
+                guard let c = try index.signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
+                out.append(c)
+            }
+            return out
+        }
+    }
+
     /// A full id from hex: all 64 digits, or a unique prefix of at least 4, as git accepts.
     public func resolve(_ text: String) throws(TrellisError) -> CommitID {
         let hex = text.lowercased()

@@ -172,3 +172,38 @@ func checkDamageAndRepair(_ name: String, expectLoss: Bool, _ damage: (String) t
         try edit(checkpoint) { $0[40] ^= 0x01 }
     }
 }
+
+@Test func arrivalNumbersSurviveSealsAndRepacks() throws {
+    let dir = TemporaryDirectory()
+    let engine = try populatedStore(dir.file("s"), records: 10, revisions: 3)
+    let all = try engine.ids(in: "main", arrivedSince: 0)
+    #expect(Set(all) == Set(try engine.history("main").map(\.id)))
+    // Arrival order is parents first.
+    var seen = Set<CommitID>()
+    for id in all {
+        #expect(try engine.info(id).parents.allSatisfy { seen.contains($0) })
+        seen.insert(id)
+    }
+    let mark = try engine.syncView("main").seqEnd
+    #expect(mark == UInt64(all.count))
+    #expect(try engine.ids(in: "main", arrivedSince: mark).isEmpty)
+    var added: [CommitID] = []
+    for r in 0..<3 {
+        added += try engine.write([WriteRequest(repository: "main", key: "new-\(r)", change: .put(try doc(#"{"r": \#(r)}"#)))]).map(\.id)
+        #expect(try engine.ids(in: "main", arrivedSince: mark) == added)
+        if r == 0 { try engine.repack() }
+        if r == 1 {
+            engine.sealThreshold = 1
+            try engine.write([WriteRequest(repository: "main", key: "new-x", change: .put(try doc(#"{"x": 1}"#)))]).forEach { added.append($0.id) }
+            engine.sealThreshold = 16 << 20
+        }
+        #expect(try engine.ids(in: "main", arrivedSince: mark) == added)
+    }
+    try engine.repack()
+    #expect(try engine.ids(in: "main", arrivedSince: mark) == added)
+    let reopened = try StorageEngine.open(at: dir.file("s"))
+    #expect(try reopened.ids(in: "main", arrivedSince: mark) == added)
+    #expect(try reopened.ids(in: "main", arrivedSince: 0) == all + added)
+    #expect(try reopened.syncView("main").seqEnd == mark + UInt64(added.count))
+    #expect(try reopened.syncView("absent").heads.isEmpty)
+}

@@ -65,13 +65,14 @@ def commit_key(raw):
 
 def read_pack(path):
     data = open(path, "rb").read()
-    if data[:8] != b"TRLPACK1":
+    if data[:8] != b"TRLPACK2":
         raise ValueError("%s: bad magic" % path)
     if blake(data[:-32]) != data[-32:]:
         raise ValueError("%s: trailer mismatch" % path)
-    count, dict_len = struct.unpack(">II", data[8:16])
-    dictionary = data[16:16 + dict_len]
-    pos, end = 16 + dict_len, len(data) - 32
+    count, dict_len, seq_end = struct.unpack(">IIQ", data[8:24])
+    dictionary = data[24:24 + dict_len]
+    pos, end = 24 + dict_len, len(data) - 32
+    seqs = set()
     entries, blocks = [], []  # entries: (id, generation, encoding, signature)
     while pos < end:
         if data[pos:pos + 4] != b"TRB1":
@@ -85,6 +86,10 @@ def read_pack(path):
         p = 0
         for _ in range(n):
             generation, p = varint(raw, p)
+            seq, p = varint(raw, p)
+            if seq >= seq_end or seq in seqs:
+                raise ValueError("%s: arrival number %d repeated or not below %d" % (path, seq, seq_end))
+            seqs.add(seq)
             form = raw[p]
             p += 1
             distance = 0
@@ -112,7 +117,7 @@ def read_pack(path):
         if p != len(raw):
             raise ValueError("%s: trailing bytes in block" % path)
         pos += 20 + payload_len
-    if len(entries) != count:
+    if len(entries) != count or (entries and max(seqs) + 1 != seq_end):
         raise ValueError("%s: entry count mismatch" % path)
     check_index(path[:-5] + ".idx", data[-32:], entries, blocks)
     return data[-32:], entries
