@@ -26,7 +26,8 @@ let package = Package(
         .target(name: "TrellisCrypto", dependencies: ["TrellisSodium"]),
         .target(name: "TrellisCore", dependencies: ["TrellisCrypto", .product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "TrellisStorage", dependencies: ["TrellisCore", "TrellisCrypto", "TrellisLZ4"]),
-        .target(name: "Trellis", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto"]),
+        .target(name: "TrellisSync", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto"]),
+        .target(name: "Trellis", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto", "TrellisSync"]),
         .executableTarget(
             name: "trellis",
             dependencies: [
@@ -38,6 +39,7 @@ let package = Package(
         .testTarget(name: "TrellisCryptoTests", dependencies: ["TrellisCrypto"]),
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"]),
         .testTarget(name: "TrellisStorageTests", dependencies: ["TrellisStorage", "TrellisTestSupport"]),
+        .testTarget(name: "TrellisSyncTests", dependencies: ["TrellisSync", "TrellisTestSupport"]),
         .testTarget(name: "TrellisTests", dependencies: ["Trellis", "TrellisTestSupport"]),
         .testTarget(name: "TrellisCLITests", dependencies: ["TrellisTestSupport"]),
     ]

@@ -74,6 +74,12 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
         w.u64(w0); w.u64(w1); w.u64(w2); w.u64(w3)
     }
 
+    /// The 32 bytes, lent without allocating.
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let words = (w0.bigEndian, w1.bigEndian, w2.bigEndian, w3.bigEndian)
+        return withUnsafeBytes(of: words, body)
+    }
+
     public var hex: String { Hex.encode(bytes) }
     public var short: String { String(hex.prefix(12)) }
     public var description: String { hex }

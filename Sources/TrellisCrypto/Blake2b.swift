@@ -15,3 +15,41 @@ public enum Blake2b256 {
         return out
     }
 }
+
+/// BLAKE2b with a 16-byte digest keyed by a 16-byte salt: the Bloom filter hash of
+/// docs/sync.md §Filters. Returns the digest as two big-endian words.
+public struct SaltedHash: Sendable {
+    public static let saltSize = 16
+    public let salt: [UInt8]
+
+    public init(salt: [UInt8]) throws(CryptoError) {
+        guard salt.count == Self.saltSize else { throw CryptoError("a filter salt has 16 bytes, got \(salt.count)") }
+        self.salt = salt
+    }
+
+    public func words(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+        _ = Sodium.ready
+        var out = (UInt64(0), UInt64(0))
+        let rc = withUnsafeMutableBytes(of: &out) { o in
+            salt.withUnsafeBufferPointer { key in
+                crypto_generichash(o.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self), 16,
+                                   bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count),
+                                   key.baseAddress, 16)
+            }
+        }
+        // Sizes are constants inside libsodium's ranges (16-byte digest, 16-byte key).
+        precondition(rc == 0, "crypto_generichash rejected constant sizes")  // safe: constant sizes
+        return (UInt64(bigEndian: out.0), UInt64(bigEndian: out.1))
+    }
+}
+
+/// Cryptographically secure random bytes from libsodium.
+public enum SecureRandom {
+    public static func bytes(_ count: Int) throws(CryptoError) -> [UInt8] {
+        try Sodium.require()
+        guard count > 0 else { return [] }
+        var out = [UInt8](repeating: 0, count: count)
+        withOutput(&out) { randombytes_buf($0, count) }
+        return out
+    }
+}

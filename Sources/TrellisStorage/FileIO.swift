@@ -77,15 +77,16 @@ final class FileHandle {
     func unlock() { flock(fd, LOCK_UN) }
 }
 
-enum FileSystem {
-    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+/// File operations shared by storage and sync; every failure is a `TrellisError`.
+public enum FileSystem {
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    static func makeDirectory(_ path: String) throws(TrellisError) {
+    public static func makeDirectory(_ path: String) throws(TrellisError) {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
             throw FileHandle.error("cannot create directory \(path)")
         }
@@ -100,12 +101,12 @@ enum FileSystem {
         }
     }
 
-    static func syncDirectory(_ path: String) throws(TrellisError) {
+    public static func syncDirectory(_ path: String) throws(TrellisError) {
         let d = try FileHandle(path: path, flags: O_RDONLY | O_DIRECTORY)
         try d.sync()
     }
 
-    static func list(_ path: String) throws(TrellisError) -> [String] {
+    public static func list(_ path: String) throws(TrellisError) -> [String] {
         guard let dir = opendir(path) else { throw FileHandle.error("cannot list \(path)") }
         defer { closedir(dir) }
         var names: [String] = []
@@ -119,7 +120,7 @@ enum FileSystem {
     }
 
     /// Replaces `path` atomically: temporary file, fsync, rename, fsync of the directory (as git's lockfile).
-    static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(TrellisError) {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(TrellisError) {
         let tmp = path + ".tmp-\(getpid())"
         do {
             let f = try FileHandle(path: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
@@ -149,7 +150,7 @@ enum FileSystem {
         return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
     }
 
-    static func readAll(_ path: String) throws(TrellisError) -> [UInt8] {
+    public static func readAll(_ path: String) throws(TrellisError) -> [UInt8] {
         let f = try FileHandle(path: path, flags: O_RDONLY)
         return try f.read(at: 0, count: Int(try f.size()))
     }
@@ -159,7 +160,7 @@ enum FileSystem {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    static func absolute(_ path: String) -> String {
+    public static func absolute(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buf, buf.count) != nil else { return path }

@@ -29,6 +29,12 @@ public enum Repair {
         for name in try FileSystem.list(path + "/repos") where StorageEngine.isValidRepositoryName(name) {
             try repairRepository(name, directory: path + "/repos/" + name, into: &report)
         }
+        // Rewritten packs renumber arrivals, so sync marks saved for peers no longer hold.
+        if !report.actions.isEmpty, FileSystem.exists(path + "/peers") {
+            for file in (try? FileSystem.list(path + "/peers")) ?? [] { unlink(path + "/peers/" + file) }
+            rmdir(path + "/peers")
+            report.actions.append("forgot every peer's sync state (the next sync with each peer covers all history)")
+        }
         return report
     }
 

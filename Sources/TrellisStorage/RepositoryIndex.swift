@@ -303,6 +303,27 @@ final class RepositoryIndex {
         return nil
     }
 
+    /// Many commits at once: each log frame is read once, however many of its commits are asked for.
+    func signedCommits(_ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
+        var frames: [UInt64: [CommitID: SignedCommit]] = [:]
+        var out: [SignedCommit] = []
+        out.reserveCapacity(ids.count)
+        for id in ids {
+            if let l = logged[id], l.pending == nil {
+                if frames[l.frameOffset] == nil {
+                    frames[l.frameOffset] = Dictionary(try log.readFrame(at: l.frameOffset).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+                }
+                if let c = frames[l.frameOffset]?[id] {
+                    out.append(c)
+                    continue
+                }
+            }
+            guard let c = try signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
+            out.append(c)
+        }
+        return out
+    }
+
     func document(of id: CommitID) throws(TrellisError) -> Document? {
         if let key = headKeys[id], let head = heads[key]?.first(where: { $0.id == id }) { return try head.commit().document }
         guard let c = try signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }

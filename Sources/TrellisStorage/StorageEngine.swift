@@ -229,11 +229,20 @@ public final class StorageEngine: @unchecked Sendable {
     // MARK: Reading
 
     private func repository(_ name: String) throws(TrellisError) -> RepositoryIndex {
-        guard let index = repos[name] else {
+        guard let index = try existingRepository(name) else {
             throw TrellisError(.notFound, "unknown repository '\(name)'")
         }
-        try catchUp(index)
         return index
+    }
+
+    /// The repository's index, caught up (and loaded when another process created it), or nil.
+    private func existingRepository(_ name: String) throws(TrellisError) -> RepositoryIndex? {
+        if let index = repos[name] {
+            try catchUp(index)
+            return repos[name] ?? index  // catching up may have reloaded it
+        }
+        guard StorageEngine.isValidRepositoryName(name), FileSystem.exists(repoDirectory(name) + "/log") else { return nil }
+        return try loadRepository(name)
     }
 
     private func reading<T>(_ body: () throws(TrellisError) -> T) throws(TrellisError) -> T {
@@ -328,36 +337,26 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     public func syncView(_ repo: String) throws(TrellisError) -> SyncView {
-        guard try repositoryNames().contains(repo) else { return SyncView(seqEnd: 0, heads: []) }
-        return try reading { () throws(TrellisError) in
-            let index = try repository(repo)
+        try reading { () throws(TrellisError) in
+            guard let index = try existingRepository(repo) else { return SyncView(seqEnd: 0, heads: []) }
             return SyncView(seqEnd: index.seqEnd, heads: index.allHeadIDs())
         }
     }
 
     /// Commits of a repository that arrived at or after arrival number `start`, parents first.
     public func ids(in repo: String, arrivedSince start: UInt64) throws(TrellisError) -> [CommitID] {
-        guard try repositoryNames().contains(repo) else { return [] }
-        return try reading { () throws(TrellisError) in try repository(repo).ids(arrivedSince: start) }
+        try reading { () throws(TrellisError) in try existingRepository(repo)?.ids(arrivedSince: start) ?? [] }
     }
 
     /// Whether a repository holds a commit.
     public func contains(_ id: CommitID, in repo: String) throws(TrellisError) -> Bool {
-        guard try repositoryNames().contains(repo) else { return false }
-        return try reading { () throws(TrellisError) in try repository(repo).contains(id) }
+        try reading { () throws(TrellisError) in try existingRepository(repo)?.contains(id) ?? false }
     }
 
     /// Stored commits of one repository, in the order asked.
     public func commits(in repo: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
         try reading { () throws(TrellisError) in
-            let index = try repository(repo)
-            var out: [SignedCommit] = []
-            out.reserveCapacity(ids.count)
-            for id in ids {
-                guard let c = try index.signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
-                out.append(c)
-            }
-            return out
+            try repository(repo).signedCommits(ids)
         }
     }
 
@@ -640,6 +639,11 @@ public final class StorageEngine: @unchecked Sendable {
     /// each merge commit is recomputed from its parents and must match byte for byte. Parents must
     /// be stored already or come earlier in the batch.
     public func receive(_ commits: [SignedCommit]) throws(TrellisError) {
+        try receive(encoded: commits.map { ($0.encoded, $0.signature) })
+    }
+
+    /// `receive` for commits as they travel: encodings and signatures, verified here.
+    public func receive(encoded commits: [(encoded: [UInt8], signature: [UInt8])]) throws(TrellisError) {
         try writeBatch { (batch: inout Batch) throws(TrellisError) in
             for c in commits {
                 let verified = try SignedCommit.verify(encoded: c.encoded, signature: c.signature)

@@ -1,0 +1,82 @@
+import Foundation
+import TrellisCore
+import TrellisCrypto
+import TrellisStorage
+
+/// What a store remembers about its last sync with a peer (docs/sync.md §Per-peer state):
+/// for each selection, the token both sides saved and this store's arrival marks.
+struct PeerState {
+    struct Entry: Equatable {
+        var selection: [String]
+        var token: [UInt8]
+        var marks: [String: UInt64]
+    }
+
+    static let magic: [UInt8] = Array("TRLPEER1".utf8)
+    static let maxEntries = 64
+    /// Serialises writers in this process; `writeAtomically`'s temporary name is per process.
+    private static let lock = NSLock()
+
+    static func path(store: String, peer: String) -> String {
+        store + "/peers/" + Hex.encode(Array(Blake2b256.hash(Array(peer.utf8)).prefix(16)))
+    }
+
+    /// The saved entries; a missing or damaged file means none (first contact).
+    static func load(store: String, peer: String) -> [Entry] {
+        guard let bytes = try? FileSystem.readAll(path(store: store, peer: peer)), bytes.count > 40,
+              Blake2b256.hash(Array(bytes.dropLast(32))) == Array(bytes.suffix(32)),
+              let entries = try? decode(Array(bytes.dropLast(32)), peer: peer)
+        else { return [] }
+        return entries
+    }
+
+    static func entry(store: String, peer: String, selection: [String]) -> Entry? {
+        load(store: store, peer: peer).last { $0.selection == selection }
+    }
+
+    /// Saves `entry`, replacing any with the same selection; the oldest entries go past 64.
+    static func save(store: String, peer: String, _ entry: Entry) throws(TrellisError) {
+        lock.lock()
+        defer { lock.unlock() }
+        var entries = load(store: store, peer: peer).filter { $0.selection != entry.selection }
+        entries.append(entry)
+        if entries.count > maxEntries { entries.removeFirst(entries.count - maxEntries) }
+        var w = ByteWriter(capacity: 256)
+        w.raw(magic)
+        w.string(peer)
+        w.varint(UInt64(entries.count))
+        for e in entries {
+            w.varint(UInt64(e.selection.count))
+            for name in e.selection { w.string(name) }
+            w.raw(e.token)
+            let marks = e.marks.sorted { Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }
+            w.varint(UInt64(marks.count))
+            for (name, mark) in marks {
+                w.string(name)
+                w.varint(mark)
+            }
+        }
+        w.raw(Blake2b256.hash(w.bytes))
+        try FileSystem.makeDirectory(store + "/peers")
+        try FileSystem.writeAtomically(path(store: store, peer: peer), w.bytes)
+    }
+
+    private static func decode(_ bytes: [UInt8], peer: String) throws(TrellisError) -> [Entry] {
+        var r = ByteReader(bytes)
+        guard Array(try r.raw(8)) == magic, try r.string() == peer else { throw TrellisError(.corruptData, "not this peer's state") }
+        var entries: [Entry] = []
+        for _ in 0..<(try r.length()) {
+            var selection: [String] = []
+            for _ in 0..<(try r.length()) { selection.append(try r.string()) }
+            let token = Array(try r.raw(32))
+            var marks: [String: UInt64] = [:]
+            for _ in 0..<(try r.length()) {
+                let name = try r.string()
+                marks[name] = try r.varint()
+            }
+            entries.append(Entry(selection: selection, token: token, marks: marks))
+        }
+        guard r.isAtEnd else { throw TrellisError(.corruptData, "trailing bytes") }
+        return entries
+    }
+}

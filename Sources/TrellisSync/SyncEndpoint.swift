@@ -1,0 +1,246 @@
+import TrellisCore
+import TrellisCrypto
+import TrellisStorage
+
+/// Counts of one sync, from one side's point of view.
+public struct SyncReport: Sendable, Equatable, Codable {
+    public var rounds = 0
+    public var commitsSent = 0
+    public var commitsReceived = 0
+    public var bytesSent = 0
+    public var bytesReceived = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case rounds
+        case commitsSent = "commits_sent"
+        case commitsReceived = "commits_received"
+        case bytesSent = "bytes_sent"
+        case bytesReceived = "bytes_received"
+    }
+}
+
+/// One side of a sync session: the rules both roles share (docs/sync.md §The session).
+/// Not thread-safe: a session is driven by one caller at a time.
+final class SyncEndpoint {
+    struct Snapshot {
+        var marks: [String: UInt64]
+        var digest: [UInt8]
+    }
+
+    private struct Held {
+        let commit: WireCommit
+        let repository: String
+        let parents: [CommitID]
+    }
+
+    static let maxHeldBytes = 64 << 20
+
+    let engine: StorageEngine
+    private(set) var selection: [String] = []
+    /// Arrival marks bounding this side's scope; nil means everything.
+    var scopeMarks: [String: UInt64]?
+    var report = SyncReport()
+
+    private var known = Set<CommitID>()
+    private var queued = Set<CommitID>()
+    private var outbox: [(repository: String, id: CommitID)] = []
+    private var outboxStart = 0
+    private var held: [CommitID: Held] = [:]
+    private var heldBytes = 0
+    private var requested = Set<CommitID>()
+    private var needToSend: [CommitID] = []
+    /// Round trips in a row that moved no commit and asked for none.
+    private(set) var idleRounds = 0
+
+    init(engine: StorageEngine) { self.engine = engine }
+
+    func select(_ names: [String]) { selection = names }
+
+    private func repositories() throws(TrellisError) -> [String] {
+        selection.isEmpty ? try engine.repositoryNames() : selection
+    }
+
+    private func isSelected(_ repository: String) -> Bool { selection.isEmpty || selection.contains(repository) }
+
+    /// Marks first, then heads: a commit added in between lands past the mark and stays in scope.
+    func snapshot() throws(TrellisError) -> Snapshot {
+        var marks: [String: UInt64] = [:]
+        var heads: [CommitID] = []
+        for repo in try repositories() {
+            let view = try engine.syncView(repo)
+            marks[repo] = view.seqEnd
+            heads += view.heads
+        }
+        heads.sort()
+        var w = ByteWriter(capacity: heads.count * 32)
+        var last: CommitID? = nil
+        for id in heads where id != last {
+            id.write(to: &w)
+            last = id
+        }
+        return Snapshot(marks: marks, digest: Blake2b256.hash(w.bytes))
+    }
+
+    /// This side's commits in scope, parents first.
+    private func scope(marks: [String: UInt64]?) throws(TrellisError) -> [(repository: String, id: CommitID)] {
+        var out: [(String, CommitID)] = []
+        for repo in try repositories() {
+            for id in try engine.ids(in: repo, arrivedSince: marks?[repo] ?? 0) { out.append((repo, id)) }
+        }
+        return out
+    }
+
+    func filter(marks: [String: UInt64]?) throws(TrellisError) -> BloomFilter {
+        try BloomFilter(try scope(marks: marks).map(\.id))
+    }
+
+    func filter() throws(TrellisError) -> BloomFilter { try filter(marks: scopeMarks) }
+
+    // MARK: Receiving
+
+    /// Stores what the peer sent, queues what it asked for, and, given its filter, queues
+    /// every commit in scope that the filter lacks.
+    func absorb(_ body: SyncBody) throws(TrellisError) {
+        let moved = !body.commits.isEmpty || !body.need.isEmpty
+        try store(body.commits)
+        for id in body.need where queued.insert(id).inserted {
+            let commit: SignedCommit
+            do { commit = try engine.commit(id) } catch {
+                throw TrellisError(.notFound, "the peer asked for commit \(id.short), which this store does not hold")
+            }
+            guard isSelected(commit.commit.repository) else {
+                throw TrellisError(.invalidArgument, "the peer asked for commit \(id.short) outside the repositories being synced")
+            }
+            outbox.append((commit.commit.repository, id))
+        }
+        if let filter = body.filter {
+            let contains = filter.membership()
+            for (repo, id) in try scope(marks: scopeMarks) where !known.contains(id) && !contains(id) && queued.insert(id).inserted {
+                outbox.append((repo, id))
+            }
+        }
+        idleRounds = moved ? 0 : idleRounds + 1
+    }
+
+    private func store(_ commits: [WireCommit]) throws(TrellisError) {
+        guard !commits.isEmpty else { return }
+        report.commitsReceived += commits.count
+        var batch: [(encoded: [UInt8], signature: [UInt8])] = []
+        var inBatch = Set<CommitID>()
+        func present(_ id: CommitID, _ repo: String) throws(TrellisError) -> Bool {
+            if inBatch.contains(id) { return true }
+            return try engine.contains(id, in: repo)
+        }
+        func allPresent(_ ids: [CommitID], _ repo: String) throws(TrellisError) -> Bool {
+            for p in ids where !(try present(p, repo)) { return false }
+            return true
+        }
+        var waiting: [CommitID] = []
+        for c in commits {
+            let header: Commit.Header
+            do { header = try Commit.decodeHeader(c.encoded) } catch {
+                throw TrellisError(.corruptData, "the peer sent a malformed commit: \(error.message)")
+            }
+            guard isSelected(header.repository) else {
+                throw TrellisError(.invalidArgument, "the peer sent a commit of repository '\(header.repository)', which is not being synced")
+            }
+            let id = CommitID.of(c.encoded)
+            known.insert(id)
+            requested.remove(id)
+            if held[id] != nil { continue }
+            if try present(id, header.repository) { continue }
+            if try allPresent(header.parents, header.repository) {
+                batch.append((c.encoded, c.signature))
+                inBatch.insert(id)
+            } else {
+                heldBytes += c.encoded.count + c.signature.count
+                guard heldBytes <= Self.maxHeldBytes else {
+                    throw TrellisError(.invalidArgument, "the peer sent more than \(Self.maxHeldBytes) bytes of commits whose parents are missing")
+                }
+                held[id] = Held(commit: c, repository: header.repository, parents: header.parents)
+                waiting.append(id)
+            }
+        }
+        // Release held commits whose parents have now arrived, oldest first, until none moves.
+        var released = true
+        while released {
+            released = false
+            for (id, h) in held.sorted(by: { $0.key < $1.key }) where try allPresent(h.parents, h.repository) {
+                batch.append((h.commit.encoded, h.commit.signature))
+                inBatch.insert(id)
+                held[id] = nil
+                heldBytes -= h.commit.encoded.count + h.commit.signature.count
+                released = true
+            }
+        }
+        for h in held.values {
+            for p in h.parents where held[p] == nil && !requested.contains(p) {
+                if try present(p, h.repository) { continue }
+                requested.insert(p)
+                needToSend.append(p)
+            }
+        }
+        try engine.receive(encoded: batch)
+    }
+
+    // MARK: Sending
+
+    var hasQueued: Bool { outboxStart < outbox.count }
+    var hasHeld: Bool { !held.isEmpty }
+
+    /// The next body: the digest given, a filter when asked, the ids this side needs, and
+    /// queued commits up to the message target.
+    func nextBody(digest: [UInt8], withFilter: Bool) throws(TrellisError) -> SyncBody {
+        var body = SyncBody(digest: digest)
+        if withFilter { body.filter = try filter() }
+        body.need = Array(needToSend.prefix(SyncMessage.maxNeed))
+        needToSend.removeFirst(body.need.count)
+        var bytes = 0
+        while outboxStart < outbox.count, bytes < SyncMessage.targetCommitBytes, body.commits.count < SyncMessage.maxCommits {
+            let (repo, first) = outbox[outboxStart]
+            // Read a run of the same repository at once.
+            var ids = [first]
+            var i = outboxStart + 1
+            while i < outbox.count, outbox[i].repository == repo, ids.count < 256 {
+                ids.append(outbox[i].id)
+                i += 1
+            }
+            for c in try engine.commits(in: repo, ids) {
+                guard bytes < SyncMessage.targetCommitBytes || body.commits.isEmpty else { break }
+                body.commits.append(WireCommit(c))
+                known.insert(c.id)
+                bytes += c.encoded.count + c.signature.count
+                outboxStart += 1
+            }
+        }
+        if outboxStart == outbox.count {
+            outbox.removeAll(keepingCapacity: true)
+            outboxStart = 0
+        }
+        body.more = hasQueued
+        report.commitsSent += body.commits.count
+        if !body.commits.isEmpty || !body.need.isEmpty { idleRounds = 0 }
+        return body
+    }
+
+    func countSent(_ bytes: [UInt8]) -> [UInt8] {
+        report.bytesSent += bytes.count
+        return bytes
+    }
+
+    func decodeReceived(_ bytes: [UInt8]) throws(TrellisError) -> SyncMessage {
+        report.bytesReceived += bytes.count
+        return try SyncMessage.decode(bytes)
+    }
+
+    /// Saves the token and marks for a peer once both sides hold the same commits.
+    func saveState(peer: String, token: [UInt8], marks: [String: UInt64]) throws(TrellisError) {
+        try PeerState.save(store: engine.path, peer: peer, PeerState.Entry(selection: selection, token: token, marks: marks))
+    }
+
+    func savedState(peer: String) -> PeerState.Entry? {
+        PeerState.entry(store: engine.path, peer: peer, selection: selection)
+    }
+}

@@ -1,0 +1,191 @@
+import TrellisCore
+import TrellisStorage
+
+/// A commit as it travels: its canonical encoding and signature, not yet verified.
+public struct WireCommit: Sendable, Equatable {
+    public let encoded: [UInt8]
+    public let signature: [UInt8]
+
+    public init(encoded: [UInt8], signature: [UInt8]) {
+        self.encoded = encoded
+        self.signature = signature
+    }
+
+    public init(_ c: SignedCommit) { self.init(encoded: c.encoded, signature: c.signature) }
+}
+
+/// The part of WELCOME and SYNC that carries the exchange (docs/sync.md §SYNC).
+public struct SyncBody: Sendable, Equatable {
+    public var more = false
+    /// Set only by the responder, when the stores agree and the session is over.
+    public var done = false
+    public var digest: [UInt8]
+    public var filter: BloomFilter?
+    public var need: [CommitID] = []
+    public var commits: [WireCommit] = []
+
+    public init(digest: [UInt8], filter: BloomFilter? = nil, need: [CommitID] = [], commits: [WireCommit] = [], more: Bool = false) {
+        (self.digest, self.filter, self.need, self.commits, self.more) = (digest, filter, need, commits, more)
+    }
+
+    /// The responder's closing body: the stores agree.
+    public static func done(digest: [UInt8]) -> SyncBody {
+        var b = SyncBody(digest: digest)
+        b.done = true
+        return b
+    }
+}
+
+public struct Hello: Sendable, Equatable {
+    public var peer: [UInt8]
+    public var token: [UInt8]
+    public var selection: [String]
+    public var digest: [UInt8]
+    public var filter: BloomFilter
+}
+
+/// The four messages of docs/sync.md §Messages, with their byte encoding.
+public enum SyncMessage: Sendable, Equatable {
+    case hello(Hello)
+    case welcome(peer: [UInt8], accepted: Bool, body: SyncBody)
+    case sync(SyncBody)
+    case error(String)
+
+    public static let version: UInt8 = 1
+    public static let maxMessageBytes = 48 << 20
+    public static let targetCommitBytes = 4 << 20
+    public static let maxSelection = 1024
+    public static let maxNeed = 100_000
+    public static let maxCommits = 1_000_000
+    public static let maxCommitBytes = 32 << 20
+    public static let maxErrorBytes = 4096
+    public static let zeroToken = [UInt8](repeating: 0, count: 32)
+
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 256)
+        w.u8(Self.version)
+        switch self {
+        case .hello(let h):
+            w.u8(1)
+            w.raw(h.peer)
+            w.raw(h.token)
+            w.varint(UInt64(h.selection.count))
+            for name in h.selection { w.string(name) }
+            w.raw(h.digest)
+            h.filter.write(to: &w)
+        case .welcome(let peer, let accepted, let body):
+            w.u8(2)
+            w.raw(peer)
+            w.u8(accepted ? 1 : 0)
+            Self.write(body, to: &w)
+        case .sync(let body):
+            w.u8(3)
+            Self.write(body, to: &w)
+        case .error(let text):
+            w.u8(4)
+            w.string(String(decoding: Array(text.utf8.prefix(Self.maxErrorBytes)), as: UTF8.self))
+        }
+        return w.bytes
+    }
+
+    private static func write(_ b: SyncBody, to w: inout ByteWriter) {
+        w.u8((b.more ? 1 : 0) | (b.done ? 2 : 0))
+        w.raw(b.digest)
+        if let f = b.filter {
+            w.u8(1)
+            f.write(to: &w)
+        } else {
+            w.u8(0)
+        }
+        w.varint(UInt64(b.need.count))
+        for id in b.need { id.write(to: &w) }
+        w.varint(UInt64(b.commits.count))
+        for c in b.commits {
+            w.varint(UInt64(c.encoded.count))
+            w.raw(c.encoded)
+            w.varint(UInt64(c.signature.count))
+            w.raw(c.signature)
+        }
+    }
+
+    /// Decodes a message, refusing anything outside the rules and limits of docs/sync.md.
+    public static func decode(_ bytes: [UInt8]) throws(TrellisError) -> SyncMessage {
+        guard bytes.count <= maxMessageBytes else {
+            throw TrellisError(.corruptData, "sync message of \(bytes.count) bytes exceeds the limit of \(maxMessageBytes)")
+        }
+        var r = ByteReader(bytes)
+        do throws(TrellisError) {
+            let version = try r.u8()
+            guard version == Self.version else { throw TrellisError(.corruptData, "unsupported sync protocol version \(version)") }
+            let type = try r.u8()
+            let message: SyncMessage
+            switch type {
+            case 1:
+                let peer = Array(try r.raw(32)), token = Array(try r.raw(32))
+                let count = try r.varint()
+                guard count <= UInt64(maxSelection) else { throw TrellisError(.corruptData, "selection of \(count) repositories exceeds \(maxSelection)") }
+                var selection: [String] = []
+                for _ in 0..<count {
+                    let name = try r.string()
+                    guard StorageEngine.isValidRepositoryName(name) else { throw TrellisError(.corruptData, "invalid repository name in selection") }
+                    if let last = selection.last, !Array(last.utf8).lexicographicallyPrecedes(Array(name.utf8)) {
+                        throw TrellisError(.corruptData, "selection is not strictly increasing")
+                    }
+                    selection.append(name)
+                }
+                let digest = Array(try r.raw(32))
+                message = .hello(Hello(peer: peer, token: token, selection: selection, digest: digest,
+                                       filter: try BloomFilter.read(from: &r)))
+            case 2:
+                let peer = Array(try r.raw(32))
+                let accepted = try r.u8()
+                guard accepted <= 1 else { throw TrellisError(.corruptData, "accepted must be 0 or 1") }
+                message = .welcome(peer: peer, accepted: accepted == 1, body: try readBody(&r))
+            case 3:
+                message = .sync(try readBody(&r))
+            case 4:
+                let text = try r.string()
+                guard text.utf8.count <= maxErrorBytes else { throw TrellisError(.corruptData, "error text too long") }
+                message = .error(text)
+            default:
+                throw TrellisError(.corruptData, "unknown sync message type \(type)")
+            }
+            guard r.isAtEnd else { throw TrellisError(.corruptData, "\(r.remaining) bytes left over after the message") }
+            return message
+        } catch {
+            throw TrellisError(.corruptData, "malformed sync message: \(error.message)")
+        }
+    }
+
+    private static func readBody(_ r: inout ByteReader) throws(TrellisError) -> SyncBody {
+        let flags = try r.u8()
+        guard flags <= 2 else { throw TrellisError(.corruptData, "flags \(flags) are unknown or contradictory") }
+        let digest = Array(try r.raw(32))
+        let hasFilter = try r.u8()
+        guard hasFilter <= 1 else { throw TrellisError(.corruptData, "has_filter must be 0 or 1") }
+        let filter = hasFilter == 1 ? try BloomFilter.read(from: &r) : nil
+        let needCount = try r.length(elementSize: 32)
+        guard needCount <= maxNeed else { throw TrellisError(.corruptData, "need of \(needCount) ids exceeds \(maxNeed)") }
+        var need: [CommitID] = []
+        need.reserveCapacity(needCount)
+        for _ in 0..<needCount { need.append(try r.commitID()) }
+        let commitCount = try r.length(elementSize: 2)
+        guard commitCount <= maxCommits else { throw TrellisError(.corruptData, "\(commitCount) commits exceed \(maxCommits)") }
+        var commits: [WireCommit] = []
+        commits.reserveCapacity(commitCount)
+        for _ in 0..<commitCount {
+            let n = try r.length()
+            guard n >= 1, n <= maxCommitBytes else { throw TrellisError(.corruptData, "commit length \(n) out of range") }
+            let encoded = Array(try r.raw(n))
+            let s = try r.length()
+            guard s == 0 || s == 64 else { throw TrellisError(.corruptData, "signature length \(s) is neither 0 nor 64") }
+            commits.append(WireCommit(encoded: encoded, signature: Array(try r.raw(s))))
+        }
+        var body = SyncBody(digest: digest, filter: filter, need: need, commits: commits, more: flags == 1)
+        body.done = flags == 2
+        guard !body.done || (filter == nil && need.isEmpty && commits.isEmpty) else {
+            throw TrellisError(.corruptData, "a done body carries nothing")
+        }
+        return body
+    }
+}

@@ -1,0 +1,159 @@
+import TrellisCore
+import TrellisCrypto
+import TrellisStorage
+
+/// The side that starts a sync: sends HELLO, then a request for every reply until the
+/// responder says the stores agree (docs/sync.md §The session).
+public final class SyncInitiator {
+    public static let maxRounds = 10_000
+    public static let maxIdleRounds = 16
+
+    private let endpoint: SyncEndpoint
+    private let peerKey: String
+    private var lastSent: SyncEndpoint.Snapshot?
+    private var saved: PeerState.Entry?
+    public private(set) var finished = false
+
+    /// `address` names the responder for this store's per-peer state (a canonical path or a
+    /// URL); `repositories` selects what to sync, all when empty.
+    public init(engine: StorageEngine, address: String, repositories: [String] = []) throws(TrellisError) {
+        for name in repositories where !StorageEngine.isValidRepositoryName(name) {
+            throw TrellisError(.invalidArgument, "invalid repository name '\(name)'")
+        }
+        endpoint = SyncEndpoint(engine: engine)
+        endpoint.select(Array(Set(repositories)).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        peerKey = address
+    }
+
+    public var report: SyncReport { endpoint.report }
+
+    public func hello() throws(TrellisError) -> [UInt8] {
+        saved = endpoint.savedState(peer: peerKey)
+        let snapshot = try endpoint.snapshot()
+        lastSent = snapshot
+        let filter = saved != nil ? try endpoint.filter(marks: saved?.marks) : try BloomFilter([CommitID]())
+        let hello = Hello(peer: endpoint.engine.identity.publicKey.bytes, token: saved?.token ?? SyncMessage.zeroToken,
+                          selection: endpoint.selection, digest: snapshot.digest, filter: filter)
+        return endpoint.countSent(SyncMessage.hello(hello).encoded())
+    }
+
+    /// Handles a reply; returns the next request, or nil when the sync is complete.
+    public func handle(_ reply: [UInt8]) throws(TrellisError) -> [UInt8]? {
+        guard !finished, let sent = lastSent else { throw TrellisError(.invalidArgument, "the sync session is not expecting a reply") }
+        endpoint.report.rounds += 1
+        let body: SyncBody
+        switch try endpoint.decodeReceived(reply) {
+        case .welcome(_, let accepted, let b) where endpoint.report.rounds == 1:
+            endpoint.scopeMarks = accepted ? (saved?.marks ?? [:]) : nil
+            body = b
+        case .sync(let b) where endpoint.report.rounds > 1:
+            body = b
+        case .error(let text):
+            throw TrellisError(.invalidArgument, "the peer refused the sync: \(text)")
+        default:
+            throw TrellisError(.corruptData, "the peer sent a message out of turn")
+        }
+        if body.done {
+            guard body.digest == sent.digest else { throw TrellisError(.corruptData, "the peer ended the sync with different heads") }
+            try endpoint.saveState(peer: peerKey, token: sent.digest, marks: sent.marks)
+            finished = true
+            return nil
+        }
+        try endpoint.absorb(body)
+        guard endpoint.report.rounds < Self.maxRounds, endpoint.idleRounds < Self.maxIdleRounds else {
+            throw TrellisError(.invalidArgument, "the sync did not converge after \(endpoint.report.rounds) round trips")
+        }
+        let snapshot = try endpoint.snapshot()
+        lastSent = snapshot
+        let next = try endpoint.nextBody(digest: snapshot.digest, withFilter: !body.more)
+        return endpoint.countSent(SyncMessage.sync(next).encoded())
+    }
+}
+
+/// The side that answers: one reply for every request. Failures become ERROR replies, and
+/// `failure` keeps the reason.
+public final class SyncResponder {
+    private let endpoint: SyncEndpoint
+    private var peerKey: String?
+    public private(set) var failure: TrellisError?
+    public private(set) var finished = false
+
+    public init(engine: StorageEngine) { endpoint = SyncEndpoint(engine: engine) }
+
+    public var report: SyncReport { endpoint.report }
+
+    /// The initiator's identity once HELLO has arrived.
+    public private(set) var peer: PublicKey?
+
+    public func handle(_ request: [UInt8]) -> [UInt8] {
+        do throws(TrellisError) {
+            guard failure == nil, !finished else { throw TrellisError(.invalidArgument, "the sync session has ended") }
+            return endpoint.countSent(try respond(to: try endpoint.decodeReceived(request)).encoded())
+        } catch {
+            failure = error
+            return endpoint.countSent(SyncMessage.error(error.message).encoded())
+        }
+    }
+
+    private func respond(to message: SyncMessage) throws(TrellisError) -> SyncMessage {
+        endpoint.report.rounds += 1
+        switch message {
+        case .hello(let hello) where peerKey == nil:
+            guard let key = try? PublicKey(bytes: hello.peer) else { throw TrellisError(.corruptData, "HELLO names an invalid peer key") }
+            peer = key
+            let peerKey = "key:" + Hex.encode(hello.peer)
+            self.peerKey = peerKey
+            endpoint.select(hello.selection)
+            let saved = endpoint.savedState(peer: peerKey)
+            let accepted = hello.token != SyncMessage.zeroToken && saved?.token == hello.token
+            endpoint.scopeMarks = accepted ? saved?.marks : nil
+            let me = endpoint.engine.identity.publicKey.bytes
+            if let done = try finishIfEqual(to: hello.digest, request: nil) {
+                return .welcome(peer: me, accepted: accepted, body: done)
+            }
+            if accepted { try endpoint.absorb(SyncBody(digest: hello.digest, filter: hello.filter)) }
+            let snapshot = try endpoint.snapshot()
+            return .welcome(peer: me, accepted: accepted, body: try endpoint.nextBody(digest: snapshot.digest, withFilter: true))
+        case .sync(let body) where peerKey != nil:
+            try endpoint.absorb(body)
+            if let done = try finishIfEqual(to: body.digest, request: body) { return .sync(done) }
+            let snapshot = try endpoint.snapshot()
+            return .sync(try endpoint.nextBody(digest: snapshot.digest, withFilter: !body.more))
+        case .error(let text):
+            throw TrellisError(.invalidArgument, "the peer gave up: \(text)")
+        default:
+            throw TrellisError(.corruptData, "message out of turn")
+        }
+    }
+
+    /// A done body when this side now holds exactly what the request's digest covers and has
+    /// nothing left to send or ask for; the token is saved first.
+    private func finishIfEqual(to digest: [UInt8], request: SyncBody?) throws(TrellisError) -> SyncBody? {
+        guard !endpoint.hasQueued, !endpoint.hasHeld, request?.need.isEmpty ?? true, request?.more != true,
+              let peerKey else { return nil }
+        let snapshot = try endpoint.snapshot()
+        guard snapshot.digest == digest else { return nil }
+        try endpoint.saveState(peer: peerKey, token: digest, marks: snapshot.marks)
+        finished = true
+        return SyncBody.done(digest: digest)
+    }
+}
+
+/// Runs a whole sync from the initiator's side over a request-reply transport.
+public enum Sync {
+    public static func run(_ initiator: SyncInitiator,
+                           exchange: ([UInt8]) throws(TrellisError) -> [UInt8]) throws(TrellisError) -> SyncReport {
+        var request: [UInt8]? = try initiator.hello()
+        while let r = request { request = try initiator.handle(try exchange(r)) }
+        return initiator.report
+    }
+
+    /// Syncs two stores open in this process, both ways (the in-memory and directory transports).
+    @discardableResult
+    public static func between(_ local: StorageEngine, _ remote: StorageEngine, address: String,
+                               repositories: [String] = []) throws(TrellisError) -> SyncReport {
+        let initiator = try SyncInitiator(engine: local, address: address, repositories: repositories)
+        let responder = SyncResponder(engine: remote)
+        return try run(initiator) { responder.handle($0) }
+    }
+}

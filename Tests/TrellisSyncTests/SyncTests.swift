@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+import TrellisCore
+import TrellisCrypto
+import TrellisStorage
+import TrellisTestSupport
+@testable import TrellisSync
+
+func doc(_ json: String) throws -> Document { try ValueJSON.document(fromJSON: json) }
+
+func put(_ e: StorageEngine, _ repo: String, _ key: String, _ json: String) throws {
+    try e.write([WriteRequest(repository: repo, key: key, change: .put(try doc(json)))])
+}
+
+/// Everything that must agree after a sync: every commit, every key's heads and document.
+func state(_ e: StorageEngine) throws -> [String] {
+    var out: [String] = []
+    for repo in try e.repositoryNames() {
+        var keys = Set<String>()
+        for info in try e.history(repo) {
+            out.append("\(repo) commit \(info.id.hex)")
+            keys.insert(info.key)
+        }
+        for key in keys {
+            let heads = try e.heads(repo, key).map(\.id.hex).sorted()
+            let current = try e.current(repo, key)
+            out.append("\(repo) \(key) heads \(heads) doc \(current.1.map { ValueJSON.text($0) } ?? "deleted")")
+        }
+    }
+    return out.sorted()
+}
+
+@Test func twoStoresExchangeWhatEachLacksAndAgree() throws {
+    let dir = TemporaryDirectory()
+    let a = try StorageEngine.create(at: dir.file("a")), b = try StorageEngine.create(at: dir.file("b"))
+    try put(a, "notes", "n1", #"{"title": "from a", "n": 1}"#)
+    try put(b, "notes", "n2", #"{"title": "from b"}"#)
+    try put(b, "tasks", "t1", #"{"done": false}"#)
+    let first = try Sync.between(a, b, address: "path:" + dir.file("b"))
+    #expect(first.commitsSent == 1 && first.commitsReceived == 2)
+    #expect(try state(a) == state(b))
+
+    // Nothing new: one round trip, under 200 bytes both ways.
+    let idle = try Sync.between(a, b, address: "path:" + dir.file("b"))
+    #expect(idle.rounds == 1)
+    #expect(idle.bytesSent + idle.bytesReceived < 200)
+    #expect(idle.commitsSent == 0 && idle.commitsReceived == 0)
+
+    // Concurrent edits of one record on both sides: both get the same merge.
+    try put(a, "notes", "n1", #"{"title": "edited on a", "n": 1}"#)
+    try put(b, "notes", "n1", #"{"title": "from a", "n": 2}"#)
+    let again = try Sync.between(a, b, address: "path:" + dir.file("b"))
+    #expect(again.commitsSent == 1 && again.commitsReceived == 1)
+    #expect(again.rounds <= 3)
+    #expect(try state(a) == state(b))
+    try a.mergeHeads("notes", "n1")
+    try b.mergeHeads("notes", "n1")
+    #expect(try a.current("notes", "n1").0.id == b.current("notes", "n1").0.id)
+    try Sync.between(b, a, address: "path:" + dir.file("a"))
+    #expect(try state(a) == state(b))
+}
+
+@Test func laterSyncsFilterOnlyWhatChangedSince() throws {
+    let dir = TemporaryDirectory()
+    let a = try StorageEngine.create(at: dir.file("a")), b = try StorageEngine.create(at: dir.file("b"))
+    var batch: [WriteRequest] = []
+    for i in 0..<2000 { batch.append(WriteRequest(repository: "r", key: "k\(i)", change: .put(try doc(#"{"i": \#(i)}"#)))) }
+    try a.write(batch)
+    let first = try Sync.between(a, b, address: "b")
+    #expect(first.commitsSent == 2000)
+    for i in 0..<5 { try put(a, "r", "k\(i)", #"{"i": -1}"#); try put(b, "r", "k\(i + 100)", #"{"i": -2}"#) }
+    let second = try Sync.between(a, b, address: "b")
+    #expect(second.commitsSent == 5 && second.commitsReceived == 5)
+    // Filters cover ten commits, not two thousand: the whole exchange is a few KB.
+    let newBytes = try (a.ids(in: "r", arrivedSince: 2000)).count
+    #expect(newBytes == 10)
+    #expect(second.bytesSent + second.bytesReceived < 10 * 200 + 2048)
+    #expect(try state(a) == state(b))
+
+    // A store that lost its state (or a stranger) falls back to everything, and still converges.
+    try FileManager.default.removeItem(atPath: dir.file("b") + "/peers")
+    try put(a, "r", "k1", #"{"i": -3}"#)
+    let third = try Sync.between(a, b, address: "b")
+    #expect(third.commitsSent == 1 && third.commitsReceived == 0)
+    #expect(try state(a) == state(b))
+}
+
+@Test func selectedRepositoriesOnly() throws {
+    let dir = TemporaryDirectory()
+    let a = try StorageEngine.create(at: dir.file("a")), b = try StorageEngine.create(at: dir.file("b"))
+    try put(a, "one", "k", #"{"x": 1}"#)
+    try put(a, "two", "k", #"{"x": 2}"#)
+    try Sync.between(a, b, address: "b", repositories: ["one"])
+    #expect(try b.repositoryNames() == ["one"])
+    #expect(throws: TrellisError.self) { try Sync.between(a, b, address: "b", repositories: ["../x"]) }
+}
+
+@Test func bloomFiltersHaveNoFalseNegativesAndFewFalsePositives() throws {
+    let ids = (0..<5000).map { CommitID.of(Array("id \($0)".utf8)) }
+    let filter = try BloomFilter(ids)
+    #expect(ids.allSatisfy(filter.contains))
+    let others = (0..<20000).map { CommitID.of(Array("other \($0)".utf8)) }
+    let rate = Double(others.filter(filter.contains).count) / Double(others.count)
+    #expect(rate < 0.02)
+    // Round trip through bytes, and a second filter with a new salt has other false positives.
+    var w = ByteWriter()
+    filter.write(to: &w)
+    var r = ByteReader(w.bytes)
+    #expect(try BloomFilter.read(from: &r) == filter)
+    let second = try BloomFilter(ids)
+    #expect(second.salt != filter.salt)
+    let both = others.filter { filter.contains($0) && second.contains($0) }.count
+    #expect(Double(both) / Double(others.count) < rate)
+}
