@@ -141,19 +141,37 @@ public final class SyncResponder {
 
 /// Runs a whole sync from the initiator's side over a request-reply transport.
 public enum Sync {
-    public static func run(_ initiator: SyncInitiator,
+    /// Watches a sync: `progress` after every round trip, `trace` with every message (true
+    /// for one this side sent).
+    public struct Observer {
+        public var progress: ((SyncReport) -> Void)?
+        public var trace: (([UInt8], Bool) -> Void)?
+
+        public init(progress: ((SyncReport) -> Void)? = nil, trace: (([UInt8], Bool) -> Void)? = nil) {
+            self.progress = progress
+            self.trace = trace
+        }
+    }
+
+    public static func run(_ initiator: SyncInitiator, observer: Observer = Observer(),
                            exchange: ([UInt8]) throws(TrellisError) -> [UInt8]) throws(TrellisError) -> SyncReport {
         var request: [UInt8]? = try initiator.hello()
-        while let r = request { request = try initiator.handle(try exchange(r)) }
+        while let r = request {
+            observer.trace?(r, true)
+            let reply = try exchange(r)
+            observer.trace?(reply, false)
+            request = try initiator.handle(reply)
+            observer.progress?(initiator.report)
+        }
         return initiator.report
     }
 
     /// Syncs two stores open in this process, both ways (the in-memory and directory transports).
     @discardableResult
-    public static func between(_ local: StorageEngine, _ remote: StorageEngine, address: String,
-                               repositories: [String] = []) throws(TrellisError) -> SyncReport {
+    public static func between(_ local: StorageEngine, _ remote: StorageEngine, address: String, repositories: [String] = [],
+                               observer: Observer = Observer()) throws(TrellisError) -> SyncReport {
         let initiator = try SyncInitiator(engine: local, address: address, repositories: repositories)
         let responder = SyncResponder(engine: remote)
-        return try run(initiator) { responder.handle($0) }
+        return try run(initiator, observer: observer) { responder.handle($0) }
     }
 }
