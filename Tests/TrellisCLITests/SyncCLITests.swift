@@ -30,7 +30,8 @@ import TrellisTestSupport
         try FileManager.default.contentsOfDirectory(atPath: trace).filter { $0.hasSuffix(suffix) }
             .reduce(0) { $0 + ((try FileManager.default.attributesOfItem(atPath: trace + "/" + $1)[.size] as? Int) ?? 0) }
     }
-    #expect(report["bytes_sent"] == (try traced("-sent.bin")) && report["bytes_received"] == (try traced("-received.bin")))
+    let sentBytes = try traced("-sent.bin"), receivedBytes = try traced("-received.bin")
+    #expect(report["bytes_sent"] == sentBytes && report["bytes_received"] == receivedBytes)
 
     // Nothing new: one round trip, under 200 bytes.
     let idle = try parse(try b.ok(["sync", a.dir.path, "--json"])) as? [String: Int] ?? [:]
