@@ -16,7 +16,7 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     // One executable target per area, each in Benchmarks/NAME, as the benchmark plugin expects.
-    targets: ["Storage", "Merge"].map { name in
+    targets: ["Storage", "Merge", "Sync"].map { name in
         .executableTarget(
             name: name,
             dependencies: [

@@ -345,7 +345,15 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Commits of a repository that arrived at or after arrival number `start`, parents first.
     public func ids(in repo: String, arrivedSince start: UInt64) throws(TrellisError) -> [CommitID] {
-        try reading { () throws(TrellisError) in try existingRepository(repo)?.ids(arrivedSince: start) ?? [] }
+        try arrivals(in: repo, since: start).ids
+    }
+
+    /// The same, with the arrival end they were read at (the next call can start there).
+    public func arrivals(in repo: String, since start: UInt64) throws(TrellisError) -> (ids: [CommitID], end: UInt64) {
+        try reading { () throws(TrellisError) in
+            guard let index = try existingRepository(repo) else { return ([], 0) }
+            return (try index.ids(arrivedSince: start), index.seqEnd)
+        }
     }
 
     /// Whether a repository holds a commit.

@@ -83,13 +83,25 @@ final class SyncEndpoint {
         return Snapshot(marks: marks, digest: Blake2b256.hash(w.bytes))
     }
 
-    /// This side's commits in scope, parents first.
+    /// This side's commits in scope, parents first. Arrival numbers only grow, so the list is
+    /// kept for the session and extended with what arrived since it was last read.
+    private struct ScopeCache {
+        let marks: [String: UInt64]?
+        var ids: [(repository: String, id: CommitID)] = []
+        var ends: [String: UInt64] = [:]
+    }
+    private var scopeCache: ScopeCache?
+
     private func scope(marks: [String: UInt64]?) throws(TrellisError) -> [(repository: String, id: CommitID)] {
-        var out: [(String, CommitID)] = []
+        var cache = scopeCache.flatMap { $0.marks == marks ? $0 : nil } ?? ScopeCache(marks: marks)
         for repo in try repositories() {
-            for id in try engine.ids(in: repo, arrivedSince: marks?[repo] ?? 0) { out.append((repo, id)) }
+            let start = cache.ends[repo] ?? marks?[repo] ?? 0
+            let (ids, end) = try engine.arrivals(in: repo, since: start)
+            for id in ids { cache.ids.append((repo, id)) }
+            cache.ends[repo] = max(start, end)
         }
-        return out
+        scopeCache = cache
+        return cache.ids
     }
 
     func filter(marks: [String: UInt64]?) throws(TrellisError) -> BloomFilter {
