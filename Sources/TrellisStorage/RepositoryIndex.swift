@@ -231,7 +231,10 @@ final class RepositoryIndex {
         }
         packed.sort { $0.0 < $1.0 }
         var out = packed.map(\.1)
-        for id in loggedOrder where logged[id].map({ $0.seq >= start }) == true { out.append(id) }
+        // Log commits are numbered consecutively from the packs' end.
+        let packedEnd = packs.map(\.seqEnd).max() ?? 0
+        let first = start > packedEnd ? min(loggedOrder.count, Int(start - packedEnd)) : 0
+        out += loggedOrder[first...]
         return out
     }
 
