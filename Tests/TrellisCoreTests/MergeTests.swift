@@ -1,4 +1,5 @@
 import Testing
+import TrellisTestSupport
 @testable import TrellisCore
 
 func side(_ json: String?, _ wall: UInt64, _ idByte: UInt8) throws -> MergeSide {

@@ -35,6 +35,18 @@ def commit_author(raw):
     return raw[pos + 1:pos + 33] if raw[pos] == 1 else None
 
 
+def verify_commit(raw, signature):
+    """The commit's id; raises unless its signature verifies (merges carry none)."""
+    digest = hashlib.blake2b(raw, digest_size=32).digest()
+    author = commit_author(raw)
+    if author is None:
+        if signature:
+            raise ValueError("author-less commit with a signature")
+    else:
+        nacl.signing.VerifyKey(author).verify(digest, signature)
+    return digest
+
+
 def read_log(path):
     data = open(path, "rb").read()
     if data[:8] != b"TRLLOG01":
@@ -58,14 +70,7 @@ def read_log(path):
             n, p = varint(body, p)
             signature = body[p:p + n]
             p += n
-            digest = hashlib.blake2b(raw, digest_size=32).digest()
-            author = commit_author(raw)
-            if author is None:
-                if signature:
-                    raise ValueError("author-less commit with a signature")
-            else:
-                nacl.signing.VerifyKey(author).verify(digest, signature)
-            ids.append(digest.hex())
+            ids.append(verify_commit(raw, signature).hex())
         if p != len(body):
             raise ValueError("%s: trailing bytes in frame at %d" % (path, pos))
         pos += 16 + payload_len

@@ -14,8 +14,7 @@ import hashlib, json, os, struct, sys, zlib
 
 import lz4.block
 
-from read_logs import commit_author, read_log, varint
-import nacl.signing
+from read_logs import read_log, varint, verify_commit
 
 
 def blake(data):
@@ -106,13 +105,7 @@ def read_pack(path):
             if distance:
                 base_id, _, base, _ = entries[len(entries) - distance]
                 body = apply_delta(body, base, base_id)
-            digest = blake(body)
-            author = commit_author(body)
-            if author is None:
-                if signature:
-                    raise ValueError("author-less commit with a signature")
-            else:
-                nacl.signing.VerifyKey(author).verify(digest, signature)
+            digest = verify_commit(body, signature)
             entries.append((digest, generation, body, signature))
         if p != len(raw):
             raise ValueError("%s: trailing bytes in block" % path)

@@ -13,9 +13,7 @@ Exits 1 on any violation.
 """
 import hashlib, json, os, struct, sys
 
-import nacl.signing
-
-from read_logs import commit_author, varint
+from read_logs import varint, verify_commit
 from read_packs import commit_parents
 
 MAX_MESSAGE = 48 << 20
@@ -120,17 +118,6 @@ def read_message(data):
     if r.pos != len(data):
         raise ValueError("bytes left over")
     return m
-
-
-def verify_commit(encoded, signature):
-    ident = blake(encoded)
-    author = commit_author(encoded)
-    if author is None:
-        if signature:
-            raise ValueError("merge commit with a signature")
-    else:
-        nacl.signing.VerifyKey(author).verify(ident, signature)
-    return ident
 
 
 def read_bundle(path):
