@@ -143,8 +143,12 @@ func checkDamageAndRepair(_ name: String, expectLoss: Bool, _ damage: (String) t
         for key in (try? damaged.keys(in: "main")) ?? [] { _ = try? damaged.history("main", key: key) }
     }
     #expect(!(try Fsck.check(storeAt: path).isClean), "\(name): fsck saw nothing")
+    try FileManager.default.createDirectory(atPath: path + "/peers", withIntermediateDirectories: true)
+    FileManager.default.createFile(atPath: path + "/peers/0123", contents: Data([1, 2, 3]))
     let actions = try Repair.repair(storeAt: path)
     #expect(!actions.actions.isEmpty, "\(name)")
+    // Arrival numbers were renumbered, so the marks saved for peers are gone too.
+    #expect(!FileManager.default.fileExists(atPath: path + "/peers"), "\(name)")
     let after = try Fsck.check(storeAt: path)
     #expect(after.isClean, "\(name): \(after.problems)")
     let repaired = try StorageEngine.open(at: path)
