@@ -52,7 +52,7 @@ public enum Repair {
         let commits = uniqueInGraphOrder(salvage.commits.map(\.commit))
         var generation: [CommitID: UInt32] = [:]
         var packed: [PackedCommit] = []
-        // Arrival numbers restart in graph order, so repair also forgets every peer's sync state.
+        // Arrival numbers restart in graph order (see `repair(storeAt:)`, which forgets peers).
         for (seq, c) in commits.enumerated() {
             let g = 1 + (c.commit.parents.compactMap { generation[$0] }.max() ?? 0)
             generation[c.id] = g

@@ -356,9 +356,12 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
-    /// Whether a repository holds a commit.
-    public func contains(_ id: CommitID, in repo: String) throws(TrellisError) -> Bool {
-        try reading { () throws(TrellisError) in try existingRepository(repo)?.contains(id) ?? false }
+    /// Which of these commits a repository holds, under one look at the store.
+    public func stored(_ ids: Set<CommitID>, in repo: String) throws(TrellisError) -> Set<CommitID> {
+        try reading { () throws(TrellisError) in
+            guard let index = try existingRepository(repo) else { return [] }
+            return ids.filter(index.contains)
+        }
     }
 
     /// Stored commits of one repository, in the order asked.

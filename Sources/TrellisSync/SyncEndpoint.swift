@@ -139,17 +139,7 @@ final class SyncEndpoint {
     private func store(_ commits: [WireCommit]) throws(TrellisError) {
         guard !commits.isEmpty else { return }
         report.commitsReceived += commits.count
-        var batch: [(encoded: [UInt8], signature: [UInt8])] = []
-        var inBatch = Set<CommitID>()
-        func present(_ id: CommitID, _ repo: String) throws(TrellisError) -> Bool {
-            if inBatch.contains(id) { return true }
-            return try engine.contains(id, in: repo)
-        }
-        func allPresent(_ ids: [CommitID], _ repo: String) throws(TrellisError) -> Bool {
-            for p in ids where !(try present(p, repo)) { return false }
-            return true
-        }
-        var waiting: [CommitID] = []
+        var decoded: [(commit: WireCommit, id: CommitID, header: Commit.Header)] = []
         for c in commits {
             let header: Commit.Header
             do { header = try Commit.decodeHeader(c.encoded) } catch {
@@ -158,12 +148,25 @@ final class SyncEndpoint {
             guard isSelected(header.repository) else {
                 throw TrellisError(.invalidArgument, "the peer sent a commit of repository '\(header.repository)', which is not being synced")
             }
-            let id = CommitID.of(c.encoded)
+            decoded.append((c, CommitID.of(c.encoded), header))
+        }
+        // Which of these commits and their parents the store holds, asked once per repository.
+        var asked: [String: Set<CommitID>] = [:]
+        for d in decoded { asked[d.header.repository, default: []].formUnion([d.id] + d.header.parents) }
+        for h in held.values { asked[h.repository, default: []].formUnion(h.parents) }
+        var stored: [String: Set<CommitID>] = [:]
+        for (repo, ids) in asked { stored[repo] = try engine.stored(ids, in: repo) }
+        var batch: [(encoded: [UInt8], signature: [UInt8])] = []
+        var inBatch = Set<CommitID>()
+        func present(_ id: CommitID, _ repo: String) -> Bool {
+            inBatch.contains(id) || stored[repo]?.contains(id) == true
+        }
+        func allPresent(_ ids: [CommitID], _ repo: String) -> Bool { ids.allSatisfy { present($0, repo) } }
+        for (c, id, header) in decoded {
             known.insert(id)
             requested.remove(id)
-            if held[id] != nil { continue }
-            if try present(id, header.repository) { continue }
-            if try allPresent(header.parents, header.repository) {
+            guard held[id] == nil, !present(id, header.repository) else { continue }
+            if allPresent(header.parents, header.repository) {
                 batch.append((c.encoded, c.signature))
                 inBatch.insert(id)
             } else {
@@ -172,14 +175,13 @@ final class SyncEndpoint {
                     throw TrellisError(.invalidArgument, "the peer sent more than \(Self.maxHeldBytes) bytes of commits whose parents are missing")
                 }
                 held[id] = Held(commit: c, repository: header.repository, parents: header.parents)
-                waiting.append(id)
             }
         }
         // Release held commits whose parents have now arrived, oldest first, until none moves.
         var released = true
         while released {
             released = false
-            for (id, h) in held.sorted(by: { $0.key < $1.key }) where try allPresent(h.parents, h.repository) {
+            for (id, h) in held.sorted(by: { $0.key < $1.key }) where allPresent(h.parents, h.repository) {
                 batch.append((h.commit.encoded, h.commit.signature))
                 inBatch.insert(id)
                 held[id] = nil
@@ -188,8 +190,7 @@ final class SyncEndpoint {
             }
         }
         for h in held.values {
-            for p in h.parents where held[p] == nil && !requested.contains(p) {
-                if try present(p, h.repository) { continue }
+            for p in h.parents where held[p] == nil && !requested.contains(p) && !present(p, h.repository) {
                 requested.insert(p)
                 needToSend.append(p)
             }

@@ -108,16 +108,17 @@ public final class SyncResponder {
             let accepted = hello.token != SyncMessage.zeroToken && saved?.token == hello.token
             endpoint.scopeMarks = accepted ? saved?.marks : nil
             let me = endpoint.engine.identity.publicKey.bytes
-            if let done = try finishIfEqual(to: hello.digest, request: nil) {
+            // Absorbing a filter stores nothing, so one snapshot serves both the check and the reply.
+            let snapshot = try endpoint.snapshot()
+            if let done = try finishIfEqual(snapshot, to: hello.digest, request: nil) {
                 return .welcome(peer: me, accepted: accepted, body: done)
             }
             if accepted { try endpoint.absorb(SyncBody(digest: hello.digest, filter: hello.filter)) }
-            let snapshot = try endpoint.snapshot()
             return .welcome(peer: me, accepted: accepted, body: try endpoint.nextBody(digest: snapshot.digest, withFilter: true))
         case .sync(let body) where peerKey != nil:
             try endpoint.absorb(body)
-            if let done = try finishIfEqual(to: body.digest, request: body) { return .sync(done) }
             let snapshot = try endpoint.snapshot()
+            if let done = try finishIfEqual(snapshot, to: body.digest, request: body) { return .sync(done) }
             return .sync(try endpoint.nextBody(digest: snapshot.digest, withFilter: !body.more))
         case .error(let text):
             throw TrellisError(.invalidArgument, "the peer gave up: \(text)")
@@ -128,11 +129,10 @@ public final class SyncResponder {
 
     /// A done body when this side now holds exactly what the request's digest covers and has
     /// nothing left to send or ask for; the token is saved first.
-    private func finishIfEqual(to digest: [UInt8], request: SyncBody?) throws(TrellisError) -> SyncBody? {
+    private func finishIfEqual(_ snapshot: SyncEndpoint.Snapshot, to digest: [UInt8],
+                               request: SyncBody?) throws(TrellisError) -> SyncBody? {
         guard !endpoint.hasQueued, !endpoint.hasHeld, request?.need.isEmpty ?? true, request?.more != true,
-              let peerKey else { return nil }
-        let snapshot = try endpoint.snapshot()
-        guard snapshot.digest == digest else { return nil }
+              snapshot.digest == digest, let peerKey else { return nil }
         try endpoint.saveState(peer: peerKey, token: digest, marks: snapshot.marks)
         finished = true
         return SyncBody.done(digest: digest)
