@@ -6,11 +6,17 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Trellis", targets: ["Trellis"]),
+        .library(name: "TrellisServer", targets: ["TrellisServer"]),
         .executable(name: "trellis", targets: ["trellis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -28,10 +34,26 @@ let package = Package(
         .target(name: "TrellisStorage", dependencies: ["TrellisCore", "TrellisCrypto", "TrellisLZ4"]),
         .target(name: "TrellisSync", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto"]),
         .target(name: "Trellis", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto", "TrellisSync"]),
+        .target(
+            name: "TrellisServer",
+            dependencies: [
+                "Trellis", "TrellisSync", "TrellisStorage", "TrellisCore", "TrellisCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "Trellis",
+                "Trellis", "TrellisServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -41,6 +63,7 @@ let package = Package(
         .testTarget(name: "TrellisStorageTests", dependencies: ["TrellisStorage", "TrellisTestSupport"]),
         .testTarget(name: "TrellisSyncTests", dependencies: ["TrellisSync", "TrellisTestSupport"]),
         .testTarget(name: "TrellisTests", dependencies: ["Trellis", "TrellisTestSupport"]),
+        .testTarget(name: "TrellisServerTests", dependencies: ["TrellisServer", "TrellisTestSupport"]),
         .testTarget(name: "TrellisCLITests", dependencies: ["TrellisTestSupport"]),
     ]
 )

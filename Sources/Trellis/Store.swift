@@ -27,7 +27,7 @@ import TrellisStorage
 /// try tasks.put("t1", value: Task(title: "Write docs", done: false))
 /// ```
 public final class Store: Sendable {
-    let engine: StorageEngine
+    package let engine: StorageEngine
 
     init(engine: StorageEngine) { self.engine = engine }
 

@@ -12,6 +12,8 @@ public struct TrellisError: Error, CustomStringConvertible, Sendable, Equatable 
         case io = "io"
         case badSignature = "bad-signature"
         case conflict = "conflict"
+        case permissionDenied = "permission-denied"
+        case network = "network"
     }
 
     public let code: Code

@@ -51,6 +51,8 @@ final class SyncEndpoint {
     private var heldBytes = 0
     private var requested = Set<CommitID>()
     private var needToSend: [CommitID] = []
+    /// Checks each received commit before anything is stored (the responder's access policy).
+    var authorize: ((Commit.Header) throws(TrellisError) -> Void)?
     /// Round trips in a row that moved no commit and asked for none.
     private(set) var idleRounds = 0
 
@@ -148,6 +150,7 @@ final class SyncEndpoint {
             guard isSelected(header.repository) else {
                 throw TrellisError(.invalidArgument, "the peer sent a commit of repository '\(header.repository)', which is not being synced")
             }
+            try authorize?(header)
             decoded.append((c, CommitID.of(c.encoded), header))
         }
         // Which of these commits and their parents the store holds, asked once per repository.

@@ -78,7 +78,17 @@ public final class SyncResponder {
     public private(set) var failure: TrellisError?
     public private(set) var finished = false
 
-    public init(engine: StorageEngine) { endpoint = SyncEndpoint(engine: engine) }
+    private let authenticated: PublicKey?
+    private let policy: AccessPolicy?
+
+    /// `authenticated` is the key the transport proved the initiator holds; HELLO must name it.
+    /// With a `policy`, the initiator must name the repositories it syncs, may select only those
+    /// it can read, and may send commits only where it and each commit's author can write.
+    public init(engine: StorageEngine, authenticated: PublicKey? = nil, policy: AccessPolicy? = nil) {
+        endpoint = SyncEndpoint(engine: engine)
+        self.authenticated = authenticated
+        self.policy = policy
+    }
 
     public var report: SyncReport { endpoint.report }
 
@@ -100,7 +110,11 @@ public final class SyncResponder {
         switch message {
         case .hello(let hello) where peerKey == nil:
             guard let key = try? PublicKey(bytes: hello.peer) else { throw TrellisError(.corruptData, "HELLO names an invalid peer key") }
+            if let authenticated, authenticated != key {
+                throw TrellisError(.permissionDenied, "HELLO names a key other than the one that authenticated")
+            }
             peer = key
+            if let policy { try authorize(key, hello.selection, policy) }
             let peerKey = "key:" + Hex.encode(hello.peer)
             self.peerKey = peerKey
             endpoint.select(hello.selection)
@@ -124,6 +138,25 @@ public final class SyncResponder {
             throw TrellisError(.invalidArgument, "the peer gave up: \(text)")
         default:
             throw TrellisError(.corruptData, "message out of turn")
+        }
+    }
+
+    private func authorize(_ key: PublicKey, _ selection: [String], _ policy: AccessPolicy) throws(TrellisError) {
+        let who = Hex.encode(key.bytes)
+        if selection.isEmpty && !policy.allows(key, .read, nil) {
+            throw TrellisError(.permissionDenied, "\(who) must name the repositories to sync")
+        }
+        for name in selection where !policy.allows(key, .read, name) {
+            throw TrellisError(.permissionDenied, "\(who) may not read repository '\(name)'")
+        }
+        endpoint.authorize = { (header: Commit.Header) throws(TrellisError) in
+            guard policy.allows(key, .write, header.repository) else {
+                throw TrellisError(.permissionDenied, "\(who) may not write to repository '\(header.repository)'")
+            }
+            if let author = header.author, !policy.allows(author, .write, header.repository) {
+                throw TrellisError(.permissionDenied,
+                                   "a commit by \(Hex.encode(author.bytes)) was refused: its author may not write to repository '\(header.repository)'")
+            }
         }
     }
 

@@ -68,3 +68,13 @@ func reportingErrors(_ body: () throws(TrellisError) -> Void) throws {
         throw ExitCode(1)
     }
 }
+
+/// `reportingErrors` for async command bodies.
+func reportingErrors(_ body: () async throws(TrellisError) -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        Output.error(error.message)
+        throw ExitCode(1)
+    }
+}

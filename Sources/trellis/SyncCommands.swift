@@ -2,44 +2,43 @@ import ArgumentParser
 import Foundation
 import Trellis
 import TrellisCore
+import TrellisServer
 
-struct SyncCommand: ParsableCommand {
+struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Exchange commits with another store, both ways, until both hold the same commits.",
+        abstract: "Exchange commits with another store or a server, both ways, until both hold the same commits.",
         discussion: """
-            PATH is another store's directory (or a directory holding .trellis). Each side sends a Bloom filter \
-            of the commits added since its last sync with the other, and receives what the filter lacks. Every \
-            commit received is verified (id, signature, merge by recomputation) before it is stored. \
-            See docs/sync.md.
+            PEER is another store's directory (or a directory holding .trellis), or the ws:// URL of a \
+            'trellis serve' server, which checks this store's identity against its access lists. Each side \
+            sends a Bloom filter of the commits added since its last sync with the other, and receives what \
+            the filter lacks. Every commit received is verified (id, signature, merge by recomputation) \
+            before it is stored. See docs/sync.md and docs/server.md.
             """)
 
     @OptionGroup var options: StoreOptions
-    @Argument(help: "The other store's directory.") var path: String
-    @Argument(help: "Repositories to sync (default: all).") var repos: [String] = []
+    @Argument(help: "The other store's directory, or ws://HOST:PORT.") var peer: String
+    @Argument(help: "Repositories to sync (default: all, or all this identity may read on a server).") var repos: [String] = []
     @Flag(help: "Print rounds, commits and bytes each way as JSON.") var json = false
     @Option(help: ArgumentHelp("Write every message to DIR as NNN-sent.bin and NNN-received.bin (for debugging).", valueName: "DIR"))
     var trace: String?
 
-    func run() throws {
-        try reportingErrors { () throws(TrellisError) in
+    func run() async throws {
+        try await reportingErrors { () async throws(TrellisError) in
             let store = try options.open()
-            let other = StoreOptions.storeDirectory(path)
-            guard FileManager.default.fileExists(atPath: other + "/FORMAT") else {
-                throw TrellisError(.storeMissing, "no Trellis store at \(path)")
-            }
             let progress = ProgressBar(total: nil, label: "syncing")
-            var count = 0
-            let traceDirectory = trace
-            if let traceDirectory { try? FileManager.default.createDirectory(atPath: traceDirectory, withIntermediateDirectories: true) }
-            let observer = Sync.Observer(
-                progress: { r in progress.update(r.bytesSent + r.bytesReceived) },
-                trace: traceDirectory.map { dir in { bytes, sent in
-                    count += 1
-                    let name = String(format: "%@/%03d-%@.bin", dir, count, sent ? "sent" : "received")
-                    FileManager.default.createFile(atPath: name, contents: Data(bytes))
-                } })
-            let report = try store.sync(withStoreAt: other, repositories: repos, observer: observer)
+            let observer = Sync.Observer(progress: { r in progress.update(r.bytesSent + r.bytesReceived) },
+                                         trace: try traceWriter())
+            let report: SyncReport
+            if peer.hasPrefix("ws://") || peer.hasPrefix("wss://") {
+                report = try await store.sync(url: peer, repositories: repos, observer: observer)
+            } else {
+                let other = StoreOptions.storeDirectory(peer)
+                guard FileManager.default.fileExists(atPath: other + "/FORMAT") else {
+                    throw TrellisError(.storeMissing, "no Trellis store at \(peer)")
+                }
+                report = try store.sync(withStoreAt: other, repositories: repos, observer: observer)
+            }
             progress.finish()
             Output.warn(store.takeWarnings())
             if json {
@@ -50,9 +49,22 @@ struct SyncCommand: ParsableCommand {
                 ]))
                 return
             }
-            print("synced with \(path) in \(report.rounds) round trip\(report.rounds == 1 ? "" : "s"): "
+            print("synced with \(peer) in \(report.rounds) round trip\(report.rounds == 1 ? "" : "s"): "
                   + "sent \(report.commitsSent) commits (\(report.bytesSent) bytes), "
                   + "received \(report.commitsReceived) commits (\(report.bytesReceived) bytes)")
+        }
+    }
+
+    private func traceWriter() throws(TrellisError) -> (([UInt8], Bool) -> Void)? {
+        guard let dir = trace else { return nil }
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw TrellisError(.io, "cannot create \(dir): \(error.localizedDescription)")
+        }
+        var count = 0
+        return { bytes, sent in
+            count += 1
+            let name = String(format: "%@/%03d-%@.bin", dir, count, sent ? "sent" : "received")
+            _ = FileManager.default.createFile(atPath: name, contents: Data(bytes))
         }
     }
 }

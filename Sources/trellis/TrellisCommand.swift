@@ -2,7 +2,7 @@ import ArgumentParser
 import Trellis
 
 @main
-struct TrellisCommand: ParsableCommand {
+struct TrellisCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trellis",
         abstract: "A commit-graph database of versioned, signed records.",
@@ -11,7 +11,7 @@ struct TrellisCommand: ParsableCommand {
             """,
         subcommands: [
             Init.self, Identity.self, Put.self, Get.self, Remove.self, Repos.self, Keys.self, Heads.self,
-            Log.self, Diff.self, Cat.self, Conflicts.self, MergeFile.self, Import.self, Export.self, FsckCommand.self, Repack.self, Stats.self, SyncCommand.self, BundleCommand.self, Bench.self,
+            Log.self, Diff.self, Cat.self, Conflicts.self, MergeFile.self, Import.self, Export.self, FsckCommand.self, Repack.self, Stats.self, SyncCommand.self, BundleCommand.self, Serve.self, Watch.self, AccessCommand.self, Bench.self,
         ]
     )
 }

@@ -1,0 +1,115 @@
+import Foundation
+import Logging
+import TrellisCore
+import TrellisCrypto
+import TrellisStorage
+import TrellisSync
+
+/// Pushes new commits to the connections subscribed to their repository (docs/server.md §Live
+/// push). It follows each repository's arrival numbers, so commits stored by a sync session,
+/// by the server's own writes or by another process on the same store all reach subscribers,
+/// in arrival order (parents first).
+final class Broker: @unchecked Sendable {
+    struct Subscriber {
+        let key: PublicKey
+        let outbox: Outbox
+        /// Called when the subscriber lost read access or fell too far behind.
+        let drop: @Sendable (String) -> Void
+    }
+
+    private let engine: StorageEngine
+    private let policy: AccessPolicy
+    private let logger: Logger
+    private let lock = NSLock()
+    /// Held while pushing, so two pushes for one repository never race past each other's mark.
+    private let pushLock = NSLock()
+    private var subscribers: [String: [ObjectIdentifier: Subscriber]] = [:]
+    /// The arrival number up to which each subscribed repository has been pushed.
+    private var marks: [String: UInt64] = [:]
+
+    init(engine: StorageEngine, policy: AccessPolicy, logger: Logger) {
+        self.engine = engine
+        self.policy = policy
+        self.logger = logger
+    }
+
+    /// Subscribes `id` to `repositories`; commits arriving from now on are pushed.
+    func subscribe(_ id: ObjectIdentifier, _ subscriber: Subscriber, to repositories: [String]) throws(TrellisError) {
+        var fresh: [String] = []
+        lock.withLock {
+            for name in repositories {
+                if subscribers[name] == nil { fresh.append(name) }
+                subscribers[name, default: [:]][id] = subscriber
+            }
+        }
+        // A repository nobody watched starts at its current end, read under the push lock so a
+        // concurrent push cannot move the mark past it.
+        pushLock.lock()
+        defer { pushLock.unlock() }
+        for name in fresh where lock.withLock({ marks[name] == nil }) {
+            let end = try engine.syncView(name).seqEnd
+            lock.withLock { marks[name] = end }
+        }
+    }
+
+    func unsubscribe(_ id: ObjectIdentifier) {
+        lock.withLock {
+            for name in Array(subscribers.keys) {
+                subscribers[name]?[id] = nil
+                if subscribers[name]?.isEmpty == true {
+                    subscribers[name] = nil
+                    marks[name] = nil
+                }
+            }
+        }
+    }
+
+    var subscribedRepositories: [String] { lock.withLock { Array(subscribers.keys) } }
+
+    /// Pushes whatever arrived in `repositories` since their marks. Blocking: call it off the
+    /// event loops.
+    func pushNew(in repositories: [String]) {
+        pushLock.withLock {
+            for name in repositories {
+                do throws(TrellisError) { try pushNew(in: name) } catch {
+                    logger.error("push failed", metadata: ["repository": "\(name)", "error": "\(error.message)"])
+                }
+            }
+        }
+    }
+
+    private func pushNew(in name: String) throws(TrellisError) {
+        guard let mark = lock.withLock({ marks[name] }) else { return }
+        let (ids, end) = try engine.arrivals(in: name, since: mark)
+        guard !ids.isEmpty, end > mark else { return }
+        var messages: [[UInt8]] = []
+        var batch: [WireCommit] = []
+        var bytes = 0
+        for start in stride(from: 0, to: ids.count, by: 256) {
+            for c in try engine.commits(in: name, Array(ids[start..<min(start + 256, ids.count)])) {
+                batch.append(WireCommit(c))
+                bytes += c.encoded.count + c.signature.count
+                if bytes >= SyncMessage.targetCommitBytes {
+                    messages.append(ServerMessage.push(repository: name, commits: batch).encoded())
+                    (batch, bytes) = ([], 0)
+                }
+            }
+        }
+        if !batch.isEmpty { messages.append(ServerMessage.push(repository: name, commits: batch).encoded()) }
+        let targets = lock.withLock { () -> [Subscriber] in
+            marks[name] = end
+            return Array((subscribers[name] ?? [:]).values)
+        }
+        for s in targets {
+            // Access is checked on every push, so a revoked reader stops receiving at once.
+            guard policy.allows(s.key, .read, name) else {
+                s.drop("read access to repository '\(name)' was revoked")
+                continue
+            }
+            for m in messages where !s.outbox.push(m) {
+                s.drop("the connection fell more than \(s.outbox.maxPending) bytes behind")
+                break
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import Foundation
+import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+import TrellisCore
+import TrellisSync
+
+/// Bytes of inbound messages being assembled across every connection of a server, so many
+/// large messages at once cannot exhaust memory (docs/server.md §Limits).
+final class MemoryBudget: @unchecked Sendable {
+    let limit: Int
+    private var used = 0
+    private let lock = NSLock()
+
+    init(limit: Int) { self.limit = limit }
+
+    func reserve(_ bytes: Int) -> Bool {
+        lock.withLock {
+            guard used + bytes <= limit else { return false }
+            used += bytes
+            return true
+        }
+    }
+
+    func release(_ bytes: Int) { lock.withLock { used -= bytes } }
+}
+
+/// Reads whole binary messages from WebSocket frames: text frames, bad fragmentation and
+/// messages over the limit are errors, and every byte held is reserved from a budget first.
+struct MessageReader {
+    private var frames: WebSocketInboundStream.AsyncIterator
+    let maxMessageBytes: Int
+    let budget: MemoryBudget?
+    /// Bytes of the last message returned, still reserved until `release()`.
+    private var held = 0
+
+    init(_ inbound: WebSocketInboundStream, maxMessageBytes: Int, budget: MemoryBudget?) {
+        frames = inbound.makeAsyncIterator()
+        self.maxMessageBytes = maxMessageBytes
+        self.budget = budget
+    }
+
+    /// The next message, or nil when the peer closed the connection.
+    mutating func next() async throws(TrellisError) -> [UInt8]? {
+        release()
+        var message: [UInt8] = []
+        while true {
+            let frame: WebSocketDataFrame?
+            do { frame = try await frames.next() } catch {
+                throw TrellisError(.network, "the connection failed: \(error)")
+            }
+            guard let frame else {
+                return nil
+            }
+            switch frame.opcode {
+            case .text: throw TrellisError(.invalidArgument, "text messages are not part of the protocol; send binary messages")
+            case .binary where !message.isEmpty, .continuation where message.isEmpty && held == 0:
+                throw TrellisError(.invalidArgument, "bad WebSocket fragmentation")
+            default: break
+            }
+            let size = frame.data.readableBytes
+            guard message.count + size <= maxMessageBytes else {
+                throw TrellisError(.invalidArgument, "a message exceeds the limit of \(maxMessageBytes) bytes")
+            }
+            if let budget {
+                guard budget.reserve(size) else { throw TrellisError(.invalidArgument, "the server is out of memory for messages; try again later") }
+                held += size
+            }
+            message += frame.data.readableBytesView
+            if frame.fin {
+                guard !message.isEmpty else { throw TrellisError(.invalidArgument, "an empty message") }
+                return message
+            }
+        }
+    }
+
+    /// Returns the last message's bytes to the budget.
+    mutating func release() {
+        budget?.release(held)
+        held = 0
+    }
+}
+
+/// Messages waiting to be written to one connection. One writer task drains it, so the frames of
+/// two messages never interleave. Pushes are dropped, and the connection marked slow, once more
+/// than `maxPending` bytes wait.
+final class Outbox: @unchecked Sendable {
+    enum Item {
+        case message([UInt8])
+        case close(WebSocketErrorCode, String)
+    }
+
+    let items: AsyncStream<Item>
+    private let continuation: AsyncStream<Item>.Continuation
+    private let lock = NSLock()
+    private var pending = 0
+    let maxPending: Int
+    private(set) var overflowed = false
+
+    init(maxPending: Int) {
+        (items, continuation) = AsyncStream.makeStream(of: Item.self)
+        self.maxPending = maxPending
+    }
+
+    /// Queues a reply; replies are never dropped (a session has one in flight at a time).
+    func send(_ bytes: [UInt8]) {
+        lock.withLock { pending += bytes.count }
+        continuation.yield(.message(bytes))
+    }
+
+    /// Queues a push; false, and nothing queued, when the peer is too far behind.
+    func push(_ bytes: [UInt8]) -> Bool {
+        let ok = lock.withLock {
+            guard !overflowed, pending + bytes.count <= maxPending else {
+                overflowed = true
+                return false
+            }
+            pending += bytes.count
+            return true
+        }
+        if ok { continuation.yield(.message(bytes)) }
+        return ok
+    }
+
+    func close(_ code: WebSocketErrorCode, _ reason: String) {
+        continuation.yield(.close(code, reason))
+        continuation.finish()
+    }
+
+    func finish() { continuation.finish() }
+
+    /// Writes queued items until the stream ends or a close is written.
+    func drain(to outbound: WebSocketOutboundWriter) async throws {
+        for await item in items {
+            switch item {
+            case .message(let bytes):
+                try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes))
+                lock.withLock { pending -= bytes.count }
+            case .close(let code, let reason):
+                try await outbound.close(code, reason: String(reason.utf8.prefix(120)) ?? "")
+                return
+            }
+        }
+    }
+}

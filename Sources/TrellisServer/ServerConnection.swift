@@ -1,0 +1,172 @@
+import Foundation
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOWebSocket
+import TrellisCore
+import TrellisCrypto
+import TrellisStorage
+import TrellisSync
+
+/// One client's WebSocket connection: challenge, authentication, then sync sessions and
+/// subscriptions until either side closes (docs/server.md §Wire).
+final class ServerConnection: @unchecked Sendable {
+    private let server: SyncServer
+    private let channel: any Channel
+    private let outbox: Outbox
+    private var logger: Logger
+    private let lock = NSLock()
+    /// When the peer must next have sent something, or nil while it may stay quiet (subscribed).
+    private var deadline: Date?
+
+    init(server: SyncServer, channel: any Channel) {
+        self.server = server
+        self.channel = channel
+        outbox = Outbox(maxPending: server.configuration.maxPendingPushBytes)
+        logger = server.logger
+        logger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "?")"
+    }
+
+    func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async {
+        logger.debug("connected")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                do { try await self.outbox.drain(to: outbound) } catch { self.abort("write failed: \(error)") }
+            }
+            group.addTask { await self.watchdog() }
+            await self.readLoop(inbound)
+            self.outbox.finish()
+            group.cancelAll()
+        }
+        server.broker.unsubscribe(ObjectIdentifier(self))
+        logger.debug("disconnected")
+    }
+
+    /// Closes the socket at once: for peers that stopped reading or went silent.
+    private func abort(_ reason: String) {
+        logger.info("dropping connection", metadata: ["reason": "\(reason)"])
+        channel.close(promise: nil)
+    }
+
+    private func expect(within seconds: Double?) {
+        lock.withLock { deadline = seconds.map { Date().addingTimeInterval($0) } }
+    }
+
+    private func watchdog() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: 250_000_000)
+            if let d = lock.withLock({ deadline }), Date() > d {
+                abort("the peer sent nothing in time")
+                return
+            }
+        }
+    }
+
+    private func fail(_ error: TrellisError, code: WebSocketErrorCode = .protocolError) {
+        logger.info("refused", metadata: ["error": "\(error.message)"])
+        outbox.send(SyncMessage.error(error.message).encoded())
+        outbox.close(code, error.message)
+    }
+
+    private func readLoop(_ inbound: WebSocketInboundStream) async {
+        var reader = MessageReader(inbound, maxMessageBytes: server.configuration.maxMessageBytes, budget: server.budget)
+        let nonce: [UInt8]
+        do { nonce = try SecureRandom.bytes(ServerMessage.nonceSize) } catch {
+            return fail(TrellisError(.io, "no randomness for a challenge: \(error)"), code: .unexpectedServerError)
+        }
+        let me = server.engine.identity.publicKey
+        outbox.send(ServerMessage.challenge(server: me.bytes, nonce: nonce, relay: server.configuration.relay).encoded())
+        expect(within: server.configuration.authTimeout)
+        var peer: PublicKey?
+        var session: SessionBox?
+        do throws(TrellisError) {
+            while let bytes = try await reader.next() {
+                defer { reader.release() }
+                guard let type = ServerMessage.type(of: bytes) else {
+                    throw TrellisError(.corruptData, "not a Trellis protocol message")
+                }
+                guard let key = peer else {
+                    guard type == ServerMessage.authType, case .auth(let client, let signature) = try ServerMessage.decode(bytes),
+                          let key = try? PublicKey(bytes: client),
+                          key.isValidSignature(signature, for: ServerMessage.authMessage(server: me.bytes, nonce: nonce, client: client))
+                    else { throw TrellisError(.permissionDenied, "authentication failed: answer the challenge with a valid signature") }
+                    peer = key
+                    logger[metadataKey: "key"] = "\(Hex.encode(key.bytes).prefix(16))"
+                    logger.info("authenticated")
+                    outbox.send(ServerMessage.ready(access: try await readable(by: key)).encoded())
+                    expect(within: nil)
+                    continue
+                }
+                switch type {
+                case 1, 3:  // HELLO starts a session; SYNC continues it
+                    if type == 1 { session = SessionBox(SyncResponder(engine: server.engine, authenticated: key, policy: server.policy)) }
+                    guard let s = session else { throw TrellisError(.invalidArgument, "SYNC without a session: send HELLO first") }
+                    try await handle(bytes, in: s)
+                    if s.responder.finished || s.responder.failure != nil { session = nil }
+                    expect(within: session == nil ? nil : server.configuration.sessionTimeout)
+                case 4:
+                    session = nil
+                    expect(within: nil)
+                case ServerMessage.subscribeType:
+                    guard case .subscribe(let names) = try ServerMessage.decode(bytes) else { continue }
+                    try subscribe(key, names)
+                default:
+                    throw TrellisError(.corruptData, "unexpected message type \(type)")
+                }
+            }
+        } catch {
+            fail(error, code: error.code == .permissionDenied ? .policyViolation : .protocolError)
+        }
+    }
+
+    private func handle(_ request: [UInt8], in s: SessionBox) async throws(TrellisError) {
+        let before = s.responder.report.commitsReceived
+        let reply: [UInt8]
+        do { reply = try await server.blocking { s.responder.handle(request) } } catch {
+            throw TrellisError(.io, "the server is shutting down")
+        }
+        outbox.send(reply)
+        if let failure = s.responder.failure {
+            logger.info("sync refused", metadata: ["error": "\(failure.message)"])
+        }
+        if s.responder.report.commitsReceived > before {
+            let broker = server.broker
+            _ = try? await server.blocking { broker.pushNew(in: broker.subscribedRepositories) }
+        }
+        if s.responder.finished {
+            let r = s.responder.report
+            logger.info("synced", metadata: ["rounds": "\(r.rounds)", "received": "\(r.commitsReceived)", "sent": "\(r.commitsSent)"])
+        }
+    }
+
+    private func readable(by key: PublicKey) async throws(TrellisError) -> [ServerMessage.RepositoryAccess]? {
+        let (policy, engine) = (server.policy, server.engine)
+        let list: [ServerMessage.RepositoryAccess]?
+        do {
+            list = try await server.blocking {
+                policy.readable(by: key, existing: (try? engine.repositoryNames()) ?? [])?.map { ServerMessage.RepositoryAccess(name: $0.name, write: $0.write) }
+            }
+        } catch { throw TrellisError(.io, "the server is shutting down") }
+        return list
+    }
+
+    private func subscribe(_ key: PublicKey, _ names: [String]) throws(TrellisError) {
+        for name in names where !server.policy.allows(key, .read, name) {
+            throw TrellisError(.permissionDenied, "\(Hex.encode(key.bytes)) may not read repository '\(name)'")
+        }
+        let subscriber = Broker.Subscriber(key: key, outbox: outbox) { [weak self] (reason: String) in
+            guard let self else { return }
+            self.server.broker.unsubscribe(ObjectIdentifier(self))
+            self.outbox.send(SyncMessage.error(reason).encoded())
+            self.abort(reason)
+        }
+        try server.broker.subscribe(ObjectIdentifier(self), subscriber, to: names)
+        logger.info("subscribed", metadata: ["repositories": "\(names.joined(separator: ","))"])
+    }
+}
+
+/// A session's responder, handed to the thread pool; one message is handled at a time.
+final class SessionBox: @unchecked Sendable {
+    let responder: SyncResponder
+    init(_ responder: SyncResponder) { self.responder = responder }
+}

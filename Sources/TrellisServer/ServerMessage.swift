@@ -1,0 +1,144 @@
+import TrellisCore
+import TrellisCrypto
+import TrellisStorage
+import TrellisSync
+
+/// The messages a WebSocket connection adds around the sync protocol (docs/server.md §Wire):
+/// authentication, the repositories a peer may use, subscriptions and pushed commits. They
+/// share the sync messages' header (version 1, then a type byte); types 1–4 are sync messages.
+enum ServerMessage: Equatable {
+    case challenge(server: [UInt8], nonce: [UInt8], relay: Bool)
+    case auth(client: [UInt8], signature: [UInt8])
+    /// nil: the peer may read and write every repository.
+    case ready(access: [RepositoryAccess]?)
+    case subscribe([String])
+    case push(repository: String, commits: [WireCommit])
+
+    struct RepositoryAccess: Equatable {
+        var name: String
+        var write: Bool
+    }
+
+    static let challengeType: UInt8 = 16
+    static let authType: UInt8 = 17
+    static let readyType: UInt8 = 18
+    static let subscribeType: UInt8 = 19
+    static let pushType: UInt8 = 20
+
+    static let nonceSize = 32
+    static let authContext = Array("trellis-auth-v1\0".utf8)
+
+    /// The bytes a client signs to prove its key: a context string, the server's key, the
+    /// server's fresh nonce and the client's key (so a signature answers one challenge only).
+    static func authMessage(server: [UInt8], nonce: [UInt8], client: [UInt8]) -> [UInt8] {
+        authContext + server + nonce + client
+    }
+
+    /// The message type of any message, sync or server; nil for an empty or foreign one.
+    static func type(of bytes: [UInt8]) -> UInt8? {
+        bytes.count >= 2 && bytes[0] == SyncMessage.version ? bytes[1] : nil
+    }
+
+    func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 128)
+        w.u8(SyncMessage.version)
+        switch self {
+        case .challenge(let server, let nonce, let relay):
+            w.u8(Self.challengeType)
+            w.raw(server)
+            w.raw(nonce)
+            w.u8(relay ? 1 : 0)
+        case .auth(let client, let signature):
+            w.u8(Self.authType)
+            w.raw(client)
+            w.raw(signature)
+        case .ready(let access):
+            w.u8(Self.readyType)
+            w.u8(access == nil ? 1 : 0)
+            w.varint(UInt64(access?.count ?? 0))
+            for a in access ?? [] {
+                w.string(a.name)
+                w.u8(a.write ? 1 : 0)
+            }
+        case .subscribe(let names):
+            w.u8(Self.subscribeType)
+            w.varint(UInt64(names.count))
+            for name in names { w.string(name) }
+        case .push(let repository, let commits):
+            w.u8(Self.pushType)
+            w.string(repository)
+            w.varint(UInt64(commits.count))
+            for c in commits {
+                w.varint(UInt64(c.encoded.count))
+                w.raw(c.encoded)
+                w.varint(UInt64(c.signature.count))
+                w.raw(c.signature)
+            }
+        }
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws(TrellisError) -> ServerMessage {
+        guard bytes.count <= SyncMessage.maxMessageBytes else {
+            throw TrellisError(.corruptData, "message of \(bytes.count) bytes exceeds the limit of \(SyncMessage.maxMessageBytes)")
+        }
+        var r = ByteReader(bytes)
+        let message: ServerMessage
+        do throws(TrellisError) {
+            guard try r.u8() == SyncMessage.version else { throw TrellisError(.corruptData, "unsupported protocol version") }
+            switch try r.u8() {
+            case challengeType:
+                message = .challenge(server: Array(try r.raw(32)), nonce: Array(try r.raw(nonceSize)), relay: try flag(&r))
+            case authType:
+                message = .auth(client: Array(try r.raw(32)), signature: Array(try r.raw(64)))
+            case readyType:
+                let everything = try flag(&r)
+                var access: [RepositoryAccess] = []
+                for _ in 0..<(try count(&r, max: SyncMessage.maxSelection)) {
+                    access.append(RepositoryAccess(name: try repositoryName(&r), write: try flag(&r)))
+                }
+                message = .ready(access: everything ? nil : access)
+            case subscribeType:
+                var names: [String] = []
+                for _ in 0..<(try count(&r, max: SyncMessage.maxSelection)) { names.append(try repositoryName(&r)) }
+                message = .subscribe(names)
+            case pushType:
+                let repository = try repositoryName(&r)
+                var commits: [WireCommit] = []
+                for _ in 0..<(try count(&r, max: SyncMessage.maxCommits)) {
+                    let encoded = Array(try r.raw(try count(&r, max: SyncMessage.maxCommitBytes)))
+                    let signature = Array(try r.raw(try count(&r, max: 64)))
+                    guard signature.isEmpty || signature.count == 64 else { throw TrellisError(.corruptData, "a signature has 0 or 64 bytes") }
+                    commits.append(WireCommit(encoded: encoded, signature: signature))
+                }
+                message = .push(repository: repository, commits: commits)
+            case let type:
+                throw TrellisError(.corruptData, "unknown message type \(type)")
+            }
+            guard r.isAtEnd else { throw TrellisError(.corruptData, "trailing bytes") }
+        } catch {
+            throw TrellisError(.corruptData, "malformed message: \(error.message)")
+        }
+        return message
+    }
+
+    private static func flag(_ r: inout ByteReader) throws(TrellisError) -> Bool {
+        switch try r.u8() {
+        case 0: return false
+        case 1: return true
+        default: throw TrellisError(.corruptData, "a flag byte is 0 or 1")
+        }
+    }
+
+    private static func count(_ r: inout ByteReader, max: Int) throws(TrellisError) -> Int {
+        let n = try r.varint()
+        guard n <= UInt64(max), n <= UInt64(r.remaining) else { throw TrellisError(.corruptData, "a count of \(n) is out of range") }
+        return Int(n)
+    }
+
+    private static func repositoryName(_ r: inout ByteReader) throws(TrellisError) -> String {
+        let name = try r.string()
+        guard StorageEngine.isValidRepositoryName(name) else { throw TrellisError(.corruptData, "invalid repository name") }
+        return name
+    }
+}

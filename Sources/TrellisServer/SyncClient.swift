@@ -1,0 +1,144 @@
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import TrellisCore
+import TrellisCrypto
+import TrellisStorage
+import TrellisSync
+
+/// The client side of a WebSocket connection to `trellis serve`, after authentication
+/// (docs/server.md §Wire). Pushed commits go to `onPush` while the caller waits for replies.
+final class ClientConnection: @unchecked Sendable {
+    let engine: StorageEngine
+    let url: String
+    /// The repositories this client may use, as the server said; nil means all of them.
+    private(set) var access: [ServerMessage.RepositoryAccess]?
+    private(set) var relay = false
+    var onPush: ((String, [WireCommit]) async throws(TrellisError) -> Void)?
+    private var reader: MessageReader
+    private let outbound: WebSocketOutboundWriter
+
+    private init(engine: StorageEngine, url: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) {
+        self.engine = engine
+        self.url = url
+        self.outbound = outbound
+        reader = MessageReader(inbound, maxMessageBytes: SyncMessage.maxMessageBytes, budget: nil)
+    }
+
+    /// `ws://HOST:PORT` as users write it, with the `/sync` path added when none is given.
+    static func endpoint(_ url: String) throws(TrellisError) -> String {
+        guard let parts = URLComponents(string: url), ["ws", "wss"].contains(parts.scheme ?? ""), parts.host?.isEmpty == false else {
+            throw TrellisError(.invalidArgument, "'\(url)' is not a ws:// or wss:// URL")
+        }
+        return parts.path.isEmpty || parts.path == "/" ? url.trimmingSuffix("/") + "/sync" : url
+    }
+
+    /// Connects, authenticates with the store's identity and runs `body`; the connection closes
+    /// when it returns.
+    static func run<T: Sendable>(url: String, engine: StorageEngine, logger: Logger = Logger(label: "trellis.client"),
+                                 _ body: @escaping @Sendable (ClientConnection) async throws(TrellisError) -> T) async throws(TrellisError) -> T {
+        let endpoint = try endpoint(url)
+        let result = ResultBox<T>()
+        let client = WebSocketClient(url: endpoint, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, outbound, _ in
+            let connection = ClientConnection(engine: engine, url: url, inbound: inbound, outbound: outbound)
+            do throws(TrellisError) {
+                try await connection.authenticate()
+                result.set(.success(try await body(connection)))
+            } catch {
+                result.set(.failure(error))
+            }
+        }
+        do { try await client.run() } catch {
+            if result.get() == nil { throw TrellisError(.network, "cannot connect to \(endpoint): \(Self.describe(error))") }
+        }
+        switch result.get() {
+        case .success(let value): return value
+        case .failure(let error): throw error
+        case nil: throw TrellisError(.network, "the server at \(endpoint) closed the connection")
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let e = error as? IOError { return e.description }
+        return String(describing: error)
+    }
+
+    func send(_ bytes: [UInt8]) async throws(TrellisError) {
+        do { try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes)) } catch {
+            throw TrellisError(.network, "the connection to \(url) failed: \(error)")
+        }
+    }
+
+    /// The next message that is not a push; pushes in between go to `onPush`.
+    func receive() async throws(TrellisError) -> [UInt8] {
+        while true {
+            guard let bytes = try await reader.next() else {
+                throw TrellisError(.network, "the server at \(url) closed the connection")
+            }
+            reader.release()
+            guard ServerMessage.type(of: bytes) == ServerMessage.pushType else { return bytes }
+            guard case .push(let repository, let commits) = try ServerMessage.decode(bytes) else { continue }
+            try await onPush?(repository, commits)
+        }
+    }
+
+    /// A server message of one type; an ERROR becomes a thrown refusal.
+    private func expect(_ type: UInt8) async throws(TrellisError) -> ServerMessage {
+        let bytes = try await receive()
+        if ServerMessage.type(of: bytes) == 4, case .error(let text) = try SyncMessage.decode(bytes) {
+            throw TrellisError(.permissionDenied, "the server refused: \(text)")
+        }
+        guard ServerMessage.type(of: bytes) == type else { throw TrellisError(.corruptData, "the server sent a message out of turn") }
+        return try ServerMessage.decode(bytes)
+    }
+
+    private func authenticate() async throws(TrellisError) {
+        guard case .challenge(let server, let nonce, let relay) = try await expect(ServerMessage.challengeType) else { return }
+        self.relay = relay
+        let me = engine.identity
+        let signature = me.sign(ServerMessage.authMessage(server: server, nonce: nonce, client: me.publicKey.bytes))
+        try await send(ServerMessage.auth(client: me.publicKey.bytes, signature: signature).encoded())
+        guard case .ready(let access) = try await expect(ServerMessage.readyType) else { return }
+        self.access = access
+    }
+
+    /// One sync session over this connection (docs/sync.md); with no repositories named, every
+    /// repository this client may read.
+    func sync(_ repositories: [String], observer: Sync.Observer = Sync.Observer()) async throws(TrellisError) -> SyncReport {
+        var selection = repositories
+        if selection.isEmpty, let access {
+            selection = access.map(\.name)
+            guard !selection.isEmpty else {
+                throw TrellisError(.permissionDenied, "the server grants \(Hex.encode(engine.identity.publicKey.bytes)) no repository")
+            }
+        }
+        let initiator = try SyncInitiator(engine: engine, address: "url:" + url, repositories: selection)
+        var request: [UInt8]? = try initiator.hello()
+        while let r = request {
+            observer.trace?(r, true)
+            try await send(r)
+            let reply = try await receive()
+            observer.trace?(reply, false)
+            request = try initiator.handle(reply)
+            observer.progress?(initiator.report)
+        }
+        return initiator.report
+    }
+
+    func subscribe(_ repositories: [String]) async throws(TrellisError) {
+        try await send(ServerMessage.subscribe(repositories).encoded())
+    }
+}
+
+/// Hands a value out of the WebSocket handler.
+final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private var value: Result<T, TrellisError>?
+    private let lock = NSLock()
+    func set(_ v: Result<T, TrellisError>) { lock.withLock { value = v } }
+    func get() -> Result<T, TrellisError>? { lock.withLock { value } }
+}
+
+extension String {
+    fileprivate func trimmingSuffix(_ s: String) -> String { hasSuffix(s) ? String(dropLast(s.count)) : self }
+}
