@@ -23,13 +23,15 @@ final class MemoryBudget: @unchecked Sendable {
     }
 
     func release(_ bytes: Int) { lock.withLock { used -= bytes } }
+
+    var inUse: Int { lock.withLock { used } }
 }
 
 /// Reads whole binary messages from WebSocket frames: text frames, bad fragmentation and
 /// messages over the limit are errors, and every byte held is reserved from a budget first.
 struct MessageReader {
     private var frames: WebSocketInboundStream.AsyncIterator
-    let maxMessageBytes: Int
+    var maxMessageBytes: Int
     let budget: MemoryBudget?
     /// Bytes of the last message returned, still reserved until `release()`.
     private var held = 0
@@ -111,7 +113,8 @@ final class Outbox: @unchecked Sendable {
     /// Queues a push; false, and nothing queued, when the peer is too far behind.
     func push(_ bytes: [UInt8]) -> Bool {
         let ok = lock.withLock {
-            guard !overflowed, pending + bytes.count <= maxPending else {
+            // One message may exceed the limit when nothing else waits.
+            guard !overflowed, pending == 0 || pending + bytes.count <= maxPending else {
                 overflowed = true
                 return false
             }

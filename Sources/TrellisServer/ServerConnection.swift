@@ -3,6 +3,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
+import ServiceLifecycle
 import TrellisCore
 import TrellisCrypto
 import TrellisStorage
@@ -19,6 +20,8 @@ final class ServerConnection: @unchecked Sendable {
     /// When the peer must next have sent something, or nil while it may stay quiet (subscribed).
     private var deadline: Date?
 
+    static let maxUnauthenticatedBytes = 1024
+
     init(server: SyncServer, channel: any Channel) {
         self.server = server
         self.channel = channel
@@ -29,15 +32,22 @@ final class ServerConnection: @unchecked Sendable {
 
     func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async {
         logger.debug("connected")
+        let watchdog = Task { await self.watchdog() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 do { try await self.outbox.drain(to: outbound) } catch { self.abort("write failed: \(error)") }
             }
-            group.addTask { await self.watchdog() }
-            await self.readLoop(inbound)
+            await withGracefulShutdownHandler {
+                await self.readLoop(inbound)
+            } onGracefulShutdown: {
+                self.outbox.close(.goingAway, "the server is shutting down")
+                self.closeSoon()
+            }
+            // The writer ends once what is queued (an ERROR and a close, say) is written.
             self.outbox.finish()
-            group.cancelAll()
+            self.closeSoon()
         }
+        watchdog.cancel()
         server.broker.unsubscribe(ObjectIdentifier(self))
         logger.debug("disconnected")
     }
@@ -46,6 +56,11 @@ final class ServerConnection: @unchecked Sendable {
     private func abort(_ reason: String) {
         logger.info("dropping connection", metadata: ["reason": "\(reason)"])
         channel.close(promise: nil)
+    }
+
+    /// Cuts off a peer that has not finished closing within two seconds.
+    private func closeSoon() {
+        channel.eventLoop.scheduleTask(in: .seconds(2)) { self.channel.close(promise: nil) }
     }
 
     private func expect(within seconds: Double?) {
@@ -69,7 +84,9 @@ final class ServerConnection: @unchecked Sendable {
     }
 
     private func readLoop(_ inbound: WebSocketInboundStream) async {
-        var reader = MessageReader(inbound, maxMessageBytes: server.configuration.maxMessageBytes, budget: server.budget)
+        // Until it authenticates, a peer may send only a short message.
+        var reader = MessageReader(inbound, maxMessageBytes: Self.maxUnauthenticatedBytes, budget: server.budget)
+        defer { reader.release() }
         let nonce: [UInt8]
         do { nonce = try SecureRandom.bytes(ServerMessage.nonceSize) } catch {
             return fail(TrellisError(.io, "no randomness for a challenge: \(error)"), code: .unexpectedServerError)
@@ -79,6 +96,8 @@ final class ServerConnection: @unchecked Sendable {
         expect(within: server.configuration.authTimeout)
         var peer: PublicKey?
         var session: SessionBox?
+        // A subscribed peer may stay quiet (pings watch it); any other must keep talking.
+        var subscribed = false
         do throws(TrellisError) {
             while let bytes = try await reader.next() {
                 defer { reader.release() }
@@ -91,10 +110,11 @@ final class ServerConnection: @unchecked Sendable {
                           key.isValidSignature(signature, for: ServerMessage.authMessage(server: me.bytes, nonce: nonce, client: client))
                     else { throw TrellisError(.permissionDenied, "authentication failed: answer the challenge with a valid signature") }
                     peer = key
+                    reader.maxMessageBytes = server.configuration.maxMessageBytes
                     logger[metadataKey: "key"] = "\(Hex.encode(key.bytes).prefix(16))"
                     logger.info("authenticated")
                     outbox.send(ServerMessage.ready(access: try await readable(by: key)).encoded())
-                    expect(within: nil)
+                    expect(within: server.configuration.sessionTimeout)
                     continue
                 }
                 switch type {
@@ -103,13 +123,15 @@ final class ServerConnection: @unchecked Sendable {
                     guard let s = session else { throw TrellisError(.invalidArgument, "SYNC without a session: send HELLO first") }
                     try await handle(bytes, in: s)
                     if s.responder.finished || s.responder.failure != nil { session = nil }
-                    expect(within: session == nil ? nil : server.configuration.sessionTimeout)
+                    expect(within: session == nil && subscribed ? nil : server.configuration.sessionTimeout)
                 case 4:
                     session = nil
-                    expect(within: nil)
+                    expect(within: subscribed ? nil : server.configuration.sessionTimeout)
                 case ServerMessage.subscribeType:
                     guard case .subscribe(let names) = try ServerMessage.decode(bytes) else { continue }
                     try subscribe(key, names)
+                    subscribed = true
+                    if session == nil { expect(within: nil) }
                 default:
                     throw TrellisError(.corruptData, "unexpected message type \(type)")
                 }
@@ -157,8 +179,11 @@ final class ServerConnection: @unchecked Sendable {
         let subscriber = Broker.Subscriber(key: key, outbox: outbox) { [weak self] (reason: String) in
             guard let self else { return }
             self.server.broker.unsubscribe(ObjectIdentifier(self))
+            self.logger.info("dropping subscriber", metadata: ["reason": "\(reason)"])
             self.outbox.send(SyncMessage.error(reason).encoded())
-            self.abort(reason)
+            self.outbox.close(.policyViolation, reason)
+            // A peer too slow to take the close frame is cut off.
+            self.closeSoon()
         }
         try server.broker.subscribe(ObjectIdentifier(self), subscriber, to: names)
         logger.info("subscribed", metadata: ["repositories": "\(names.joined(separator: ","))"])

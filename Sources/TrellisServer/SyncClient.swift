@@ -113,7 +113,8 @@ final class ClientConnection: @unchecked Sendable {
                 throw TrellisError(.permissionDenied, "the server grants \(Hex.encode(engine.identity.publicKey.bytes)) no repository")
             }
         }
-        let initiator = try SyncInitiator(engine: engine, address: "url:" + url, repositories: selection)
+        let pushable = access.map { Set($0.filter(\.write).map(\.name)) }
+        let initiator = try SyncInitiator(engine: engine, address: "url:" + url, repositories: selection, pushable: pushable)
         var request: [UInt8]? = try initiator.hello()
         while let r = request {
             observer.trace?(r, true)

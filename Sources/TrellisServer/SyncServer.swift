@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -30,6 +31,8 @@ public struct ServerConfiguration: Sendable {
     /// Seconds a new connection has to authenticate, and a sync session may sit between messages.
     public var authTimeout: Double = 10
     public var sessionTimeout: Double = 60
+    /// Seconds an HTTP connection may stay silent before it upgrades (garbage, slow requests).
+    public var httpIdleTimeout: Double = 10
     /// Seconds between pings on an idle connection; a peer that misses one is dropped.
     public var pingInterval: Double = 30
     /// Seconds between checks for commits other processes wrote to the store.
@@ -48,6 +51,8 @@ public final class SyncServer: Sendable {
     let budget: MemoryBudget
     let logger: Logger
     let pool: NIOThreadPool
+    private let running = NIOLockedValueBox<ServiceGroup?>(nil)
+    let deadlines = Deadlines()
 
     public init(store: Store, configuration: ServerConfiguration, logger: Logger) {
         self.configuration = configuration
@@ -65,7 +70,15 @@ public final class SyncServer: Sendable {
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: application(onListening: onListening)), .init(service: Poller(server: self))],
             gracefulShutdownSignals: shutdownSignals, logger: logger))
+        running.withLockedValue { $0 = group }
         try await group.run()
+        running.withLockedValue { $0 = nil }
+        logger.info("stopped")
+    }
+
+    /// Stops a running server as SIGTERM would: no new connections, open ones closed.
+    public func shutdown() async {
+        await running.withLockedValue { $0 }?.triggerGracefulShutdown()
     }
 
     func application(onListening: @escaping @Sendable (String, Int) -> Void) -> some ApplicationProtocol {
@@ -78,14 +91,19 @@ public final class SyncServer: Sendable {
         let ws = WebSocketServerConfiguration(
             maxFrameSize: 1 << 20,
             autoPing: .enabled(timePeriod: .milliseconds(Int64(configuration.pingInterval * 1000))),
-            closeTimeout: .seconds(5))
-        let server = HTTPServerBuilder.http1WebSocketUpgrade(
-            configuration: .init(http1: .init(idleTimeout: .seconds(30)), ws: ws)
-        ) { request, channel, _ in
-            guard request.path == "/sync" else { return .dontUpgrade }
-            return .upgrade([:]) { inbound, outbound, _ in
-                await ServerConnection(server: self, channel: channel).serve(inbound, outbound)
-            }
+            closeTimeout: .seconds(1))
+        let http1 = HTTP1WebSocketUpgradeChannel.Configuration(
+            http1: .init(idleTimeout: .milliseconds(Int64(configuration.httpIdleTimeout * 1000))), ws: ws)
+        let deadlines = self.deadlines
+        let timeout = TimeAmount.milliseconds(Int64(configuration.httpIdleTimeout * 1000))
+        let server = HTTPServerBuilder { responder in
+            DeadlineChannel(inner: HTTP1WebSocketUpgradeChannel(responder: responder, configuration: http1) { request, channel, _ in
+                guard request.path == "/sync" else { return .dontUpgrade }
+                deadlines.disarm(channel)
+                return .upgrade([:]) { inbound, outbound, _ in
+                    await ServerConnection(server: self, channel: channel).serve(inbound, outbound)
+                }
+            }, timeout: timeout, deadlines: deadlines)
         }
         let host = configuration.host
         let logger = logger
@@ -119,5 +137,38 @@ struct Poller: Service {
                 _ = try? await server.blocking { broker.pushNew(in: broker.subscribedRepositories) }
             }
         }
+    }
+}
+
+/// Connections get `timeout` to upgrade to WebSocket; HTTP requests (GET /health) to finish.
+/// Hummingbird's idle timeout starts only once a request has been parsed, so without this a
+/// client sending garbage or nothing would hold its connection forever.
+struct DeadlineChannel: ServerChildChannel {
+    let inner: HTTP1WebSocketUpgradeChannel
+    let timeout: TimeAmount
+    let deadlines: Deadlines
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<HTTP1WebSocketUpgradeChannel.Value> {
+        deadlines.arm(channel, timeout)
+        return inner.setup(channel: channel, logger: logger)
+    }
+
+    func handle(value: HTTP1WebSocketUpgradeChannel.Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+final class Deadlines: Sendable {
+    private let scheduled = NIOLockedValueBox<[ObjectIdentifier: Scheduled<Void>]>([:])
+
+    func arm(_ channel: any Channel, _ timeout: TimeAmount) {
+        let id = ObjectIdentifier(channel)
+        let task = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        scheduled.withLockedValue { $0[id] = task }
+        channel.closeFuture.whenComplete { _ in self.disarm(channel) }
+    }
+
+    func disarm(_ channel: any Channel) {
+        scheduled.withLockedValue { $0.removeValue(forKey: ObjectIdentifier(channel)) }?.cancel()
     }
 }

@@ -9,6 +9,8 @@ public struct SyncReport: Sendable, Equatable, Codable {
     public var commitsReceived = 0
     public var bytesSent = 0
     public var bytesReceived = 0
+    /// Commits the peer lacks that were not sent because this side may not write there.
+    public var commitsWithheld = 0
 
     public init() {}
 
@@ -18,6 +20,7 @@ public struct SyncReport: Sendable, Equatable, Codable {
         case commitsReceived = "commits_received"
         case bytesSent = "bytes_sent"
         case bytesReceived = "bytes_received"
+        case commitsWithheld = "commits_withheld"
     }
 }
 
@@ -51,6 +54,11 @@ final class SyncEndpoint {
     private var heldBytes = 0
     private var requested = Set<CommitID>()
     private var needToSend: [CommitID] = []
+    /// Repositories whose commits this side may send; nil means all. Commits of the others are
+    /// withheld (a client pulling from a server where it may only read).
+    var pushable: Set<String>?
+    /// Commits the peer lacks that this side withheld.
+    private(set) var withheld = Set<CommitID>()
     /// Checks each received commit before anything is stored (the responder's access policy).
     var authorize: ((Commit.Header) throws(TrellisError) -> Void)?
     /// Round trips in a row that moved no commit and asked for none.
@@ -127,12 +135,16 @@ final class SyncEndpoint {
             guard isSelected(commit.commit.repository) else {
                 throw TrellisError(.invalidArgument, "the peer asked for commit \(id.short) outside the repositories being synced")
             }
+            guard pushable?.contains(commit.commit.repository) ?? true else {
+                withheld.insert(id)
+                continue
+            }
             outbox.append((commit.commit.repository, id))
         }
         if let filter = body.filter {
             let contains = filter.membership()
             for (repo, id) in try scope(marks: scopeMarks) where !known.contains(id) && !contains(id) && queued.insert(id).inserted {
-                outbox.append((repo, id))
+                if pushable?.contains(repo) ?? true { outbox.append((repo, id)) } else { withheld.insert(id) }
             }
         }
         idleRounds = moved ? 0 : idleRounds + 1
@@ -204,6 +216,7 @@ final class SyncEndpoint {
     // MARK: Sending
 
     var hasQueued: Bool { outboxStart < outbox.count }
+    var hasNeeds: Bool { !needToSend.isEmpty }
     var hasHeld: Bool { !held.isEmpty }
 
     /// The next body: the digest given, a filter when asked, the ids this side needs, and

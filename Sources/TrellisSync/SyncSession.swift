@@ -15,13 +15,16 @@ public final class SyncInitiator {
     public private(set) var finished = false
 
     /// `address` names the responder for this store's per-peer state (a canonical path or a
-    /// URL); `repositories` selects what to sync, all when empty.
-    public init(engine: StorageEngine, address: String, repositories: [String] = []) throws(TrellisError) {
+    /// URL); `repositories` selects what to sync, all when empty. Commits of repositories outside
+    /// `pushable` (when given) are not sent: the session pulls them only, and ends once the
+    /// responder has nothing more to send (docs/server.md §Readers).
+    public init(engine: StorageEngine, address: String, repositories: [String] = [], pushable: Set<String>? = nil) throws(TrellisError) {
         for name in repositories where !StorageEngine.isValidRepositoryName(name) {
             throw TrellisError(.invalidArgument, "invalid repository name '\(name)'")
         }
         endpoint = SyncEndpoint(engine: engine)
         endpoint.select(Array(Set(repositories)).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        endpoint.pushable = pushable
         peerKey = address
     }
 
@@ -60,6 +63,13 @@ public final class SyncInitiator {
             return nil
         }
         try endpoint.absorb(body)
+        // Pulling only: when all that differs is withheld, two idle rounds (two fresh filter salts)
+        // mean the responder has sent everything. No token is saved; the stores still differ.
+        if !endpoint.withheld.isEmpty, endpoint.idleRounds >= 2, !endpoint.hasQueued, !endpoint.hasHeld, !endpoint.hasNeeds {
+            endpoint.report.commitsWithheld = endpoint.withheld.count
+            finished = true
+            return nil
+        }
         guard endpoint.report.rounds < Self.maxRounds, endpoint.idleRounds < Self.maxIdleRounds else {
             throw TrellisError(.invalidArgument, "the sync did not converge after \(endpoint.report.rounds) round trips")
         }

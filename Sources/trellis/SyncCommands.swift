@@ -46,12 +46,16 @@ struct SyncCommand: AsyncParsableCommand {
                     ("rounds", .int(Int64(report.rounds))), ("commits_sent", .int(Int64(report.commitsSent))),
                     ("commits_received", .int(Int64(report.commitsReceived))),
                     ("bytes_sent", .int(Int64(report.bytesSent))), ("bytes_received", .int(Int64(report.bytesReceived))),
+                    ("commits_withheld", .int(Int64(report.commitsWithheld))),
                 ]))
                 return
             }
             print("synced with \(peer) in \(report.rounds) round trip\(report.rounds == 1 ? "" : "s"): "
                   + "sent \(report.commitsSent) commits (\(report.bytesSent) bytes), "
                   + "received \(report.commitsReceived) commits (\(report.bytesReceived) bytes)")
+            if report.commitsWithheld > 0 {
+                print("kept \(report.commitsWithheld) local commits: the server lets this identity read but not write there")
+            }
         }
     }
 

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+import Trellis
+import TrellisCore
+import TrellisSync
+import TrellisTestSupport
+@testable import TrellisServer
+
+@Suite struct AccessTests {
+    @Test func outsiderCanNeitherReadNorWrite() async throws {
+        let dir = TemporaryDirectory()
+        let server = try await RunningServer.start(dir.file("server"))
+        let writer = try clientStore(dir, "writer")
+        let outsider = try clientStore(dir, "outsider")
+        try server.store.changeAccess("tasks", grant: true, writer.identity, .write)
+        try writer.repository("tasks").put("t1", value: ["title": "secret"])
+        try await writer.sync(url: server.url)
+        let before = try server.store.allCommitIDs("tasks")
+        #expect(before.count == 1)
+
+        // Reading: named or not, the outsider gets a refusal and nothing else.
+        let named = await failure { try await outsider.sync(url: server.url, repositories: ["tasks"]) }
+        #expect(named?.contains("may not read repository 'tasks'") == true)
+        let unnamed = await failure { try await outsider.sync(url: server.url) }
+        #expect(unnamed?.contains("no repository") == true)
+        #expect(try outsider.allCommitIDs("tasks").isEmpty)
+
+        // Writing: refused, and the server's repository is unchanged.
+        try outsider.repository("tasks").put("t2", value: ["title": "intruder"])
+        let write = await failure { try await outsider.sync(url: server.url, repositories: ["tasks"]) }
+        #expect(write?.contains("may not read") == true)
+        #expect(try server.store.allCommitIDs("tasks") == before)
+
+        // Read access granted while the server runs: the outsider now pulls, and keeps its own
+        // commit, which its client does not send.
+        try server.store.changeAccess("tasks", grant: true, outsider.identity, .read)
+        let pulled = try await outsider.sync(url: server.url, repositories: ["tasks"])
+        #expect(pulled.commitsReceived == 1 && pulled.commitsSent == 0 && pulled.commitsWithheld == 1)
+        #expect(try outsider.allCommitIDs("tasks").isSuperset(of: before))
+        #expect(try server.store.allCommitIDs("tasks") == before)
+
+        // A client that sends anyway (here, a session that ignores what READY said) is refused.
+        let forced = await failure {
+            _ = try await ClientConnection.run(url: server.url, engine: outsider.engine) { (c: ClientConnection) throws(TrellisError) in
+                let initiator = try SyncInitiator(engine: outsider.engine, address: "forced", repositories: ["tasks"])
+                var request: [UInt8]? = try initiator.hello()
+                while let r = request {
+                    try await c.send(r)
+                    request = try initiator.handle(try await c.receive())
+                }
+                return true
+            }
+        }
+        #expect(forced?.contains("may not write to repository 'tasks'") == true)
+        #expect(try server.store.allCommitIDs("tasks") == before)
+
+        // Revoked again: refused again.
+        try server.store.changeAccess("tasks", grant: false, outsider.identity, .read)
+        let revoked = await failure { try await outsider.sync(url: server.url, repositories: ["tasks"]) }
+        #expect(revoked?.contains("may not read") == true)
+        try await server.stop()
+    }
+
+    @Test func writersPushAndReadersPull() async throws {
+        let dir = TemporaryDirectory()
+        let server = try await RunningServer.start(dir.file("server"))
+        let (a, b, reader) = (try clientStore(dir, "a"), try clientStore(dir, "b"), try clientStore(dir, "reader"))
+        for w in [a, b] { try server.store.changeAccess("notes", grant: true, w.identity, .write) }
+        try server.store.changeAccess("notes", grant: true, reader.identity, .read)
+
+        // Concurrent edits of one record, then a merge made by a client: the server accepts the
+        // merge only because it recomputes it.
+        try a.repository("notes").put("n", value: ["title": "A", "body": "x"])
+        try await a.sync(url: server.url)
+        try await b.sync(url: server.url)
+        try a.repository("notes").put("n", value: ["title": "A2", "body": "x"])
+        try b.repository("notes").put("n", value: ["title": "A", "body": "y"])
+        try await a.sync(url: server.url)
+        try await b.sync(url: server.url)
+        #expect(try b.repository("notes").heads("n").count == 2)
+        let merge = try b.repository("notes").merge("n")
+        try await b.sync(url: server.url)
+        #expect(try server.store.repository("notes").heads("n").map(\.id) == [merge.id])
+
+        let report = try await reader.sync(url: server.url)
+        #expect(report.commitsReceived == 4)
+        #expect(try reader.allCommitIDs("notes") == server.store.allCommitIDs("notes"))
+        try await server.stop()
+    }
+
+    @Test func repositoryWithoutListIsTheServersAlone() async throws {
+        let dir = TemporaryDirectory()
+        let server = try await RunningServer.start(dir.file("server"))
+        try server.store.repository("private").put("k", value: ["v": 1])
+        let client = try clientStore(dir, "client")
+        try server.store.changeAccess("public", grant: true, client.identity, .write)
+        let refused = await failure { try await client.sync(url: server.url, repositories: ["private"]) }
+        #expect(refused?.contains("may not read repository 'private'") == true)
+        // With no repositories named, the client syncs exactly those it may read.
+        try client.repository("public").put("k", value: ["v": 2])
+        try await client.sync(url: server.url)
+        #expect(try server.store.allCommitIDs("public").count == 1)
+        #expect(try client.allCommitIDs("private").isEmpty)
+        try await server.stop()
+    }
+
+    @Test func openServerLetsEveryoneReadAndWrite() async throws {
+        let dir = TemporaryDirectory()
+        let server = try await RunningServer.start(dir.file("server")) { $0.open = true }
+        let (a, b) = (try clientStore(dir, "a"), try clientStore(dir, "b"))
+        try a.repository("any").put("k", value: ["v": 1])
+        try await a.sync(url: server.url)
+        try await b.sync(url: server.url)
+        #expect(try b.allCommitIDs("any") == a.allCommitIDs("any"))
+        try await server.stop()
+    }
+
+    @Test func accessListFileRoundTripsAndDamageDeniesAccess() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store.open(dir.file("s"))
+        let (k1, k2) = (try clientStore(dir, "1").identity, try clientStore(dir, "2").identity)
+        var list = try store.changeAccess("r", grant: true, k1, .write)
+        list = try store.changeAccess("r", grant: true, k2, .read)
+        #expect(try store.accessList("r") == list)
+        #expect(list.allows(k1, .read) && list.allows(k1, .write) && list.allows(k2, .read) && !list.allows(k2, .write))
+        list = try store.changeAccess("r", grant: false, k1, .write)
+        #expect(list.allows(k1, .read) && !list.allows(k1, .write))
+        #expect(throws: TrellisError.self) { try store.changeAccess("r", grant: false, store.identity, .read) }
+
+        let policy = AccessPolicy(store: store.path, server: store.identity, open: false)
+        #expect(policy.allows(k2, .read, "r"))
+        try Data("trellis-access 1\nowner zz\n".utf8).write(to: URL(fileURLWithPath: store.path + "/access/r.acl"))
+        #expect(throws: TrellisError.self) { try store.accessList("r") }
+        #expect(!policy.allows(k2, .read, "r"))
+        #expect(policy.allows(store.identity, .write, "r"))
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import Testing
+import Trellis
+import TrellisTestSupport
+@testable import TrellisServer
+
+/// A server on a free loopback port, in this process, over its own store.
+final class RunningServer: @unchecked Sendable {
+    let store: Store
+    let server: SyncServer
+    let port: Int
+    private let task: Task<Void, any Error>
+
+    var url: String { "ws://127.0.0.1:\(port)" }
+
+    private init(store: Store, server: SyncServer, port: Int, task: Task<Void, any Error>) {
+        (self.store, self.server, self.port, self.task) = (store, server, port, task)
+    }
+
+    static func start(_ path: String, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> RunningServer {
+        let store = try Store.open(path)
+        var config = ServerConfiguration()
+        configure(&config)
+        var logger = Logger(label: "trellis.test")
+        logger.logLevel = ProcessInfo.processInfo.environment["TRELLIS_TEST_LOG"] != nil ? .debug : .critical
+        let server = SyncServer(store: store, configuration: config, logger: logger)
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let task = Task { try await server.run(shutdownSignals: []) { _, port in continuation.yield(port) } }
+        var it = ports.makeAsyncIterator()
+        guard let port = await it.next() else { throw RawSocketError("the server did not start") }
+        return RunningServer(store: store, server: server, port: port, task: task)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    func stop() async throws {
+        await server.shutdown()
+        try await task.value
+    }
+}
+
+/// A client store with its own identity.
+func clientStore(_ dir: TemporaryDirectory, _ name: String) throws -> Store {
+    try Store.open(dir.file(name))
+}
+
+extension Store {
+    func allCommitIDs(_ repository: String) throws -> Set<CommitID> {
+        guard try repositoryNames().contains(repository) else { return [] }
+        return Set(try self.repository(repository).history().map(\.id))
+    }
+}
+
+/// Waits until `condition` holds, polling, for at most `seconds`.
+func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) async rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(nanoseconds: 20_000_000)
+    }
+    return try condition()
+}
+
+/// The error message a throwing async call fails with, or nil when it succeeds.
+func failure(_ body: () async throws -> Void) async -> String? {
+    do {
+        try await body()
+        return nil
+    } catch let error as TrellisError {
+        return error.message
+    } catch {
+        return "\(error)"
+    }
+}
