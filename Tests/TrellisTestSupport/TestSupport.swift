@@ -111,3 +111,56 @@ public struct SplitMix: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// A program left running while the test goes on (a server, a watcher): its output lines are
+/// collected as they come.
+public final class BackgroundProcess: @unchecked Sendable {
+    public let process = Process()
+    private let lock = NSLock()
+    private var outText = ""
+    private var errText = ""
+
+    public init(_ executable: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["TRELLIS_STORE"] = nil
+        process.environment = env
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        out.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            self?.lock.withLock { self?.outText += String(decoding: d, as: UTF8.self) }
+        }
+        err.fileHandleForReading.readabilityHandler = { [weak self] h in
+            let d = h.availableData
+            self?.lock.withLock { self?.errText += String(decoding: d, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    deinit { if process.isRunning { process.terminate() } }
+
+    public var lines: [String] { lock.withLock { outText.split(separator: "\n").map(String.init) } }
+    public var stderr: String { lock.withLock { errText } }
+
+    /// Waits up to `seconds` for an output line passing `match`.
+    public func line(within seconds: Double = 10, where match: (String) -> Bool) -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            if let l = lines.first(where: match) { return l }
+            Thread.sleep(forTimeInterval: 0.02)
+        } while Date() < deadline
+        return nil
+    }
+
+    /// Sends `signal` and waits up to `seconds` for the exit; the status, or nil if still running.
+    public func stop(_ signal: Int32 = SIGTERM, within seconds: Double = 10) -> Int32? {
+        kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+}
