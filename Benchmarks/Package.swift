@@ -14,13 +14,16 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     // One executable target per area, each in Benchmarks/NAME, as the benchmark plugin expects.
-    targets: ["Storage", "Merge", "Sync"].map { name in
+    targets: ["Storage", "Merge", "Sync", "Server"].map { name in
         .executableTarget(
             name: name,
             dependencies: [
                 .product(name: "Trellis", package: trellisIdentity),
+                .product(name: "TrellisServer", package: trellisIdentity),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/\(name)",

@@ -92,7 +92,7 @@ final class ServerConnection: @unchecked Sendable {
             return fail(TrellisError(.io, "no randomness for a challenge: \(error)"), code: .unexpectedServerError)
         }
         let me = server.engine.identity.publicKey
-        outbox.send(ServerMessage.challenge(server: me.bytes, nonce: nonce, relay: server.configuration.relay).encoded())
+        outbox.send(ServerMessage.challenge(server: me.bytes, nonce: nonce, relay: false).encoded())
         expect(within: server.configuration.authTimeout)
         var peer: PublicKey?
         var session: SessionBox?

@@ -67,13 +67,7 @@ enum ServerMessage: Equatable {
         case .push(let repository, let commits):
             w.u8(Self.pushType)
             w.string(repository)
-            w.varint(UInt64(commits.count))
-            for c in commits {
-                w.varint(UInt64(c.encoded.count))
-                w.raw(c.encoded)
-                w.varint(UInt64(c.signature.count))
-                w.raw(c.signature)
-            }
+            SyncMessage.writeCommits(commits, to: &w)
         }
         return w.bytes
     }
@@ -103,15 +97,7 @@ enum ServerMessage: Equatable {
                 for _ in 0..<(try count(&r, max: SyncMessage.maxSelection)) { names.append(try repositoryName(&r)) }
                 message = .subscribe(names)
             case pushType:
-                let repository = try repositoryName(&r)
-                var commits: [WireCommit] = []
-                for _ in 0..<(try count(&r, max: SyncMessage.maxCommits)) {
-                    let encoded = Array(try r.raw(try count(&r, max: SyncMessage.maxCommitBytes)))
-                    let signature = Array(try r.raw(try count(&r, max: 64)))
-                    guard signature.isEmpty || signature.count == 64 else { throw TrellisError(.corruptData, "a signature has 0 or 64 bytes") }
-                    commits.append(WireCommit(encoded: encoded, signature: signature))
-                }
-                message = .push(repository: repository, commits: commits)
+                message = .push(repository: try repositoryName(&r), commits: try SyncMessage.readCommits(&r))
             case let type:
                 throw TrellisError(.corruptData, "unknown message type \(type)")
             }

@@ -18,8 +18,6 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port; `onListening` reports the one chosen.
     public var port = 0
-    /// Store nothing; forward pushed commits between connected clients.
-    public var relay = false
     /// Every peer may read and write every repository (development only).
     public var open = false
     /// Largest message a peer may send.
@@ -84,7 +82,7 @@ public final class SyncServer: Sendable {
     func application(onListening: @escaping @Sendable (String, Int) -> Void) -> some ApplicationProtocol {
         let router = Router()
         router.get("/health") { _, _ -> Response in
-            let body = #"{"status":"ok","mode":"\#(self.configuration.relay ? "relay" : "store")"}"#
+            let body = #"{"status":"ok","mode":"store"}"#
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
         }

@@ -99,13 +99,7 @@ public enum SyncMessage: Sendable, Equatable {
         }
         w.varint(UInt64(b.need.count))
         for id in b.need { id.write(to: &w) }
-        w.varint(UInt64(b.commits.count))
-        for c in b.commits {
-            w.varint(UInt64(c.encoded.count))
-            w.raw(c.encoded)
-            w.varint(UInt64(c.signature.count))
-            w.raw(c.signature)
-        }
+        writeCommits(b.commits, to: &w)
     }
 
     /// Decodes a message, refusing anything outside the rules and limits of docs/sync.md.
@@ -169,6 +163,28 @@ public enum SyncMessage: Sendable, Equatable {
         var need: [CommitID] = []
         need.reserveCapacity(needCount)
         for _ in 0..<needCount { need.append(try r.commitID()) }
+        let commits = try readCommits(&r)
+        var body = SyncBody(digest: digest, filter: filter, need: need, commits: commits, more: flags == 1)
+        body.done = flags == 2
+        guard !body.done || (filter == nil && need.isEmpty && commits.isEmpty) else {
+            throw TrellisError(.corruptData, "a done body carries nothing")
+        }
+        return body
+    }
+
+    /// A commit list as SYNC bodies carry it: a varint count, then per commit a varint length
+    /// and the encoding, a varint signature length (0 or 64) and the signature.
+    public static func writeCommits(_ commits: [WireCommit], to w: inout ByteWriter) {
+        w.varint(UInt64(commits.count))
+        for c in commits {
+            w.varint(UInt64(c.encoded.count))
+            w.raw(c.encoded)
+            w.varint(UInt64(c.signature.count))
+            w.raw(c.signature)
+        }
+    }
+
+    public static func readCommits(_ r: inout ByteReader) throws(TrellisError) -> [WireCommit] {
         let commitCount = try r.length(elementSize: 2)
         guard commitCount <= maxCommits else { throw TrellisError(.corruptData, "\(commitCount) commits exceed \(maxCommits)") }
         var commits: [WireCommit] = []
@@ -181,11 +197,6 @@ public enum SyncMessage: Sendable, Equatable {
             guard s == 0 || s == 64 else { throw TrellisError(.corruptData, "signature length \(s) is neither 0 nor 64") }
             commits.append(WireCommit(encoded: encoded, signature: Array(try r.raw(s))))
         }
-        var body = SyncBody(digest: digest, filter: filter, need: need, commits: commits, more: flags == 1)
-        body.done = flags == 2
-        guard !body.done || (filter == nil && need.isEmpty && commits.isEmpty) else {
-            throw TrellisError(.corruptData, "a done body carries nothing")
-        }
-        return body
+        return commits
     }
 }
