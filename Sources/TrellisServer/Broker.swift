@@ -66,6 +66,8 @@ final class Broker: @unchecked Sendable {
 
     var subscribedRepositories: [String] { lock.withLock { Array(subscribers.keys) } }
 
+    func subscriberCount(_ repository: String) -> Int { lock.withLock { subscribers[repository]?.count ?? 0 } }
+
     /// Pushes whatever arrived in `repositories` since their marks. Blocking: call it off the
     /// event loops.
     func pushNew(in repositories: [String]) {
@@ -76,6 +78,21 @@ final class Broker: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Relay mode: sends `message` as it is to every other subscriber of `repository` that may
+    /// read it; returns how many it went to.
+    func forward(_ message: [UInt8], in repository: String, except sender: ObjectIdentifier) -> Int {
+        let targets = lock.withLock { (subscribers[repository] ?? [:]).filter { $0.key != sender }.map(\.value) }
+        var sent = 0
+        for s in targets {
+            guard policy.allows(s.key, .read, repository) else {
+                s.drop("read access to repository '\(repository)' was revoked")
+                continue
+            }
+            if s.outbox.push(message) { sent += 1 } else { s.drop("the connection fell more than \(s.outbox.maxPending) bytes behind") }
+        }
+        return sent
     }
 
     private func pushNew(in name: String) throws(TrellisError) {

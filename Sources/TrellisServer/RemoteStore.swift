@@ -35,10 +35,21 @@ extension Store {
                         let watch = Watch(engine: engine, repository: repository, key: key) { continuation.yield($0) }
                         c.onPush = { (name: String, commits: [WireCommit]) throws(TrellisError) in
                             guard name == repository else { return }
-                            if try !watch.absorb(commits) { watch.behind = true }
+                            let missing = try watch.absorb(commits)
+                            guard !missing.isEmpty else { return }
+                            // A server is asked by a sync; a relay's other clients by a NEED.
+                            if c.relay { try await c.send(ServerMessage.need(repository: repository, ids: missing).encoded()) } else { watch.behind = true }
+                        }
+                        if c.relay, c.access?.first(where: { $0.name == repository })?.write ?? (c.access == nil) {
+                            c.onNeed = { (name: String, ids: [CommitID]) throws(TrellisError) in
+                                guard name == repository else { return }
+                                let have = try engine.stored(Set(ids), in: repository)
+                                let found = try engine.commits(in: repository, ids.filter(have.contains)).map(WireCommit.init)
+                                if !found.isEmpty { try await c.send(ServerMessage.push(repository: repository, commits: found).encoded()) }
+                            }
                         }
                         try await c.subscribe([repository])
-                        _ = try await c.sync([repository])
+                        if !c.relay { _ = try await c.sync([repository]) }
                         try watch.start()
                         while !Task.isCancelled {
                             if watch.behind {
@@ -85,14 +96,46 @@ private final class Watch: @unchecked Sendable {
 
     func start() throws(TrellisError) { mark = try engine.syncView(repository).seqEnd }
 
-    /// Stores pushed commits; false when one needs a parent this store lacks.
-    func absorb(_ commits: [WireCommit]) throws(TrellisError) -> Bool {
-        let ids = commits.map { CommitID.of($0.encoded) }
-        let have = try engine.stored(Set(ids), in: repository)
-        let fresh = zip(commits, ids).filter { !have.contains($0.1) }.map { ($0.0.encoded, $0.0.signature) }
-        do { try engine.receive(encoded: fresh) } catch where error.code == .notFound { return false }
+    /// Commits waiting for parents, by id, and their bytes (bounded as a sync session's are).
+    private var held: [CommitID: (commit: WireCommit, parents: [CommitID])] = [:]
+    private var heldBytes = 0
+
+    /// Stores pushed commits whose parents are present, holds the others, and returns the
+    /// parents still missing.
+    func absorb(_ commits: [WireCommit]) throws(TrellisError) -> [CommitID] {
+        for c in commits {
+            let header: Commit.Header
+            do { header = try Commit.decodeHeader(c.encoded) } catch { throw TrellisError(.corruptData, "the server pushed a malformed commit") }
+            let id = CommitID.of(c.encoded)
+            guard header.repository == repository, held[id] == nil else { continue }
+            held[id] = (c, header.parents)
+            heldBytes += c.encoded.count + c.signature.count
+        }
+        let asked = Set(held.keys).union(held.values.flatMap(\.parents))
+        var present = try engine.stored(asked, in: repository)
+        for id in held.keys where present.contains(id) { drop(id) }
+        var batch: [(encoded: [UInt8], signature: [UInt8])] = []
+        var moved = true
+        while moved {
+            moved = false
+            for (id, h) in held.sorted(by: { $0.key < $1.key }) where h.parents.allSatisfy(present.contains) {
+                batch.append((h.commit.encoded, h.commit.signature))
+                present.insert(id)
+                drop(id)
+                moved = true
+            }
+        }
+        try engine.receive(encoded: batch)
         try emitNew()
-        return true
+        if heldBytes > SyncMessage.maxHeldBytes {
+            held.removeAll()
+            heldBytes = 0
+        }
+        return Array(Set(held.values.flatMap(\.parents)).filter { !present.contains($0) && held[$0] == nil }).sorted()
+    }
+
+    private func drop(_ id: CommitID) {
+        if let h = held.removeValue(forKey: id) { heldBytes -= h.commit.encoded.count + h.commit.signature.count }
     }
 
     func emitNew() throws(TrellisError) {

@@ -92,7 +92,7 @@ final class ServerConnection: @unchecked Sendable {
             return fail(TrellisError(.io, "no randomness for a challenge: \(error)"), code: .unexpectedServerError)
         }
         let me = server.engine.identity.publicKey
-        outbox.send(ServerMessage.challenge(server: me.bytes, nonce: nonce, relay: false).encoded())
+        outbox.send(ServerMessage.challenge(server: me.bytes, nonce: nonce, relay: server.configuration.relay).encoded())
         expect(within: server.configuration.authTimeout)
         var peer: PublicKey?
         var session: SessionBox?
@@ -118,6 +118,17 @@ final class ServerConnection: @unchecked Sendable {
                     continue
                 }
                 switch type {
+                case 1 where server.configuration.relay, 3 where server.configuration.relay:
+                    throw TrellisError(.invalidArgument, "this server is a relay and keeps no history: send PUSH, NEED and SUBSCRIBE, not sync messages")
+                case ServerMessage.pushType where server.configuration.relay:
+                    guard case .push(let repository, let commits) = try ServerMessage.decode(bytes) else { continue }
+                    try await relay(bytes, from: key, repository, commits)
+                case ServerMessage.needType where server.configuration.relay:
+                    guard case .need(let repository, _) = try ServerMessage.decode(bytes) else { continue }
+                    guard server.policy.allows(key, .read, repository) else {
+                        throw TrellisError(.permissionDenied, "\(Hex.encode(key.bytes)) may not read repository '\(repository)'")
+                    }
+                    _ = server.broker.forward(bytes, in: repository, except: ObjectIdentifier(self))
                 case 1, 3:  // HELLO starts a session; SYNC continues it
                     if type == 1 { session = SessionBox(SyncResponder(engine: server.engine, authenticated: key, policy: server.policy)) }
                     guard let s = session else { throw TrellisError(.invalidArgument, "SYNC without a session: send HELLO first") }
@@ -159,6 +170,36 @@ final class ServerConnection: @unchecked Sendable {
             let r = s.responder.report
             logger.info("synced", metadata: ["rounds": "\(r.rounds)", "received": "\(r.commitsReceived)", "sent": "\(r.commitsSent)"])
         }
+    }
+
+    /// Relay mode: verifies a client's pushed commits (ids, signatures, repository, write access
+    /// of the client and of each author), forwards the message unchanged, and acknowledges it.
+    private func relay(_ message: [UInt8], from key: PublicKey, _ repository: String, _ commits: [WireCommit]) async throws(TrellisError) {
+        let policy = server.policy
+        let who = Hex.encode(key.bytes)
+        guard policy.allows(key, .write, repository) else {
+            throw TrellisError(.permissionDenied, "\(who) may not write to repository '\(repository)'")
+        }
+        let verdict: String?
+        do {
+            verdict = try await server.blocking { () -> String? in
+                for c in commits {
+                    let verified: SignedCommit
+                    do { verified = try SignedCommit.verify(encoded: c.encoded, signature: c.signature) } catch { return (error as? TrellisError)?.message ?? "\(error)" }
+                    guard verified.commit.repository == repository else {
+                        return "commit \(verified.id.short) belongs to repository '\(verified.commit.repository)', not '\(repository)'"
+                    }
+                    if let author = verified.commit.author, !policy.allows(author, .write, repository) {
+                        return "a commit by \(Hex.encode(author.bytes)) was refused: its author may not write to repository '\(repository)'"
+                    }
+                }
+                return nil
+            }
+        } catch { throw TrellisError(.io, "the server is shutting down") }
+        if let verdict { throw TrellisError(.permissionDenied, verdict) }
+        let recipients = server.broker.forward(message, in: repository, except: ObjectIdentifier(self))
+        outbox.send(ServerMessage.ack(recipients: recipients).encoded())
+        logger.debug("relayed", metadata: ["repository": "\(repository)", "commits": "\(commits.count)", "recipients": "\(recipients)"])
     }
 
     private func readable(by key: PublicKey) async throws(TrellisError) -> [ServerMessage.RepositoryAccess]? {

@@ -13,6 +13,10 @@ enum ServerMessage: Equatable {
     case ready(access: [RepositoryAccess]?)
     case subscribe([String])
     case push(repository: String, commits: [WireCommit])
+    /// Relay mode: ids a client lacks, asked of the other clients of the repository.
+    case need(repository: String, ids: [CommitID])
+    /// Relay mode: a client's PUSH was verified and forwarded to this many clients.
+    case ack(recipients: Int)
 
     struct RepositoryAccess: Equatable {
         var name: String
@@ -24,6 +28,8 @@ enum ServerMessage: Equatable {
     static let readyType: UInt8 = 18
     static let subscribeType: UInt8 = 19
     static let pushType: UInt8 = 20
+    static let needType: UInt8 = 21
+    static let ackType: UInt8 = 22
 
     static let nonceSize = 32
     static let authContext = Array("trellis-auth-v1\0".utf8)
@@ -68,6 +74,14 @@ enum ServerMessage: Equatable {
             w.u8(Self.pushType)
             w.string(repository)
             SyncMessage.writeCommits(commits, to: &w)
+        case .need(let repository, let ids):
+            w.u8(Self.needType)
+            w.string(repository)
+            w.varint(UInt64(ids.count))
+            for id in ids { id.write(to: &w) }
+        case .ack(let recipients):
+            w.u8(Self.ackType)
+            w.varint(UInt64(recipients))
         }
         return w.bytes
     }
@@ -98,6 +112,15 @@ enum ServerMessage: Equatable {
                 message = .subscribe(names)
             case pushType:
                 message = .push(repository: try repositoryName(&r), commits: try SyncMessage.readCommits(&r))
+            case needType:
+                let repository = try repositoryName(&r)
+                var ids: [CommitID] = []
+                for _ in 0..<(try count(&r, max: SyncMessage.maxNeed)) { ids.append(try r.commitID()) }
+                message = .need(repository: repository, ids: ids)
+            case ackType:
+                let n = try r.varint()
+                guard n <= UInt64(UInt32.max) else { throw TrellisError(.corruptData, "a count of \(n) is out of range") }
+                message = .ack(recipients: Int(n))
             case let type:
                 throw TrellisError(.corruptData, "unknown message type \(type)")
             }

@@ -14,8 +14,11 @@ final class ClientConnection: @unchecked Sendable {
     let url: String
     /// The repositories this client may use, as the server said; nil means all of them.
     private(set) var access: [ServerMessage.RepositoryAccess]?
+    /// The server is a relay (docs/server.md §Relay mode): it keeps no history.
     private(set) var relay = false
     var onPush: ((String, [WireCommit]) async throws(TrellisError) -> Void)?
+    /// Relay mode: another client asks for commits by id.
+    var onNeed: ((String, [CommitID]) async throws(TrellisError) -> Void)?
     private var reader: MessageReader
     private let outbound: WebSocketOutboundWriter
 
@@ -70,16 +73,23 @@ final class ClientConnection: @unchecked Sendable {
         }
     }
 
-    /// The next message that is not a push; pushes in between go to `onPush`.
+    /// The next message that is not a push or a need; those go to `onPush` and `onNeed`.
     func receive() async throws(TrellisError) -> [UInt8] {
         while true {
             guard let bytes = try await reader.next() else {
                 throw TrellisError(.network, "the server at \(url) closed the connection")
             }
             reader.release()
-            guard ServerMessage.type(of: bytes) == ServerMessage.pushType else { return bytes }
-            guard case .push(let repository, let commits) = try ServerMessage.decode(bytes) else { continue }
-            try await onPush?(repository, commits)
+            switch ServerMessage.type(of: bytes) {
+            case ServerMessage.pushType:
+                guard case .push(let repository, let commits) = try ServerMessage.decode(bytes) else { continue }
+                try await onPush?(repository, commits)
+            case ServerMessage.needType:
+                guard case .need(let repository, let ids) = try ServerMessage.decode(bytes) else { continue }
+                try await onNeed?(repository, ids)
+            default:
+                return bytes
+            }
         }
     }
 
@@ -104,8 +114,10 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     /// One sync session over this connection (docs/sync.md); with no repositories named, every
-    /// repository this client may read.
+    /// repository this client may read. Through a relay, a push of what arrived since the last
+    /// push to it instead.
     func sync(_ repositories: [String], observer: Sync.Observer = Sync.Observer()) async throws(TrellisError) -> SyncReport {
+        if relay { return try await pushToRelay(repositories, observer: observer) }
         var selection = repositories
         if selection.isEmpty, let access {
             selection = access.map(\.name)
@@ -125,6 +137,52 @@ final class ClientConnection: @unchecked Sendable {
             observer.progress?(initiator.report)
         }
         return initiator.report
+    }
+
+    /// Relay mode: pushes each repository's commits that arrived since the last push to this
+    /// relay (all of them the first time), parents first, waiting for each acknowledgement.
+    private func pushToRelay(_ repositories: [String], observer: Sync.Observer) async throws(TrellisError) -> SyncReport {
+        var selection = repositories
+        if selection.isEmpty, let access { selection = access.filter(\.write).map(\.name) }
+        if selection.isEmpty, access == nil { selection = try engine.repositoryNames() }
+        let address = "url:" + url
+        let saved = PeerState.entry(store: engine.path, peer: address, selection: selection)?.marks ?? [:]
+        var marks = saved
+        var report = SyncReport()
+        for repository in selection {
+            let (ids, end) = try engine.arrivals(in: repository, since: saved[repository] ?? 0)
+            var batch: [WireCommit] = []
+            var bytes = 0
+            func flush() async throws(TrellisError) {
+                guard !batch.isEmpty else { return }
+                let message = ServerMessage.push(repository: repository, commits: batch).encoded()
+                observer.trace?(message, true)
+                try await send(message)
+                let reply = try await receive()
+                observer.trace?(reply, false)
+                if case .error(let text)? = try? SyncMessage.decode(reply) {
+                    throw TrellisError(.permissionDenied, "the relay refused the push: \(text)")
+                }
+                guard case .ack = try ServerMessage.decode(reply) else { throw TrellisError(.corruptData, "the relay sent a message out of turn") }
+                report.rounds += 1
+                report.commitsSent += batch.count
+                report.bytesSent += message.count
+                report.bytesReceived += reply.count
+                observer.progress?(report)
+                (batch, bytes) = ([], 0)
+            }
+            for start in stride(from: 0, to: ids.count, by: 256) {
+                for c in try engine.commits(in: repository, Array(ids[start..<min(start + 256, ids.count)])) {
+                    batch.append(WireCommit(c))
+                    bytes += c.encoded.count + c.signature.count
+                    if bytes >= SyncMessage.targetCommitBytes { try await flush() }
+                }
+            }
+            try await flush()
+            marks[repository] = end
+        }
+        try PeerState.save(store: engine.path, peer: address, PeerState.Entry(selection: selection, token: SyncMessage.zeroToken, marks: marks))
+        return report
     }
 
     func subscribe(_ repositories: [String]) async throws(TrellisError) {

@@ -18,6 +18,9 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 picks a free port; `onListening` reports the one chosen.
     public var port = 0
+    /// Store nothing: verify commits clients push and forward them to the other clients
+    /// subscribed to their repository (docs/server.md §Relay mode).
+    public var relay = false
     /// Every peer may read and write every repository (development only).
     public var open = false
     /// Largest message a peer may send.
@@ -66,7 +69,7 @@ public final class SyncServer: Sendable {
     public func run(shutdownSignals: [UnixSignal] = [.sigint, .sigterm],
                     onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: application(onListening: onListening)), .init(service: Poller(server: self))],
+            services: [.init(service: application(onListening: onListening))] + (configuration.relay ? [] : [.init(service: Poller(server: self))]),
             gracefulShutdownSignals: shutdownSignals, logger: logger))
         running.withLockedValue { $0 = group }
         try await group.run()
@@ -82,7 +85,7 @@ public final class SyncServer: Sendable {
     func application(onListening: @escaping @Sendable (String, Int) -> Void) -> some ApplicationProtocol {
         let router = Router()
         router.get("/health") { _, _ -> Response in
-            let body = #"{"status":"ok","mode":"store"}"#
+            let body = #"{"status":"ok","mode":"\#(self.configuration.relay ? "relay" : "store")"}"#
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
         }

@@ -5,11 +5,15 @@ import TrellisStorage
 
 /// What a store remembers about its last sync with a peer (docs/sync.md §Per-peer state):
 /// for each selection, the token both sides saved and this store's arrival marks.
-struct PeerState {
-    struct Entry: Equatable {
-        var selection: [String]
-        var token: [UInt8]
-        var marks: [String: UInt64]
+public struct PeerState {
+    public struct Entry: Equatable, Sendable {
+        public var selection: [String]
+        public var token: [UInt8]
+        public var marks: [String: UInt64]
+
+        public init(selection: [String], token: [UInt8], marks: [String: UInt64]) {
+            (self.selection, self.token, self.marks) = (selection, token, marks)
+        }
     }
 
     static let magic: [UInt8] = Array("TRLPEER1".utf8)
@@ -30,12 +34,12 @@ struct PeerState {
         return entries
     }
 
-    static func entry(store: String, peer: String, selection: [String]) -> Entry? {
+    public static func entry(store: String, peer: String, selection: [String]) -> Entry? {
         load(store: store, peer: peer).last { $0.selection == selection }
     }
 
     /// Saves `entry`, replacing any with the same selection; the oldest entries go past 64.
-    static func save(store: String, peer: String, _ entry: Entry) throws(TrellisError) {
+    public static func save(store: String, peer: String, _ entry: Entry) throws(TrellisError) {
         lock.lock()
         defer { lock.unlock() }
         var entries = load(store: store, peer: peer).filter { $0.selection != entry.selection }

@@ -38,7 +38,7 @@ final class SyncEndpoint {
         let parents: [CommitID]
     }
 
-    static let maxHeldBytes = 64 << 20
+    static let maxHeldBytes = SyncMessage.maxHeldBytes
 
     let engine: StorageEngine
     private(set) var selection: [String] = []

@@ -58,6 +58,8 @@ public enum SyncMessage: Sendable, Equatable {
     public static let maxNeed = 100_000
     public static let maxCommits = 1_000_000
     public static let maxCommitBytes = 32 << 20
+    /// Commits a receiver holds while their parents are asked for.
+    public static let maxHeldBytes = 64 << 20
     public static let maxErrorBytes = 4096
     public static let zeroToken = [UInt8](repeating: 0, count: 32)
 

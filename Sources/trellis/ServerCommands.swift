@@ -19,6 +19,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: StoreOptions
     @Option(help: "The address to listen on.") var host = "127.0.0.1"
     @Option(help: "The port to listen on (0 picks a free one and prints it).") var port: Int
+    @Flag(help: "Store nothing: verify the commits clients push and forward them to the other clients of their repository.")
+    var relay = false
     @Flag(help: "Let every client read and write every repository (development only).") var open = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
     @Flag(help: "Write logs as JSON lines.") var jsonLogs = false
@@ -35,6 +37,7 @@ struct Serve: AsyncParsableCommand {
             config.host = host
             config.port = port
             config.open = open
+            config.relay = relay
             let json = jsonLogs
             var logger = Logger(label: "trellis.server") { label in
                 json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)

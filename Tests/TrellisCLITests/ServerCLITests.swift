@@ -36,7 +36,7 @@ import TrellisTestSupport
     // Read access granted while the server runs: the outsider pulls and keeps its own commit.
     try server.ok(["acl", "tasks", "grant", outsiderKey, "read"])
     let pulled = try parse(try outsider.ok(["sync", url, "--json"])) as? [String: Int]
-    #expect(pulled?["commits_received"] == 1 && pulled?["commits_withheld"] == 1)
+    #expect(pulled?["commits_received"] == 1 && pulled?["commits_withheld"] == 1, "\(String(describing: pulled))")
     #expect(snapshot(server.store + "/repos") == before)
 
     // A watcher prints each new commit as a JSON line.
