@@ -100,19 +100,8 @@ final class Broker: @unchecked Sendable {
         let (ids, end) = try engine.arrivals(in: name, since: mark)
         guard !ids.isEmpty, end > mark else { return }
         var messages: [[UInt8]] = []
-        var batch: [WireCommit] = []
-        var bytes = 0
-        for start in stride(from: 0, to: ids.count, by: 256) {
-            for c in try engine.commits(in: name, Array(ids[start..<min(start + 256, ids.count)])) {
-                batch.append(WireCommit(c))
-                bytes += c.encoded.count + c.signature.count
-                if bytes >= SyncMessage.targetCommitBytes {
-                    messages.append(ServerMessage.push(repository: name, commits: batch).encoded())
-                    (batch, bytes) = ([], 0)
-                }
-            }
-        }
-        if !batch.isEmpty { messages.append(ServerMessage.push(repository: name, commits: batch).encoded()) }
+        var batches = CommitBatches(engine: engine, repository: name, ids: ids)
+        while let batch = try batches.nextBatch() { messages.append(ServerMessage.push(repository: name, commits: batch).encoded()) }
         let targets = lock.withLock { () -> [Subscriber] in
             marks[name] = end
             return Array((subscribers[name] ?? [:]).values)

@@ -151,10 +151,8 @@ final class ClientConnection: @unchecked Sendable {
         var report = SyncReport()
         for repository in selection {
             let (ids, end) = try engine.arrivals(in: repository, since: saved[repository] ?? 0)
-            var batch: [WireCommit] = []
-            var bytes = 0
-            func flush() async throws(TrellisError) {
-                guard !batch.isEmpty else { return }
+            var batches = CommitBatches(engine: engine, repository: repository, ids: ids)
+            while let batch = try batches.nextBatch() {
                 let message = ServerMessage.push(repository: repository, commits: batch).encoded()
                 observer.trace?(message, true)
                 try await send(message)
@@ -169,16 +167,7 @@ final class ClientConnection: @unchecked Sendable {
                 report.bytesSent += message.count
                 report.bytesReceived += reply.count
                 observer.progress?(report)
-                (batch, bytes) = ([], 0)
             }
-            for start in stride(from: 0, to: ids.count, by: 256) {
-                for c in try engine.commits(in: repository, Array(ids[start..<min(start + 256, ids.count)])) {
-                    batch.append(WireCommit(c))
-                    bytes += c.encoded.count + c.signature.count
-                    if bytes >= SyncMessage.targetCommitBytes { try await flush() }
-                }
-            }
-            try await flush()
             marks[repository] = end
         }
         try PeerState.save(store: engine.path, peer: address, PeerState.Entry(selection: selection, token: SyncMessage.zeroToken, marks: marks))

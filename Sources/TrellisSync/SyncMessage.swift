@@ -202,3 +202,32 @@ public enum SyncMessage: Sendable, Equatable {
         return commits
     }
 }
+
+/// Reads a repository's commits, in the order of `ids`, in batches of about
+/// `SyncMessage.targetCommitBytes`: the unit a push carries in one message.
+public struct CommitBatches {
+    private let engine: StorageEngine
+    private let repository: String
+    private let ids: [CommitID]
+    private var next = 0
+
+    public init(engine: StorageEngine, repository: String, ids: [CommitID]) {
+        (self.engine, self.repository, self.ids) = (engine, repository, ids)
+    }
+
+    public mutating func nextBatch() throws(TrellisError) -> [WireCommit]? {
+        guard next < ids.count else { return nil }
+        var batch: [WireCommit] = []
+        var bytes = 0
+        while next < ids.count, bytes < SyncMessage.targetCommitBytes {
+            let chunk = Array(ids[next..<min(next + 256, ids.count)])
+            for c in try engine.commits(in: repository, chunk) {
+                guard bytes < SyncMessage.targetCommitBytes else { break }
+                batch.append(WireCommit(c))
+                bytes += c.encoded.count + c.signature.count
+                next += 1
+            }
+        }
+        return batch
+    }
+}
