@@ -88,6 +88,22 @@ import TrellisTestSupport
         try await server.stop()
     }
 
+    @Test func commitsByAuthorsWithoutWriteAccessAreRefused() async throws {
+        let dir = TemporaryDirectory()
+        let server = try await RunningServer.start(dir.file("server"))
+        let (writer, stranger) = (try clientStore(dir, "writer"), try clientStore(dir, "stranger"))
+        try server.store.changeAccess("tasks", grant: true, writer.identity, .write)
+        // The writer holds a commit the stranger signed (from a direct sync between them) and
+        // tries to pass it on: the author's lack of access is enough to refuse the whole push.
+        try stranger.repository("tasks").put("s", value: ["v": 1])
+        try writer.repository("tasks").put("w", value: ["v": 2])
+        try writer.sync(with: stranger)
+        let refused = await failure { try await writer.sync(url: server.url) }
+        #expect(refused?.contains("a commit by \(Hex.encode(stranger.identity.bytes)) was refused: its author may not write to repository 'tasks'") == true)
+        #expect(try server.store.allCommitIDs("tasks").isEmpty)
+        try await server.stop()
+    }
+
     @Test func repositoryWithoutListIsTheServersAlone() async throws {
         let dir = TemporaryDirectory()
         let server = try await RunningServer.start(dir.file("server"))
