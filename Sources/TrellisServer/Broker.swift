@@ -84,15 +84,25 @@ final class Broker: @unchecked Sendable {
     /// read it; returns how many it went to.
     func forward(_ message: [UInt8], in repository: String, except sender: ObjectIdentifier) -> Int {
         let targets = lock.withLock { (subscribers[repository] ?? [:]).filter { $0.key != sender }.map(\.value) }
-        var sent = 0
+        return deliver([message], in: repository, to: targets)
+    }
+
+    /// Queues `messages` for each target that may still read `repository` (checked on every
+    /// delivery, so a revoked reader stops receiving at once); returns how many got them all.
+    private func deliver(_ messages: [[UInt8]], in repository: String, to targets: [Subscriber]) -> Int {
+        var delivered = 0
         for s in targets {
             guard policy.allows(s.key, .read, repository) else {
                 s.drop("read access to repository '\(repository)' was revoked")
                 continue
             }
-            if s.outbox.push(message) { sent += 1 } else { s.drop("the connection fell more than \(s.outbox.maxPending) bytes behind") }
+            if messages.allSatisfy(s.outbox.push) {
+                delivered += 1
+            } else {
+                s.drop("the connection fell more than \(s.outbox.maxPending) bytes behind")
+            }
         }
-        return sent
+        return delivered
     }
 
     private func pushNew(in name: String) throws(TrellisError) {
@@ -106,16 +116,6 @@ final class Broker: @unchecked Sendable {
             marks[name] = end
             return Array((subscribers[name] ?? [:]).values)
         }
-        for s in targets {
-            // Access is checked on every push, so a revoked reader stops receiving at once.
-            guard policy.allows(s.key, .read, name) else {
-                s.drop("read access to repository '\(name)' was revoked")
-                continue
-            }
-            for m in messages where !s.outbox.push(m) {
-                s.drop("the connection fell more than \(s.outbox.maxPending) bytes behind")
-                break
-            }
-        }
+        _ = deliver(messages, in: name, to: targets)
     }
 }

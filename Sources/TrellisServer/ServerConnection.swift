@@ -162,10 +162,7 @@ final class ServerConnection: @unchecked Sendable {
         if let failure = s.responder.failure {
             logger.info("sync refused", metadata: ["error": "\(failure.message)"])
         }
-        if s.responder.report.commitsReceived > before {
-            let broker = server.broker
-            _ = try? await server.blocking { broker.pushNew(in: broker.subscribedRepositories) }
-        }
+        if s.responder.report.commitsReceived > before { await server.pushNew() }
         if s.responder.finished {
             let r = s.responder.report
             logger.info("synced", metadata: ["rounds": "\(r.rounds)", "received": "\(r.commitsReceived)", "sent": "\(r.commitsSent)"])

@@ -140,9 +140,9 @@ enum ServerMessage: Equatable {
     }
 
     private static func count(_ r: inout ByteReader, max: Int) throws(TrellisError) -> Int {
-        let n = try r.varint()
-        guard n <= UInt64(max), n <= UInt64(r.remaining) else { throw TrellisError(.corruptData, "a count of \(n) is out of range") }
-        return Int(n)
+        let n = try r.length()
+        guard n <= max else { throw TrellisError(.corruptData, "a count of \(n) exceeds \(max)") }
+        return n
     }
 
     private static func repositoryName(_ r: inout ByteReader) throws(TrellisError) -> String {

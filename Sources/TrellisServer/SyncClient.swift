@@ -67,6 +67,12 @@ final class ClientConnection: @unchecked Sendable {
         return String(describing: error)
     }
 
+    /// Sends a request and returns its reply (pushes in between go to `onPush`).
+    func exchange(_ request: [UInt8]) async throws(TrellisError) -> [UInt8] {
+        try await send(request)
+        return try await receive()
+    }
+
     func send(_ bytes: [UInt8]) async throws(TrellisError) {
         do { try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes)) } catch {
             throw TrellisError(.network, "the connection to \(url) failed: \(error)")
@@ -127,16 +133,7 @@ final class ClientConnection: @unchecked Sendable {
         }
         let pushable = access.map { Set($0.filter(\.write).map(\.name)) }
         let initiator = try SyncInitiator(engine: engine, address: "url:" + url, repositories: selection, pushable: pushable)
-        var request: [UInt8]? = try initiator.hello()
-        while let r = request {
-            observer.trace?(r, true)
-            try await send(r)
-            let reply = try await receive()
-            observer.trace?(reply, false)
-            request = try initiator.handle(reply)
-            observer.progress?(initiator.report)
-        }
-        return initiator.report
+        return try await Sync.run(initiator, observer: observer, exchange: exchange)
     }
 
     /// Relay mode: pushes each repository's commits that arrived since the last push to this
@@ -155,8 +152,7 @@ final class ClientConnection: @unchecked Sendable {
             while let batch = try batches.nextBatch() {
                 let message = ServerMessage.push(repository: repository, commits: batch).encoded()
                 observer.trace?(message, true)
-                try await send(message)
-                let reply = try await receive()
+                let reply = try await exchange(message)
                 observer.trace?(reply, false)
                 if case .error(let text)? = try? SyncMessage.decode(reply) {
                     throw TrellisError(.permissionDenied, "the relay refused the push: \(text)")

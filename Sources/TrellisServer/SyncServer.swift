@@ -119,6 +119,12 @@ public final class SyncServer: Sendable {
             logger: logger)
     }
 
+    /// Pushes what arrived in every watched repository, off the event loops.
+    func pushNew() async {
+        let broker = self.broker
+        _ = try? await blocking { broker.pushNew(in: broker.subscribedRepositories) }
+    }
+
     /// Runs blocking store work on the thread pool, off the event loops.
     func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await pool.runIfActive(body)
@@ -134,8 +140,7 @@ struct Poller: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try await Task.sleep(nanoseconds: interval)
-                let broker = server.broker
-                _ = try? await server.blocking { broker.pushNew(in: broker.subscribedRepositories) }
+                await server.pushNew()
             }
         }
     }

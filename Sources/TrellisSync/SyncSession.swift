@@ -209,6 +209,20 @@ public enum Sync {
         return initiator.report
     }
 
+    /// `run` over a transport that waits (a network connection).
+    public static func run(_ initiator: SyncInitiator, observer: Observer = Observer(),
+                           exchange: ([UInt8]) async throws(TrellisError) -> [UInt8]) async throws(TrellisError) -> SyncReport {
+        var request: [UInt8]? = try initiator.hello()
+        while let r = request {
+            observer.trace?(r, true)
+            let reply = try await exchange(r)
+            observer.trace?(reply, false)
+            request = try initiator.handle(reply)
+            observer.progress?(initiator.report)
+        }
+        return initiator.report
+    }
+
     /// Syncs two stores open in this process, both ways (the in-memory and directory transports).
     @discardableResult
     public static func between(_ local: StorageEngine, _ remote: StorageEngine, address: String, repositories: [String] = [],

@@ -43,11 +43,7 @@ import TrellisTestSupport
         let forced = await failure {
             _ = try await ClientConnection.run(url: server.url, engine: outsider.engine) { (c: ClientConnection) throws(TrellisError) in
                 let initiator = try SyncInitiator(engine: outsider.engine, address: "forced", repositories: ["tasks"])
-                var request: [UInt8]? = try initiator.hello()
-                while let r = request {
-                    try await c.send(r)
-                    request = try initiator.handle(try await c.receive())
-                }
+                _ = try await Sync.run(initiator, exchange: c.exchange)
                 return true
             }
         }

@@ -13,7 +13,7 @@ import json, sys
 import nacl.signing
 
 from read_logs import verify_commit
-from read_sync import Reader
+from read_sync import Reader, read_commits
 
 AUTH_CONTEXT = b"trellis-auth-v1\x00"
 
@@ -23,17 +23,6 @@ def flag(r):
     if b not in (0, 1):
         raise ValueError("a flag byte is 0 or 1")
     return b == 1
-
-
-def commits(r):
-    out = []
-    for _ in range(r.varint()):
-        encoded = r.take(r.varint())
-        sig_len = r.varint()
-        if sig_len not in (0, 64):
-            raise ValueError("bad signature length")
-        out.append(verify_commit(encoded, r.take(sig_len)).hex())
-    return out
 
 
 def read(data, challenge):
@@ -59,7 +48,7 @@ def read(data, challenge):
         m = {"type": "SUBSCRIBE", "repositories": [r.string() for _ in range(r.varint())]}
     elif kind == 20:
         m = {"type": "PUSH", "repository": r.string()}
-        m["commits"] = commits(r)
+        m["commits"] = [verify_commit(encoded, signature).hex() for encoded, signature in read_commits(r)]
     elif kind == 21:
         m = {"type": "NEED", "repository": r.string(), "ids": [r.take(32).hex() for _ in range(r.varint())]}
     elif kind == 22:

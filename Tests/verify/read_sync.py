@@ -78,6 +78,12 @@ def read_body(r):
         raise ValueError("bad has_filter")
     body["filter"] = read_filter(r) if has_filter else None
     body["need"] = [r.take(32) for _ in range(r.varint())]
+    body["commits"] = read_commits(r)
+    return body
+
+
+def read_commits(r):
+    """A commit list: varint count, then (varint length, encoding, varint 0 or 64, signature)."""
     commits = []
     for _ in range(r.varint()):
         encoded = r.take(r.varint())
@@ -85,8 +91,7 @@ def read_body(r):
         if sig_len not in (0, 64):
             raise ValueError("bad signature length")
         commits.append((encoded, r.take(sig_len)))
-    body["commits"] = commits
-    return body
+    return commits
 
 
 def read_message(data):
