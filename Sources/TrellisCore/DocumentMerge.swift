@@ -72,7 +72,7 @@ public enum DocumentMerge {
 
     static func mergeMaps(_ b: Document, _ o: Document, _ t: Document, path: [String],
                           conflicts: inout [MergeConflict]) -> Document {
-        if o == t { return o }
+        // No shortcut for o == t: equal sides may still hold counters that both raised.
         if o == b { return t }
         if t == b { return o }
         // All three field lists are in canonical (byte) order: walk them together, so the
@@ -87,9 +87,9 @@ public enum DocumentMerge {
             if io < of.count, name.map({ Document.compare(of[io].name, $0) < 0 }) ?? true { name = of[io].name }
             if it < tf.count, name.map({ Document.compare(tf[it].name, $0) < 0 }) ?? true { name = tf[it].name }
             guard let name else { break }
-            let bv = ib < bf.count && bf[ib].name == name ? bf[ib].value : nil
-            let ov = io < of.count && of[io].name == name ? of[io].value : nil
-            let tv = it < tf.count && tf[it].name == name ? tf[it].value : nil
+            let bv = ib < bf.count && Document.compare(bf[ib].name, name) == 0 ? bf[ib].value : nil
+            let ov = io < of.count && Document.compare(of[io].name, name) == 0 ? of[io].value : nil
+            let tv = it < tf.count && Document.compare(tf[it].name, name) == 0 ? tf[it].value : nil
             if bv != nil { ib += 1 }
             if ov != nil { io += 1 }
             if tv != nil { it += 1 }
@@ -104,14 +104,21 @@ public enum DocumentMerge {
     /// `o` is the older side, `t` the newer; nil means the field is absent.
     static func mergeValues(_ b: Value?, _ o: Value?, _ t: Value?, parent: [String], name: String,
                             conflicts: inout [MergeConflict]) -> Value? {
+        // Counters and maps first: both sides' increments add up even when the sides are equal.
+        switch (o, t) {
+        case (.counter(let x)?, .counter(let y)?):
+            let base: Int64 = if case .counter(let c)? = b { c } else { 0 }
+            return .counter(base &+ (x &- base) &+ (y &- base))
+        case (.map(let x)?, .map(let y)?):
+            let base: Document = if case .map(let d)? = b { d } else { Document() }
+            return .map(mergeMaps(base, x, y, path: parent + [name], conflicts: &conflicts))
+        default: break
+        }
         if o == t { return o }
         if o == b { return t }
         if t == b { return o }
         let path = parent + [name]  // built only for fields both sides changed
         switch (o, t) {
-        case (.counter(let x)?, .counter(let y)?):
-            let base: Int64 = if case .counter(let c)? = b { c } else { 0 }
-            return .counter(base &+ (x &- base) &+ (y &- base))
         case (.set(let x)?, .set(let y)?):
             let base: [Value] = if case .set(let s)? = b { s.elements } else { [] }
             let baseSet = Set(base), xs = Set(x.elements), ys = Set(y.elements)
@@ -119,9 +126,6 @@ public enum DocumentMerge {
             let kept = base.filter { xs.contains($0) && ys.contains($0) }
             let added = x.elements.filter { !baseSet.contains($0) } + y.elements.filter { !baseSet.contains($0) }
             return .set(kept + added)
-        case (.map(let x)?, .map(let y)?):
-            let base: Document = if case .map(let d)? = b { d } else { Document() }
-            return .map(mergeMaps(base, x, y, path: path, conflicts: &conflicts))
         case (.text(let x)?, .text(let y)?):
             let base: String = if case .text(let s)? = b { s } else { "" }
             let merged = TextMerge.merge(base: base, ours: x, theirs: y)

@@ -1,5 +1,5 @@
-/// Three-way merge of sequences (diff3, after Khanna, Kunal and Pierce 2007), and of text: lines
-/// first, then words inside a hunk that both sides changed differently.
+/// Three-way merge of sequences (docs/merge.md §Text): each side's changes against the base are
+/// cut into hunks, and only hunks of both sides that touch the same base elements conflict.
 public enum Diff3 {
     public enum Chunk<T: Equatable>: Equatable {
         /// Taken as is: unchanged, changed on one side only, or changed the same on both.
@@ -8,48 +8,152 @@ public enum Diff3 {
         case conflict(base: [T], ours: [T], theirs: [T])
     }
 
-    /// Splits the three sequences at lines that all three share (matched by Myers' diff against
-    /// the base) and resolves each span between them.
-    public static func merge<T: Equatable>(base: [T], ours: [T], theirs: [T]) -> [Chunk<T>] {
-        let toOurs = matches(base, ours), toTheirs = matches(base, theirs)
-        var chunks: [Chunk<T>] = []
-        var stable: [T] = []
-        var i = 0, j = 0, k = 0
-        func flushStable() {
-            if !stable.isEmpty { chunks.append(.resolved(stable)); stable = [] }
+    /// One side's change: base elements `start..<end` replaced by the side's `inserted` elements.
+    /// A pure insertion has `start == end` (the gap before base element `start`).
+    struct Hunk {
+        var start: Int
+        var end: Int
+        var inserted: Range<Int>
+        /// 0 for ours (the older side), 1 for theirs.
+        var side: Int
+        var isInsertion: Bool { start == end }
+
+        /// Whether two hunks of different sides touch the same base elements. Two insertions
+        /// never do; an insertion does only strictly inside the other's replaced range.
+        func overlaps(_ other: Hunk) -> Bool {
+            switch (isInsertion, other.isInsertion) {
+            case (true, true): false
+            case (true, false): other.start < start && start < other.end
+            case (false, true): start < other.start && other.start < end
+            case (false, false): start < other.end && other.start < end
+            }
         }
-        while true {
-            if i < base.count, toOurs[i] == j, toTheirs[i] == k {
-                stable.append(base[i])
-                i += 1; j += 1; k += 1
+    }
+
+    /// Merges `ours` (the older side) and `theirs` (the newer) against `base`. Insertions at
+    /// the same place are both kept, ours first (once when equal); a conflict is a run of hunks
+    /// of both sides chained by overlaps, unless both sides made it the same.
+    public static func merge<T: Equatable>(base: [T], ours: [T], theirs: [T]) -> [Chunk<T>] {
+        var all = hunks(base, ours, side: 0) + hunks(base, theirs, side: 1)
+        // By start; at one start insertions first, then ours before theirs.
+        all.sort { a, b in
+            if a.start != b.start { return a.start < b.start }
+            if a.isInsertion != b.isInsertion { return a.isInsertion }
+            return a.side < b.side
+        }
+        let sides = [ours, theirs]
+        var chunks: [Chunk<T>] = []
+        func emit(_ items: ArraySlice<T>) {
+            guard !items.isEmpty else { return }
+            if case .resolved(let previous)? = chunks.last {
+                chunks[chunks.count - 1] = .resolved(previous + items)
+            } else {
+                chunks.append(.resolved(Array(items)))
+            }
+        }
+        var position = 0
+        var previousInsertion: Hunk? = nil
+        var n = 0
+        while n < all.count {
+            // A cluster: the hunks chained to the first one by overlaps with the other side.
+            var members = [all[n]]
+            var lastOfSide: [Hunk?] = [nil, nil]
+            lastOfSide[all[n].side] = all[n]
+            var low = all[n].start, high = all[n].end
+            n += 1
+            while n < all.count, let other = lastOfSide[1 - all[n].side], all[n].overlaps(other) {
+                members.append(all[n])
+                lastOfSide[all[n].side] = all[n]
+                high = max(high, all[n].end)
+                n += 1
+            }
+            emit(base[position..<low])
+            position = high
+            if members.count == 1 {
+                let h = members[0]
+                let items = sides[h.side][h.inserted]
+                // Both sides inserted the same elements at the same place: keep them once.
+                if h.isInsertion, let p = previousInsertion, p.start == h.start, p.side != h.side,
+                   sides[p.side][p.inserted].elementsEqual(items) {
+                    previousInsertion = nil
+                    continue
+                }
+                previousInsertion = h.isInsertion ? h : nil
+                emit(items)
                 continue
             }
-            // The next base element that both sides kept ends the unstable span.
-            var next = i
-            while next < base.count, toOurs[next] < 0 || toTheirs[next] < 0 { next += 1 }
-            let (nj, nk) = next < base.count ? (toOurs[next], toTheirs[next]) : (ours.count, theirs.count)
-            let b = Array(base[i..<next]), o = Array(ours[j..<nj]), t = Array(theirs[k..<nk])
-            if o == b {
-                stable.append(contentsOf: t)
-            } else if t == b || o == t {
-                stable.append(contentsOf: o)
-            } else {
-                flushStable()
-                chunks.append(.conflict(base: b, ours: o, theirs: t))
+            previousInsertion = nil
+            let inserts = [0, 1].map { side in members.contains { $0.side == side && !$0.inserted.isEmpty } }
+            if !(inserts[0] && inserts[1]) {
+                // Only one side inserts here: deletions of both sides apply around its insertions.
+                emit(union(inserting: inserts[0] ? 0 : 1, members, base: base, sides: sides, low: low, high: high)[...])
+                continue
             }
-            if next >= base.count { break }
-            (i, j, k) = (next, nj, nk)
+            let o = version(of: 0, members, base: base, sides: sides, low: low, high: high)
+            let t = version(of: 1, members, base: base, sides: sides, low: low, high: high)
+            if o == t {
+                emit(o[...])
+            } else {
+                chunks.append(.conflict(base: Array(base[low..<high]), ours: o, theirs: t))
+            }
         }
-        flushStable()
+        emit(base[position...])
         return chunks
     }
 
-    /// For each base index, the index it matches in `other`, or -1.
-    static func matches<T: Equatable>(_ base: [T], _ other: [T]) -> [Int] {
-        var out = [Int](repeating: -1, count: base.count)
-        for step in LineDiff.script(base, other) {
-            if case .same(let a, let b) = step { out[a] = b }
+    /// One side's version of `base[low..<high]`, given the cluster's hunks.
+    private static func version<T>(of side: Int, _ members: [Hunk], base: [T], sides: [[T]], low: Int, high: Int) -> [T] {
+        var out: [T] = []
+        var p = low
+        for h in members where h.side == side {
+            out += base[p..<h.start]
+            out += sides[side][h.inserted]
+            p = h.end
         }
+        out += base[p..<high]
+        return out
+    }
+
+    /// `base[low..<high]` without the elements either side deleted, with the insertions of
+    /// `side` (the only side that inserts in this cluster) at their places.
+    private static func union<T>(inserting side: Int, _ members: [Hunk], base: [T], sides: [[T]], low: Int, high: Int) -> [T] {
+        var deleted = [Bool](repeating: false, count: high - low)
+        var insertions: [Int: Range<Int>] = [:]
+        for h in members {
+            for p in h.start..<h.end { deleted[p - low] = true }
+            if h.side == side { insertions[h.start] = h.inserted }
+        }
+        var out: [T] = []
+        for p in low..<high {
+            if let r = insertions[p] { out += sides[side][r] }
+            if !deleted[p - low] { out.append(base[p]) }
+        }
+        return out
+    }
+
+    /// The hunks of `other` against `base`: maximal runs of the edit script without a kept element.
+    static func hunks<T: Equatable>(_ base: [T], _ other: [T], side: Int) -> [Hunk] {
+        var out: [Hunk] = []
+        var i = 0, j = 0
+        var open: (start: Int, inserted: Int)? = nil
+        func close() {
+            if let o = open { out.append(Hunk(start: o.start, end: i, inserted: o.inserted..<j, side: side)) }
+            open = nil
+        }
+        for step in LineDiff.script(base, other) {
+            switch step {
+            case .same:
+                close()
+                i += 1; j += 1
+            case .removed:
+                if open == nil { open = (i, j) }
+                i += 1
+            case .added:
+                if open == nil { open = (i, j) }
+                j += 1
+            }
+        }
+        close()
         return out
     }
 }
@@ -76,53 +180,73 @@ public struct TextMergeResult: Equatable, Sendable {
     }
 }
 
+/// Text merges over UTF-8 bytes, never over Unicode characters, so that every peer splits and
+/// compares text the same way (docs/merge.md §Text).
 public enum TextMerge {
-    /// diff3 over lines; a conflicting line hunk is merged again over words (runs of
-    /// non-space characters and runs of spaces), and only a hunk that still conflicts stays one.
+    typealias Token = ArraySlice<UInt8>
+
+    /// Lines first; a conflicting line hunk is merged again over words (runs of non-white-space
+    /// bytes and runs of white-space bytes), and only a hunk that still conflicts stays one.
+    /// `ours` is the older side: of two insertions at one place, its comes first.
     public static func merge(base: String, ours: String, theirs: String) -> TextMergeResult {
-        let chunks = Diff3.merge(base: lines(base), ours: lines(ours), theirs: lines(theirs))
+        let (b, o, t) = (Array(base.utf8), Array(ours.utf8), Array(theirs.utf8))
+        let chunks = Diff3.merge(base: lines(b), ours: lines(o), theirs: lines(t))
         var pieces: [TextMergeResult.Piece] = []
-        func append(_ s: String) {
-            guard !s.isEmpty else { return }
-            if case .text(let previous)? = pieces.last {
-                pieces[pieces.count - 1] = .text(previous + s)
-            } else {
-                pieces.append(.text(s))
-            }
+        var pending: [UInt8] = []
+        func flush() {
+            if !pending.isEmpty { pieces.append(.text(String(decoding: pending, as: UTF8.self))) }
+            pending = []
         }
         for chunk in chunks {
             switch chunk {
-            case .resolved(let ls): append(ls.joined())
-            case .conflict(let b, let o, let t):
-                let (bt, ot, tt) = (b.joined(), o.joined(), t.joined())
+            case .resolved(let ls): for l in ls { pending += l }
+            case .conflict(let bl, let ol, let tl):
+                let (bt, ot, tt) = (joined(bl), joined(ol), joined(tl))
                 let words = Diff3.merge(base: self.words(bt), ours: self.words(ot), theirs: self.words(tt))
                 if words.allSatisfy({ if case .resolved = $0 { true } else { false } }) {
-                    for case .resolved(let ws) in words { append(ws.joined()) }
+                    for case .resolved(let ws) in words { for w in ws { pending += w } }
                 } else {
-                    pieces.append(.conflict(base: bt, ours: ot, theirs: tt))
+                    flush()
+                    pieces.append(.conflict(base: String(decoding: bt, as: UTF8.self),
+                                            ours: String(decoding: ot, as: UTF8.self),
+                                            theirs: String(decoding: tt, as: UTF8.self)))
                 }
             }
         }
+        flush()
         return TextMergeResult(pieces: pieces)
     }
 
-    static func lines(_ text: String) -> [String] { LineDiff.lines(text).map(String.init) }
+    private static func joined(_ tokens: [Token]) -> [UInt8] {
+        var out: [UInt8] = []
+        for t in tokens { out += t }
+        return out
+    }
 
-    /// Words and the white space between them, so that joining gives the text back.
-    static func words(_ text: String) -> [String] {
-        var out: [String] = []
-        var current = ""
-        var currentIsSpace = false
-        for ch in text {
-            let isSpace = ch.isWhitespace
-            if !current.isEmpty, isSpace != currentIsSpace {
-                out.append(current)
-                current = ""
-            }
-            current.append(ch)
-            currentIsSpace = isSpace
+    /// Lines, each with its "\n" (0x0A); a last line without one is still a line.
+    static func lines(_ bytes: [UInt8]) -> [Token] {
+        var out: [Token] = []
+        var start = 0
+        for i in bytes.indices where bytes[i] == 0x0A {
+            out.append(bytes[start...i])
+            start = i + 1
         }
-        if !current.isEmpty { out.append(current) }
+        if start < bytes.count { out.append(bytes[start...]) }
+        return out
+    }
+
+    /// White space for the word pass: space, tab, line feed, vertical tab, form feed, carriage return.
+    static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+
+    /// Maximal runs of white-space bytes and of other bytes, so that joining gives the text back.
+    static func words(_ bytes: [UInt8]) -> [Token] {
+        var out: [Token] = []
+        var start = 0
+        for i in bytes.indices where i > start && isSpace(bytes[i]) != isSpace(bytes[i - 1]) {
+            out.append(bytes[start..<i])
+            start = i
+        }
+        if start < bytes.count { out.append(bytes[start...]) }
         return out
     }
 

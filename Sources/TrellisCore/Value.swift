@@ -19,6 +19,50 @@ public indirect enum Value: Hashable, Sendable {
     /// A set value from any elements: duplicates dropped, canonical order.
     public static func set(_ elements: [Value]) -> Value { .set(SetElements(elements)) }
 
+    /// Equal exactly when the canonical encodings are equal: strings compare by their UTF-8
+    /// bytes, never by Unicode equivalence, so that every peer agrees (docs/merge.md).
+    public static func == (a: Value, b: Value) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case (.bool(let x), .bool(let y)): x == y
+        case (.int(let x), .int(let y)), (.date(let x), .date(let y)), (.counter(let x), .counter(let y)): x == y
+        case (.double(let x), .double(let y)): x == y  // finite only; -0.0 encodes as +0.0
+        case (.string(let x), .string(let y)), (.text(let x), .text(let y)): Value.sameBytes(x, y)
+        case (.bytes(let x), .bytes(let y)): x == y
+        case (.set(let x), .set(let y)): x == y
+        case (.map(let x), .map(let y)): x == y
+        case (.list(let x), .list(let y)): x == y
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let b): hasher.combine(b)
+        case .int(let i): hasher.combine(1); hasher.combine(i)
+        case .double(let d): hasher.combine(d)
+        case .string(let s): hasher.combine(2); Value.hashBytes(s, &hasher)
+        case .date(let d): hasher.combine(3); hasher.combine(d)
+        case .bytes(let b): hasher.combine(b)
+        case .text(let s): hasher.combine(4); Value.hashBytes(s, &hasher)
+        case .set(let s): hasher.combine(s)
+        case .counter(let c): hasher.combine(5); hasher.combine(c)
+        case .map(let d): hasher.combine(d)
+        case .list(let l): hasher.combine(l)
+        }
+    }
+
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+    }
+
+    static func hashBytes(_ s: String, _ hasher: inout Hasher) {
+        var s = s
+        s.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        hasher.combine(s.utf8.count)
+    }
+
     /// The name of the type, as docs and error messages say it.
     public var typeName: String {
         switch self {
@@ -64,6 +108,14 @@ public struct Document: Hashable, Sendable {
     public struct Field: Hashable, Sendable {
         public var name: String
         public var value: Value
+
+        /// Names compare by UTF-8 bytes, as everywhere in a document.
+        public static func == (a: Field, b: Field) -> Bool { Value.sameBytes(a.name, b.name) && a.value == b.value }
+
+        public func hash(into hasher: inout Hasher) {
+            Value.hashBytes(name, &hasher)
+            hasher.combine(value)
+        }
     }
 
     public private(set) var fields: [Field] = []

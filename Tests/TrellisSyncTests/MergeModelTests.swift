@@ -1,0 +1,137 @@
+import Testing
+import TrellisCore
+import TrellisStorage
+import TrellisTestSupport
+@testable import TrellisSync
+
+/// What every commit of the random histories below did, to check the merged result against.
+private struct Model {
+    /// The sum of every increment ever committed to the counter `n`.
+    var increments: Int64 = 0
+    /// Commits that added or removed each element of the set `s` (values 0...3).
+    var adds: [Int64: [CommitID]] = [:]
+    var removes: [Int64: [CommitID]] = [:]
+    /// Lines of the text `t`: each inserted once, by one store, with a unique name.
+    var inserted: Set<String> = []
+    var deleted: Set<String> = []
+}
+
+/// One random edit of the current document; returns what it did for the model.
+private func edit(_ doc: Document?, store: Int, serial: Int, _ rng: inout SplitMix)
+    -> (Document, delta: Int64, add: Int64?, remove: Int64?, insert: String?, delete: String?) {
+    var d = doc ?? Document()
+    // Increments of 0...3: equal values on two sides are common.
+    let delta = Int64(rng.next() % 4)
+    if case .counter(let n)? = d["n"] { d["n"] = .counter(n + delta) } else { d["n"] = .counter(delta) }
+    var elements: [Value] = if case .set(let s)? = d["s"] { s.elements } else { [] }
+    var add: Int64? = nil, remove: Int64? = nil
+    if rng.next() % 3 != 0 {
+        let e = Int64(rng.next() % 4)
+        if !elements.contains(.int(e)) { elements.append(.int(e)); add = e }
+    } else if !elements.isEmpty {
+        let victim = elements.remove(at: Int(rng.next() % UInt64(elements.count)))
+        if case .int(let e) = victim { remove = e }
+    }
+    d["s"] = .set(elements)
+    var lines: [String] = if case .text(let t)? = d["t"] { LineDiff.lines(t).map(String.init) } else { [] }
+    var insert: String? = nil, delete: String? = nil
+    if lines.isEmpty || rng.next() % 3 != 0 {
+        // Few places (the first gaps and the end), so that two stores often insert at the same one.
+        let places = [0, min(1, lines.count), lines.count]
+        let line = "line \(store).\(serial)\n"
+        lines.insert(line, at: places[Int(rng.next() % 3)])
+        insert = line
+    } else {
+        delete = lines.remove(at: Int(rng.next() % UInt64(lines.count)))
+    }
+    d["t"] = .text(lines.joined())
+    return (d, delta, add, remove, insert, delete)
+}
+
+@Test(arguments: [11, 12, 13, 14, 15, 16])
+func mergesKeepEveryConcurrentChange(seed: UInt64) throws {
+    var rng = SplitMix(state: seed)
+    let dir = TemporaryDirectory()
+    let count = 3 + Int(rng.next() % 3)
+    let stores = try (0..<count).map { try StorageEngine.create(at: dir.file("s\($0)")) }
+    var model = Model()
+    var serial = 0
+    func sync(_ i: Int, _ j: Int) throws -> SyncReport {
+        try Sync.between(stores[i], stores[j], address: "path:" + dir.file("s\(j)"))
+    }
+    for _ in 0..<8 {
+        let group = (0..<count).map { _ in Int(rng.next() % 2) }
+        for (i, s) in stores.enumerated() {
+            for _ in 0..<Int(rng.next() % 4) {
+                serial += 1
+                var did: (Document, delta: Int64, add: Int64?, remove: Int64?, insert: String?, delete: String?)? = nil
+                let n = serial
+                var local = rng
+                let info = try s.write([WriteRequest(repository: "r", key: "k", change: .update { current in
+                    let e = edit(current, store: i, serial: n, &local)
+                    did = e
+                    return e.0
+                })])[0]
+                rng = local
+                guard let did else { Issue.record("the update did not run"); return }
+                model.increments += did.delta
+                if let a = did.add { model.adds[a, default: []].append(info.id) }
+                if let r = did.remove { model.removes[r, default: []].append(info.id) }
+                if let l = did.insert { model.inserted.insert(l) }
+                if let l = did.delete { model.deleted.insert(l) }
+            }
+            let peers = (0..<count).filter { $0 != i && group[$0] == group[i] }
+            if !peers.isEmpty { _ = try sync(i, peers[Int(rng.next() % UInt64(peers.count))]) }
+        }
+    }
+    // Heal until nothing moves, then merge and read the result everywhere.
+    for _ in 0..<3 { for i in 1..<count { _ = try sync(0, i) } }
+    var results: [Document?] = []
+    for s in stores {
+        try s.mergeHeads("r", "k")
+        results.append(try s.current("r", "k").1)
+    }
+    #expect(results.allSatisfy { $0 == results[0] }, "stores disagree")
+    guard let final = results[0] else { Issue.record("the record vanished"); return }
+
+    // Counters: every increment counts, however equal the sides were.
+    #expect(final["n"] == .counter(model.increments), "seed \(seed): counter")
+
+    // Sets: an element added and never removed is present; one removed after every add is absent.
+    let history = try stores[0].history("r")
+    var parents: [CommitID: [CommitID]] = [:]
+    for c in history { parents[c.id] = c.parents }
+    func isAncestor(_ a: CommitID, of b: CommitID) -> Bool {
+        var stack = [b], seen: Set<CommitID> = []
+        while let x = stack.popLast() {
+            if x == a { return true }
+            if seen.insert(x).inserted { stack += parents[x] ?? [] }
+        }
+        return false
+    }
+    let elements: Set<Value> = if case .set(let s)? = final["s"] { Set(s.elements) } else { [] }
+    for e in Int64(0)...3 {
+        let adds = model.adds[e] ?? [], removes = model.removes[e] ?? []
+        if !adds.isEmpty, removes.isEmpty { #expect(elements.contains(.int(e)), "seed \(seed): \(e) added, never removed") }
+        if removes.contains(where: { r in adds.allSatisfy { isAncestor($0, of: r) } }) {
+            #expect(!elements.contains(.int(e)), "seed \(seed): \(e) removed after every add")
+        }
+    }
+
+    // Text: every line inserted and not deleted is present, once; a line missing or a deleted
+    // line back is allowed only where a recorded conflict (edits of the same lines) holds it.
+    let text: String = if case .text(let t)? = final["t"] { t } else { "" }
+    let lines = LineDiff.lines(text).map(String.init)
+    #expect(Set(lines).count == lines.count, "seed \(seed): a line is doubled")
+    let conflictTexts = try stores[0].conflicts("r", key: "k").flatMap(\.1).filter { $0.rule == .textHunk }
+        .flatMap { [$0.ours, $0.theirs] }.compactMap { v -> String? in if case .text(let t)? = v { t } else { nil } }
+    for line in model.inserted.subtracting(model.deleted) where !lines.contains(line) {
+        #expect(conflictTexts.contains { $0.contains(line) }, "seed \(seed): \(line) lost silently")
+    }
+    for line in model.deleted where lines.contains(line) {
+        #expect(conflictTexts.contains { $0.contains(line) }, "seed \(seed): deleted \(line) came back silently")
+    }
+    print("seed \(seed): \(count) stores, \(history.count) commits, \(history.filter { $0.kind.isMerge }.count) merges, "
+          + "\(conflictTexts.count / 2) text conflicts, \(lines.count) lines")
+    #expect(history.filter { $0.kind.isMerge }.count >= 5)
+}
