@@ -56,20 +56,25 @@ public struct Repository: Sendable {
 
     // MARK: Reading
 
-    /// The record's current document; nil when it does not exist or is deleted.
-    /// Several heads (concurrent edits) are first merged into one merge commit, written durably.
+    /// The record's current document; nil when it does not exist or is deleted. Several heads
+    /// (concurrent edits) are merged in memory, deterministically, and nothing is written: the
+    /// merge commit is written by the next write to the record, or by `merge(_:)`.
     public func get(_ key: String) throws(TrellisError) -> Document? {
         do {
-            try engine.mergeHeads(name, key)  // returns at once when there is one head
-            return try engine.current(name, key).1
+            return try engine.merged(name, key)
         } catch where error.code == .notFound {
             return nil
         }
     }
 
-    /// Merges the record's heads now, if it has several, and returns the single head.
+    /// Writes the merge commit of the record's heads now, if it has several, and returns the single head.
     @discardableResult
     public func merge(_ key: String) throws(TrellisError) -> CommitInfo { try engine.mergeHeads(name, key) }
+
+    /// Writes a merge commit for every record of the repository with several heads, in one
+    /// durable batch; returns the merge commits.
+    @discardableResult
+    public func mergeAll() throws(TrellisError) -> [CommitInfo] { try engine.mergeAllHeads(name) }
 
     /// Conflicts resolved by merges, newest merge first: of one record, or of the repository.
     public func conflicts(_ key: String? = nil) throws(TrellisError) -> [(merge: CommitInfo, conflicts: [MergeConflict])] {

@@ -47,8 +47,9 @@ public final class Store: Sendable {
 
     public var path: String { engine.path }
 
-    /// The store's Ed25519 identity: it signs every commit written here.
-    public var identity: PublicKey { engine.identity.publicKey }
+    /// The store's Ed25519 identity: it signs every commit written here. Reading it needs the
+    /// identity key file, which reads of records never do.
+    public var identity: PublicKey { get throws(TrellisError) { try engine.identity.publicKey } }
 
     /// Seconds a write waits for another process holding the store's write lock.
     public var lockTimeout: Double {

@@ -21,7 +21,8 @@ extension Store {
     @discardableResult
     public func changeAccess(_ repository: String, grant: Bool, _ key: PublicKey,
                              _ permission: AccessList.Permission) throws(TrellisError) -> AccessList {
-        var list = try accessList(repository) ?? AccessList(owner: identity)
+        let existing = try accessList(repository)
+        var list = if let existing { existing } else { AccessList(owner: try identity) }
         if grant { list.grant(key, permission) } else { try list.revoke(key, permission) }
         try list.save(store: path, repository: repository)
         return list

@@ -91,7 +91,7 @@ final class ServerConnection: @unchecked Sendable {
         do { nonce = try SecureRandom.bytes(ServerMessage.nonceSize) } catch {
             return fail(TrellisError(.io, "no randomness for a challenge: \(error)"), code: .unexpectedServerError)
         }
-        let me = server.engine.identity.publicKey
+        let me = server.policy.server
         outbox.send(ServerMessage.challenge(server: me.bytes, nonce: nonce, relay: server.configuration.relay).encoded())
         expect(within: server.configuration.authTimeout)
         var peer: PublicKey?

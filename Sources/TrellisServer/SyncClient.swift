@@ -112,7 +112,7 @@ final class ClientConnection: @unchecked Sendable {
     private func authenticate() async throws(TrellisError) {
         guard case .challenge(let server, let nonce, let relay) = try await expect(ServerMessage.challengeType) else { return }
         self.relay = relay
-        let me = engine.identity
+        let me = try engine.identity
         let signature = me.sign(ServerMessage.authMessage(server: server, nonce: nonce, client: me.publicKey.bytes))
         try await send(ServerMessage.auth(client: me.publicKey.bytes, signature: signature).encoded())
         guard case .ready(let access) = try await expect(ServerMessage.readyType) else { return }
@@ -128,7 +128,7 @@ final class ClientConnection: @unchecked Sendable {
         if selection.isEmpty, let access {
             selection = access.map(\.name)
             guard !selection.isEmpty else {
-                throw TrellisError(.permissionDenied, "the server grants \(Hex.encode(engine.identity.publicKey.bytes)) no repository")
+                throw TrellisError(.permissionDenied, "the server grants \(Hex.encode(try engine.identity.publicKey.bytes)) no repository")
             }
         }
         let pushable = access.map { Set($0.filter(\.write).map(\.name)) }

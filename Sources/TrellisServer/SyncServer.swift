@@ -55,10 +55,10 @@ public final class SyncServer: Sendable {
     private let running = NIOLockedValueBox<ServiceGroup?>(nil)
     let deadlines = Deadlines()
 
-    public init(store: Store, configuration: ServerConfiguration, logger: Logger) {
+    public init(store: Store, configuration: ServerConfiguration, logger: Logger) throws(TrellisError) {
         self.configuration = configuration
         engine = store.engine
-        policy = AccessPolicy(store: store.path, server: store.identity, open: configuration.open)
+        policy = AccessPolicy(store: store.path, server: try store.identity, open: configuration.open)
         self.logger = logger
         broker = Broker(engine: engine, policy: policy, logger: logger)
         budget = MemoryBudget(limit: configuration.inboundBudget)

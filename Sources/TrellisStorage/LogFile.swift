@@ -11,7 +11,9 @@ final class LogFile {
     static let fileMagic: [UInt8] = Array("TRLLOG01".utf8)
 
     let path: String
-    private let file: FileHandle
+    /// Read-only until the first append or cut, so that readers need read permission only.
+    private var file: FileHandle
+    private var writable = false
     /// End of the last valid frame read so far: where the next frame goes.
     private(set) var validEnd: UInt64
 
@@ -22,7 +24,7 @@ final class LogFile {
 
     init(path: String) throws(TrellisError) {
         self.path = path
-        file = try FileHandle(path: path, flags: O_RDWR)
+        file = try FileHandle(path: path, flags: O_RDONLY)
         let header = try file.read(at: 0, count: LogFile.fileMagic.count)
         guard header == LogFile.fileMagic else {
             throw TrellisError(.corruptData, "\(path) is not a Trellis log (bad file header)")
@@ -89,8 +91,22 @@ final class LogFile {
         return try Frame.decode(header, frame: try file.read(at: offset, count: header.totalLength))
     }
 
+    /// Reopens the same file for writing (the caller holds the write lock and has checked
+    /// that the file was not replaced).
+    private func makeWritable() throws(TrellisError) {
+        guard !writable else { return }
+        let handle = try FileHandle(path: path, flags: O_RDWR)
+        var a = stat(), b = stat()
+        guard fstat(handle.fd, &a) == 0, fstat(file.fd, &b) == 0, a.st_ino == b.st_ino, a.st_dev == b.st_dev else {
+            throw TrellisError(.io, "\(path) was replaced while it was being written")
+        }
+        file = handle
+        writable = true
+    }
+
     /// Appends one frame and returns only once it is durable. On failure the log is cut back.
     func append(_ frame: [UInt8], sync: Bool = true) throws(TrellisError) -> UInt64 {
+        try makeWritable()
         let offset = validEnd
         do throws(TrellisError) {
             try file.write(frame, at: offset)
@@ -108,6 +124,7 @@ final class LogFile {
     /// Moves the bytes from `offset` to the end into a side file, then cuts the log there.
     /// Nothing is destroyed: the side file keeps the damaged bytes for inspection.
     func cutTail(at offset: UInt64) throws(TrellisError) -> String {
+        try makeWritable()
         let size = try file.size()
         let sidePath = "\(path).damaged-\(offset)-\(FileSystem.nowMillis())"
         let tail = try file.read(at: offset, count: Int(size - offset))

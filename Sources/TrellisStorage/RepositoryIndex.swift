@@ -264,13 +264,24 @@ final class RepositoryIndex {
         return (try head.info(), try head.commit().document)
     }
 
-    /// Keys whose newest head is not a tombstone, in byte order.
+    /// Keys that are not deleted, in byte order: the one head is not a tombstone, or the merge
+    /// of several heads (computed in memory) keeps the record.
     func liveKeys() throws(TrellisError) -> [String] {
         var out: [String] = []
-        for key in heads.keys {
-            if let head = try newestHead(key), !head.isTombstone { out.append(key) }
+        for (key, hs) in heads {
+            if hs.count > 1 {
+                let merge = try HeadMerge.mergeCommit(repository: name, key: key, heads: hs.map(\.id), source: self)
+                if merge.commit.document != nil { out.append(key) }
+            } else if let head = hs.first, !head.isTombstone {
+                out.append(key)
+            }
         }
         return out.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    /// Keys with more than one head, in byte order.
+    func keysWithSeveralHeads() -> [String] {
+        heads.compactMap { $0.value.count > 1 ? $0.key : nil }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
     /// Every key with its heads' ids, generations and encodings: what a checkpoint holds.

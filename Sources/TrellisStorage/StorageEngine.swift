@@ -47,7 +47,16 @@ public final class StorageEngine: @unchecked Sendable {
     public static let formatLine = "trellis-store 1\n"
 
     public let path: String
-    public let identity: SigningKey
+
+    /// The store's signing key, read from `identity` the first time something is signed: reading
+    /// a store needs read permission only, never the 0600 key file.
+    public var identity: SigningKey {
+        get throws(TrellisError) {
+            mutex.lock()
+            defer { mutex.unlock() }
+            return try signingKey()
+        }
+    }
     /// Seconds a writer waits for another process's write lock.
     public var lockTimeout: Double {
         get { mutex.withLock { lockWait } }
@@ -94,7 +103,9 @@ public final class StorageEngine: @unchecked Sendable {
 
     private let mutex = NSLock()
     private var sealBytes = StorageEngine.defaultSealThreshold
-    private let lockFile: FileHandle
+    /// Opened by the first write, so that a read-only store (or file system) can be read.
+    private var lockFile: FileHandle?
+    private var loadedIdentity: SigningKey?
     private var repos: [String: RepositoryIndex] = [:]
     private var clock = HybridLogicalClock()
     private var pendingWarnings: [String] = []
@@ -133,19 +144,28 @@ public final class StorageEngine: @unchecked Sendable {
         guard String(decoding: format, as: UTF8.self) == formatLine else {
             throw TrellisError(.corruptData, "\(path)/FORMAT names an unknown store format")
         }
-        let identityText = String(decoding: try FileSystem.readAll(path + "/identity"), as: UTF8.self)
-        guard let seed = Hex.decode(identityText.trimmingCharacters(in: .whitespacesAndNewlines)),
-              let key = try? SigningKey(seed: seed)
-        else { throw TrellisError(.corruptData, "\(path)/identity does not hold a 32-byte hex seed") }
-        let engine = try StorageEngine(path: path, identity: key)
+        let engine = StorageEngine(path: path)
         try engine.loadAll()
         return engine
     }
 
-    private init(path: String, identity: SigningKey) throws(TrellisError) {
+    private init(path: String) {
         self.path = path
-        self.identity = identity
-        lockFile = try FileHandle(path: path + "/lock", flags: O_RDWR | O_CREAT, mode: 0o644)
+    }
+
+    /// The identity key, loaded once; the caller holds `mutex`.
+    private func signingKey() throws(TrellisError) -> SigningKey {
+        if let loadedIdentity { return loadedIdentity }
+        let identityText: String
+        do { identityText = String(decoding: try FileSystem.readAll(path + "/identity"), as: UTF8.self) } catch {
+            throw TrellisError(error.code == .notFound ? .storeMissing : .permissionDenied,
+                               "cannot read this store's identity key, which signing needs: \(error.message)")
+        }
+        guard let seed = Hex.decode(identityText.trimmingCharacters(in: .whitespacesAndNewlines)),
+              let key = try? SigningKey(seed: seed)
+        else { throw TrellisError(.corruptData, "\(path)/identity does not hold a 32-byte hex seed") }
+        loadedIdentity = key
+        return key
     }
 
     private func repoDirectory(_ name: String) -> String { path + "/repos/" + name }
@@ -180,19 +200,11 @@ public final class StorageEngine: @unchecked Sendable {
                 clock.observe(c.commit.timestamp)
             }
         }
-        guard let bad = scan.badTail else { return }
-        if writeLockHeld {
-            let side = try index.log.cutTail(at: bad.offset)
-            pendingWarnings.append(
-                "repository '\(index.name)': cut a damaged log tail of \(bad.length) bytes at offset \(bad.offset) (\(bad.reason)); the bytes were kept in \(side)")
-        } else if try lockFile.lock(exclusive: true, wait: false) {
-            writeLockHeld = true
-            defer {
-                writeLockHeld = false
-                lockFile.unlock()
-            }
-            try catchUp(index)
-        }
+        // Readers never change the store: the next writer cuts the tail.
+        guard let bad = scan.badTail, writeLockHeld else { return }
+        let side = try index.log.cutTail(at: bad.offset)
+        pendingWarnings.append(
+            "repository '\(index.name)': cut a damaged log tail of \(bad.length) bytes at offset \(bad.offset) (\(bad.reason)); the bytes were kept in \(side)")
     }
 
     /// Warnings about repairs made since the last call (cut tails), for the CLI to print.
@@ -290,6 +302,18 @@ public final class StorageEngine: @unchecked Sendable {
                 throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
             }
             return c
+        }
+    }
+
+    /// The record's document as every peer holding its heads sees it: the newest head's, or,
+    /// with several heads, their merge computed in memory (nothing is written). nil when deleted.
+    public func merged(_ repo: String, _ key: String) throws(TrellisError) -> Document? {
+        try reading { () throws(TrellisError) in
+            let index = try repository(repo)
+            let heads = try index.heads(of: key)
+            guard !heads.isEmpty else { throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'") }
+            guard heads.count > 1 else { return try index.document(of: heads[0].id) }
+            return try HeadMerge.mergeCommit(repository: repo, key: key, heads: heads.map(\.id), source: index).commit.document
         }
     }
 
@@ -463,8 +487,9 @@ public final class StorageEngine: @unchecked Sendable {
             }
             mutex.unlock()
         }
+        let lock: FileHandle
         do throws(TrellisError) {
-            try acquireWriteLock()
+            lock = try acquireWriteLock()
         } catch {
             for job in jobs { job.error = error }
             return
@@ -472,7 +497,7 @@ public final class StorageEngine: @unchecked Sendable {
         writeLockHeld = true
         defer {
             writeLockHeld = false
-            lockFile.unlock()
+            lock.unlock()
         }
         var touched: Set<String> = []
         var committed: [GroupJob] = []
@@ -512,7 +537,10 @@ public final class StorageEngine: @unchecked Sendable {
             for (name, unsigned) in batch.staged.sorted(by: { $0.key < $1.key }) {
                 guard let index = repos[name] else { continue }
                 var commits = unsigned
-                SignedCommit.signAll(&commits, with: identity)
+                // Only commits that need an author's signature ask for the identity key.
+                if commits.contains(where: { $0.signature.isEmpty && $0.commit.author != nil }) {
+                    SignedCommit.signAll(&commits, with: try signingKey())
+                }
                 _ = try index.log.append(try Frame.encode(commits), sync: false)
                 index.markWritten()
                 appended.insert(name)
@@ -631,6 +659,22 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
+    /// Writes one merge commit for each record of `repo` with several heads, in one batch.
+    public func mergeAllHeads(_ repo: String) throws(TrellisError) -> [CommitInfo] {
+        _ = try withIndex(repo) { _ in () }  // unknown repository: a clear error
+        return try writeBatch { (batch: inout Batch) throws(TrellisError) in
+            guard let index = repos[repo] else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
+            var out: [CommitInfo] = []
+            for key in index.keysWithSeveralHeads() {
+                if let merge = try mergeCommit(index, key) {
+                    try batch.stage(merge, in: index)
+                    out.append(try indexInfo(index, merge.id))
+                }
+            }
+            return out
+        }
+    }
+
     /// The conflicts that each merge commit of a repository (or of one key) resolved, newest
     /// first. Merges are deterministic, so they are recomputed rather than stored.
     public func conflicts(_ repo: String, key: String? = nil) throws(TrellisError) -> [(CommitInfo, [MergeConflict])] {
@@ -690,7 +734,15 @@ public final class StorageEngine: @unchecked Sendable {
         try loadRepository(name)
     }
 
-    private func acquireWriteLock() throws(TrellisError) {
+    /// Takes the store's write lock (the caller holds `mutex`) and returns the locked file.
+    private func acquireWriteLock() throws(TrellisError) -> FileHandle {
+        let lockFile: FileHandle
+        if let open = self.lockFile {
+            lockFile = open
+        } else {
+            lockFile = try FileHandle(path: path + "/lock", flags: O_RDWR | O_CREAT, mode: 0o644)
+            self.lockFile = lockFile
+        }
         let deadline = Date().addingTimeInterval(lockWait)
         while !(try lockFile.lock(exclusive: true, wait: false)) {
             guard Date() < deadline else {
@@ -699,6 +751,7 @@ public final class StorageEngine: @unchecked Sendable {
             }
             FileSystem.sleep(millis: 5)
         }
+        return lockFile
     }
 
     /// The repository's index, creating the repository when it does not exist (true when new).
@@ -766,9 +819,10 @@ public final class StorageEngine: @unchecked Sendable {
             document = nil
         }
         try document?.validate()
+        let key = try signingKey()
         let commit = Commit(kind: kind, repository: index.name, key: request.key, parents: parents,
-                            timestamp: clock.tick(physicalMillis: FileSystem.nowMillis()), author: identity.publicKey,
+                            timestamp: clock.tick(physicalMillis: FileSystem.nowMillis()), author: key.publicKey,
                             document: document)
-        return SignedCommit.unsigned(commit, author: identity)
+        return SignedCommit.unsigned(commit, author: key)
     }
 }

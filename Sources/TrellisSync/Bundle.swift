@@ -29,7 +29,7 @@ public enum SyncBundle {
             out.u32(UInt32(bytes.count))
             out.raw(bytes)
         }
-        append(.hello(Hello(peer: engine.identity.publicKey.bytes, token: SyncMessage.zeroToken, selection: endpoint.selection,
+        append(.hello(Hello(peer: try engine.identity.publicKey.bytes, token: SyncMessage.zeroToken, selection: endpoint.selection,
                             digest: snapshot.digest, filter: try BloomFilter([CommitID]()))))
         var report = Report(repositories: snapshot.marks.keys.sorted())
         // An empty filter contains nothing, so the whole scope is queued.

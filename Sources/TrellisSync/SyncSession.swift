@@ -35,7 +35,7 @@ public final class SyncInitiator {
         let snapshot = try endpoint.snapshot()
         lastSent = snapshot
         let filter = saved != nil ? try endpoint.filter(marks: saved?.marks) : try BloomFilter([CommitID]())
-        let hello = Hello(peer: endpoint.engine.identity.publicKey.bytes, token: saved?.token ?? SyncMessage.zeroToken,
+        let hello = Hello(peer: try endpoint.engine.identity.publicKey.bytes, token: saved?.token ?? SyncMessage.zeroToken,
                           selection: endpoint.selection, digest: snapshot.digest, filter: filter)
         return endpoint.countSent(SyncMessage.hello(hello).encoded())
     }
@@ -131,7 +131,7 @@ public final class SyncResponder {
             let saved = endpoint.savedState(peer: peerKey)
             let accepted = hello.token != SyncMessage.zeroToken && saved?.token == hello.token
             endpoint.scopeMarks = accepted ? saved?.marks : nil
-            let me = endpoint.engine.identity.publicKey.bytes
+            let me = try endpoint.engine.identity.publicKey.bytes
             // Absorbing a filter stores nothing, so one snapshot serves both the check and the reply.
             let snapshot = try endpoint.snapshot()
             if let done = try finishIfEqual(snapshot, to: hello.digest, request: nil) {

@@ -5,7 +5,7 @@ import TrellisCore
 struct Get: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print a record's document as JSON (indented; compact with --json).",
-        discussion: "With several heads (concurrent edits not yet merged), this shows the newest head.")
+        discussion: "With several heads (concurrent edits not yet merged), this shows their merge, computed in memory: reads never write. 'trellis merge' or the next write stores the merge commit.")
 
     @OptionGroup var options: StoreOptions
     @OptionGroup var record: RecordArguments

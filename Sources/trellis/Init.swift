@@ -14,7 +14,7 @@ struct Init: ParsableCommand {
             let path = URL(fileURLWithPath: directory).standardizedFileURL.appendingPathComponent(StoreOptions.directoryName).path
             let store = try Store.create(path)
             print("Initialized empty Trellis store in \(store.path)")
-            print("identity \(Hex.encode(store.identity.bytes))")
+            print("identity \(Hex.encode(try store.identity.bytes))")
         }
     }
 }

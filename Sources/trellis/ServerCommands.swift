@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
                 json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
             }
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            let server = SyncServer(store: store, configuration: config, logger: logger)
+            let server = try SyncServer(store: store, configuration: config, logger: logger)
             do {
                 try await server.run { host, port in
                     print("listening on ws://\(host):\(port)")

@@ -11,7 +11,7 @@ struct TrellisCommand: AsyncParsableCommand {
             """,
         subcommands: [
             Init.self, Identity.self, Put.self, Get.self, Remove.self, Repos.self, Keys.self, Heads.self,
-            Log.self, Diff.self, Cat.self, Conflicts.self, MergeFile.self, Import.self, Export.self, FsckCommand.self, Repack.self, Stats.self, SyncCommand.self, BundleCommand.self, Serve.self, Watch.self, AccessCommand.self, Bench.self,
+            Log.self, Diff.self, Cat.self, Conflicts.self, Merge.self, MergeFile.self, Import.self, Export.self, FsckCommand.self, Repack.self, Stats.self, SyncCommand.self, BundleCommand.self, Serve.self, Watch.self, AccessCommand.self, Bench.self,
         ]
     )
 }

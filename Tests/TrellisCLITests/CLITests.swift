@@ -188,6 +188,9 @@ final class Failures: @unchecked Sendable {  // guarded by `lock`
     let merged = try parse(try s.ok(["get", "r", "k", "--json"])) as! [String: Any]
     #expect(merged["title"] as? String == "c")
     #expect((merged["n"] as? [String: Int])?["$counter"] == 6)
+    // The read wrote nothing; `merge` writes the merge commit.
+    #expect(try s.ok(["heads", "r", "k"]).lines.count == 2)
+    #expect(try s.ok(["merge", "r", "k"]).out.contains("merge of 2 heads"))
     let heads = try s.ok(["heads", "r", "k"]).lines
     #expect(heads.count == 1)
     let mergeID = String(heads[0].prefix(64))

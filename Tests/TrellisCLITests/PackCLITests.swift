@@ -19,7 +19,7 @@ func loggedIDs(_ s: CLIStore, _ repo: String) throws -> Set<String> {
     _ = try s.ok(["import", "main", file, "--batch", "50"])
     let history = try parse(try s.ok(["log", "main", "k0", "--json"])) as? [[String: Any]] ?? []
     _ = try s.put("main", "k0", #"{"fork": 1}"#, parents: [history.last?["id"] as? String ?? ""])
-    _ = try s.ok(["get", "main", "k0"])  // writes a merge commit
+    _ = try s.ok(["merge", "main", "k0"])  // writes a merge commit
     let repack = try parse(try s.ok(["repack", "--depth", "3", "--json"])) as? [[String: Any]] ?? []
     #expect(repack.first?["commits"] as? Int == 240 + 2)
     #expect((repack.first?["longest_chain"] as? Int ?? 99) <= 3)

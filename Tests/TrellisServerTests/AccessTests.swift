@@ -12,7 +12,7 @@ import TrellisTestSupport
         let server = try await RunningServer.start(dir.file("server"))
         let writer = try clientStore(dir, "writer")
         let outsider = try clientStore(dir, "outsider")
-        try server.store.changeAccess("tasks", grant: true, writer.identity, .write)
+        try server.store.changeAccess("tasks", grant: true, try writer.identity, .write)
         try writer.repository("tasks").put("t1", value: ["title": "secret"])
         try await writer.sync(url: server.url)
         let before = try server.store.allCommitIDs("tasks")
@@ -33,7 +33,7 @@ import TrellisTestSupport
 
         // Read access granted while the server runs: the outsider now pulls, and keeps its own
         // commit, which its client does not send.
-        try server.store.changeAccess("tasks", grant: true, outsider.identity, .read)
+        try server.store.changeAccess("tasks", grant: true, try outsider.identity, .read)
         let pulled = try await outsider.sync(url: server.url, repositories: ["tasks"])
         #expect(pulled.commitsReceived == 1 && pulled.commitsSent == 0 && pulled.commitsWithheld == 1)
         #expect(try outsider.allCommitIDs("tasks").isSuperset(of: before))
@@ -51,7 +51,7 @@ import TrellisTestSupport
         #expect(try server.store.allCommitIDs("tasks") == before)
 
         // Revoked again: refused again.
-        try server.store.changeAccess("tasks", grant: false, outsider.identity, .read)
+        try server.store.changeAccess("tasks", grant: false, try outsider.identity, .read)
         let revoked = await failure { try await outsider.sync(url: server.url, repositories: ["tasks"]) }
         #expect(revoked?.contains("may not read") == true)
         try await server.stop()
@@ -61,8 +61,8 @@ import TrellisTestSupport
         let dir = TemporaryDirectory()
         let server = try await RunningServer.start(dir.file("server"))
         let (a, b, reader) = (try clientStore(dir, "a"), try clientStore(dir, "b"), try clientStore(dir, "reader"))
-        for w in [a, b] { try server.store.changeAccess("notes", grant: true, w.identity, .write) }
-        try server.store.changeAccess("notes", grant: true, reader.identity, .read)
+        for w in [a, b] { try server.store.changeAccess("notes", grant: true, try w.identity, .write) }
+        try server.store.changeAccess("notes", grant: true, try reader.identity, .read)
 
         // Concurrent edits of one record, then a merge made by a client: the server accepts the
         // merge only because it recomputes it.
@@ -88,14 +88,14 @@ import TrellisTestSupport
         let dir = TemporaryDirectory()
         let server = try await RunningServer.start(dir.file("server"))
         let (writer, stranger) = (try clientStore(dir, "writer"), try clientStore(dir, "stranger"))
-        try server.store.changeAccess("tasks", grant: true, writer.identity, .write)
+        try server.store.changeAccess("tasks", grant: true, try writer.identity, .write)
         // The writer holds a commit the stranger signed (from a direct sync between them) and
         // tries to pass it on: the author's lack of access is enough to refuse the whole push.
         try stranger.repository("tasks").put("s", value: ["v": 1])
         try writer.repository("tasks").put("w", value: ["v": 2])
         try writer.sync(with: stranger)
         let refused = await failure { try await writer.sync(url: server.url) }
-        #expect(refused?.contains("a commit by \(Hex.encode(stranger.identity.bytes)) was refused: its author may not write to repository 'tasks'") == true)
+        #expect(refused?.contains("a commit by \(Hex.encode(try stranger.identity.bytes)) was refused: its author may not write to repository 'tasks'") == true)
         #expect(try server.store.allCommitIDs("tasks").isEmpty)
         try await server.stop()
     }
@@ -105,7 +105,7 @@ import TrellisTestSupport
         let server = try await RunningServer.start(dir.file("server"))
         try server.store.repository("private").put("k", value: ["v": 1])
         let client = try clientStore(dir, "client")
-        try server.store.changeAccess("public", grant: true, client.identity, .write)
+        try server.store.changeAccess("public", grant: true, try client.identity, .write)
         let refused = await failure { try await client.sync(url: server.url, repositories: ["private"]) }
         #expect(refused?.contains("may not read repository 'private'") == true)
         // With no repositories named, the client syncs exactly those it may read.
@@ -137,13 +137,13 @@ import TrellisTestSupport
         #expect(list.allows(k1, .read) && list.allows(k1, .write) && list.allows(k2, .read) && !list.allows(k2, .write))
         list = try store.changeAccess("r", grant: false, k1, .write)
         #expect(list.allows(k1, .read) && !list.allows(k1, .write))
-        #expect(throws: TrellisError.self) { try store.changeAccess("r", grant: false, store.identity, .read) }
+        #expect(throws: TrellisError.self) { try store.changeAccess("r", grant: false, try store.identity, .read) }
 
-        let policy = AccessPolicy(store: store.path, server: store.identity, open: false)
+        let policy = AccessPolicy(store: store.path, server: try store.identity, open: false)
         #expect(policy.allows(k2, .read, "r"))
         try Data("trellis-access 1\nowner zz\n".utf8).write(to: URL(fileURLWithPath: store.path + "/access/r.acl"))
         #expect(throws: TrellisError.self) { try store.accessList("r") }
         #expect(!policy.allows(k2, .read, "r"))
-        #expect(policy.allows(store.identity, .write, "r"))
+        #expect(policy.allows(try store.identity, .write, "r"))
     }
 }

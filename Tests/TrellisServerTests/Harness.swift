@@ -24,7 +24,7 @@ final class RunningServer: @unchecked Sendable {
         configure(&config)
         var logger = Logger(label: "trellis.test")
         logger.logLevel = ProcessInfo.processInfo.environment["TRELLIS_TEST_LOG"] != nil ? .debug : .critical
-        let server = SyncServer(store: store, configuration: config, logger: logger)
+        let server = try SyncServer(store: store, configuration: config, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await server.run(shutdownSignals: []) { _, port in continuation.yield(port) } }
         var it = ports.makeAsyncIterator()

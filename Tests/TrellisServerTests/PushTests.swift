@@ -35,7 +35,7 @@ final class Collected: @unchecked Sendable {
         let dir = TemporaryDirectory()
         let server = try await RunningServer.start(dir.file("server"))
         let (writer, watcher, keyWatcher) = (try clientStore(dir, "w"), try clientStore(dir, "x"), try clientStore(dir, "k"))
-        for s in [writer, watcher, keyWatcher] { try server.store.changeAccess("feed", grant: true, s.identity, .write) }
+        for s in [writer, watcher, keyWatcher] { try server.store.changeAccess("feed", grant: true, try s.identity, .write) }
         // History before the watch starts is caught up silently.
         let old = try writer.repository("feed").put("a", value: ["n": 0])
         try await writer.sync(url: server.url)
@@ -67,15 +67,15 @@ final class Collected: @unchecked Sendable {
         let dir = TemporaryDirectory()
         let server = try await RunningServer.start(dir.file("server"))
         let (writer, watcher) = (try clientStore(dir, "w"), try clientStore(dir, "x"))
-        try server.store.changeAccess("feed", grant: true, writer.identity, .write)
-        try server.store.changeAccess("feed", grant: true, watcher.identity, .read)
+        try server.store.changeAccess("feed", grant: true, try writer.identity, .write)
+        try server.store.changeAccess("feed", grant: true, try watcher.identity, .read)
         try writer.repository("feed").put("a", value: ["n": 0])
         try await writer.sync(url: server.url)
         let seen = Collected()
         _ = seen.watch(watcher, server.url, "feed")
         #expect(try await eventually { try !watcher.allCommitIDs("feed").isEmpty })
 
-        try server.store.changeAccess("feed", grant: false, watcher.identity, .read)
+        try server.store.changeAccess("feed", grant: false, try watcher.identity, .read)
         let hidden = try writer.repository("feed").put("a", value: ["n": 1])
         try await writer.sync(url: server.url)
         #expect(await eventually { seen.finished })

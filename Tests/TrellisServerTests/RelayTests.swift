@@ -13,8 +13,8 @@ import TrellisTestSupport
         let relay = try await RunningServer.start(dir.file("relay")) { $0.relay = true }
         let (a, w, late, reader, outsider) = (try clientStore(dir, "a"), try clientStore(dir, "w"), try clientStore(dir, "late"),
                                               try clientStore(dir, "reader"), try clientStore(dir, "outsider"))
-        for s in [a, w, late] { try relay.store.changeAccess("feed", grant: true, s.identity, .write) }
-        try relay.store.changeAccess("feed", grant: true, reader.identity, .read)
+        for s in [a, w, late] { try relay.store.changeAccess("feed", grant: true, try s.identity, .write) }
+        try relay.store.changeAccess("feed", grant: true, try reader.identity, .read)
 
         let seenW = Collected(), seenReader = Collected()
         _ = seenW.watch(w, relay.url, "feed")
@@ -69,7 +69,7 @@ import TrellisTestSupport
         flipped[0] ^= 1
         let forged = flipped
         let port = relay.port
-        let key = writer.engine.identity
+        let key = try writer.engine.identity
         let replies = try await onThread { () throws -> [String] in
             var out: [String] = []
             for message in [ServerMessage.push(repository: "feed", commits: [WireCommit(encoded: commit.encoded, signature: forged)]).encoded(),

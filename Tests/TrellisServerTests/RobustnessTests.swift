@@ -128,7 +128,7 @@ import TrellisTestSupport
         let other = try clientStore(dir, "stalled")
         try other.repository("r").put("k", value: ["v": 1])
         let hello = try SyncInitiator(engine: other.engine, address: "test", repositories: ["r"]).hello()
-        let (port, key) = (server.port, other.engine.identity)
+        let (port, key) = (server.port, try other.engine.identity)
         let results = try await onThread { () throws -> [Bool] in
             // Connected, upgraded, never authenticates.
             let silent = try RawSocket(port: port)
@@ -154,7 +154,7 @@ import TrellisTestSupport
             let initiator = try SyncInitiator(engine: engine, address: "abrupt", repositories: ["r"])
             let hello = try initiator.hello()
             let s = try await onThread { () throws -> RawSocket in
-                let s = try handshake(port, engine.identity)
+                let s = try handshake(port, try engine.identity)
                 try s.sendBinary(hello)
                 return s
             }

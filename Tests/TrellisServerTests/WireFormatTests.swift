@@ -11,8 +11,8 @@ import TrellisTestSupport
     let dir = TemporaryDirectory()
     let server = try await RunningServer.start(dir.file("server"))
     let client = try clientStore(dir, "client")
-    try server.store.changeAccess("feed", grant: true, client.identity, .write)
-    let key = client.engine.identity
+    try server.store.changeAccess("feed", grant: true, try client.identity, .write)
+    let key = try client.engine.identity
     let port = server.port
     let captured = dir.file("messages")
     try FileManager.default.createDirectory(atPath: captured, withIntermediateDirectories: true)
@@ -36,7 +36,7 @@ import TrellisTestSupport
     #expect(await eventually { server.server.broker.subscriberCount("feed") == 1 })
     // Another store writes two commits and syncs: the subscriber gets them in a PUSH.
     let writer = try clientStore(dir, "writer")
-    try server.store.changeAccess("feed", grant: true, writer.identity, .write)
+    try server.store.changeAccess("feed", grant: true, try writer.identity, .write)
     let ids = [try writer.repository("feed").put("a", value: ["v": 1]), try writer.repository("feed").put("a", value: ["v": 2])]
     try await writer.sync(url: server.url)
     let push = try #require(try await onThread { socket.readMessage() })
@@ -47,7 +47,7 @@ import TrellisTestSupport
     #expect(r.status == 0, "reader: \(r.stderr)")
     let messages = try JSONSerialization.jsonObject(with: r.stdout) as? [[String: Any]] ?? []
     #expect(messages.map { $0["type"] as? String } == ["CHALLENGE", "AUTH", "READY", "SUBSCRIBE", "PUSH"])
-    #expect(messages[0]["server"] as? String == Hex.encode(server.store.identity.bytes))
+    #expect(try messages[0]["server"] as? String == Hex.encode(server.store.identity.bytes))
     #expect(messages[1]["signature_valid"] as? Bool == true)
     #expect((messages[2]["access"] as? [[String: Any]])?.first?["name"] as? String == "feed")
     #expect(messages[4]["commits"] as? [String] == ids.map(\.hex))

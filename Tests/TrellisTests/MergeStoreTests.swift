@@ -21,6 +21,8 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
     let commits = try commitsInOrder(a, "r", "k")
     try b.receive([commits[0], commits[2], commits[1]])
     let mergedA = try repo.get("k"), mergedB = try b.repository("r").get("k")
+    try repo.merge("k")
+    try b.repository("r").merge("k")
     #expect(mergedA == (try json(#"{"n": {"$counter": 3}, "t": "y"}"#)))
     #expect(mergedA == mergedB)
     let headA = try repo.heads("k"), headB = try b.repository("r").heads("k")

@@ -47,9 +47,12 @@ struct Everything: Codable, Equatable {
     let v2 = try repo.update("n") { $0["body"] = .text("one\ntwo\n") }
     let fork = try repo.put("n", Document([("body", .text("uno\n"))]), parents: [v1])
     #expect(Set(try repo.heads("n").map(\.id)) == [v2, fork])
-    // get merges the heads: the line-level conflict resolves word by word.
+    // get merges the heads in memory (the line-level conflict resolves word by word) and writes nothing.
     #expect(try repo.get("n")?["body"] == .text("uno\ntwo\n"))
+    #expect(try repo.heads("n").count == 2)
+    try repo.merge("n")
     #expect(try repo.heads("n").count == 1)
+    #expect(try repo.get("n")?["body"] == .text("uno\ntwo\n"))
     let diff = try repo.diff("n", from: v1, to: v2)
     #expect(diff.changes.first?.lines?.count == 2)
     try repo.delete("n")

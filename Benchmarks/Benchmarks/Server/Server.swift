@@ -22,7 +22,7 @@ final class PushRig: @unchecked Sendable {
         config.open = true
         var logger = Logger(label: "bench")
         logger.logLevel = .critical
-        server = SyncServer(store: try Store.open(paths[0]), configuration: config, logger: logger)
+        server = try SyncServer(store: try Store.open(paths[0]), configuration: config, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let server = self.server
         serverTask = Task { try await server.run(shutdownSignals: []) { _, port in continuation.yield(port) } }
