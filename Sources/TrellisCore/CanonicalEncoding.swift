@@ -69,21 +69,22 @@ public enum CanonicalEncoder {
 
 /// Decodes canonical values and rejects every non-canonical form, so decode∘encode is the identity on bytes.
 public enum CanonicalDecoder {
+    /// Decodes a document and refuses everything `Document.validate` refuses, so that every
+    /// stored document is one the encoder could have produced.
     public static func decodeDocument(_ r: inout ByteReader) throws(TrellisError) -> Document {
-        guard case .map(let d) = try decodeValue(&r, depth: 0) else {
+        guard case .map(let d) = try decodeValue(&r, level: 1) else {
             throw TrellisError(.corruptData, "expected a map for the document")
         }
         return d
     }
 
+    /// Decodes a value as a field of a document (level 2).
     public static func decodeValue(_ r: inout ByteReader) throws(TrellisError) -> Value {
-        try decodeValue(&r, depth: 0)
+        try decodeValue(&r, level: 2)
     }
 
-    static func decodeValue(_ r: inout ByteReader, depth: Int) throws(TrellisError) -> Value {
-        guard depth < Document.maxDepth * 2 else {
-            throw TrellisError(.corruptData, "value nests too deeply at byte \(r.offset)")
-        }
+    /// `level` is the container level the value would have (docs/format.md §Values).
+    static func decodeValue(_ r: inout ByteReader, level: Int) throws(TrellisError) -> Value {
         let at = r.offset
         guard let tag = Tag(rawValue: try r.u8()) else {
             throw TrellisError(.corruptData, "unknown value tag at byte \(at)")
@@ -100,26 +101,31 @@ public enum CanonicalDecoder {
             }
             return .double(d)
         case .string: return .string(try r.string())
-        case .date: return .date(try r.signedVarint())
+        case .date:
+            let ms = try r.signedVarint()
+            guard ISO8601.range.contains(ms) else { throw TrellisError(.corruptData, "date outside years 0000-9999 at byte \(at)") }
+            return .date(ms)
         case .bytes:
             let n = try r.length()
             return .bytes(Array(try r.raw(n)))
         case .text: return .text(try r.string())
         case .counter: return .counter(try r.signedVarint())
         case .list:
+            try checkLevel(level, at: at)
             let n = try r.length()
             var items: [Value] = []
             items.reserveCapacity(n)
-            for _ in 0..<n { items.append(try decodeValue(&r, depth: depth + 1)) }
+            for _ in 0..<n { items.append(try decodeValue(&r, level: level + 1)) }
             return .list(items)
         case .set:
+            try checkLevel(level, at: at)
             let n = try r.length()
             var items: [Value] = []
             items.reserveCapacity(n)
             var previous: ArraySlice<UInt8>? = nil
             for _ in 0..<n {
                 let start = r.offset
-                items.append(try decodeValue(&r, depth: depth + 1))
+                items.append(try decodeValue(&r, level: level + 1))
                 let encoded = r.bytes[start..<r.offset]
                 if let p = previous, !p.lexicographicallyPrecedes(encoded) {
                     throw TrellisError(.corruptData, "set elements out of order or repeated at byte \(start)")
@@ -128,18 +134,30 @@ public enum CanonicalDecoder {
             }
             return .set(SetElements(canonical: items))
         case .map:
+            try checkLevel(level, at: at)
             let n = try r.length()
             var fields: [Document.Field] = []
             fields.reserveCapacity(n)
             for _ in 0..<n {
                 let start = r.offset
                 let name = try r.string()
+                guard !Document.isReserved(name) else {
+                    throw TrellisError(.corruptData, "field name starting with '$' at byte \(start)")
+                }
                 if let last = fields.last, Document.compare(last.name, name) >= 0 {
                     throw TrellisError(.corruptData, "map fields out of order or repeated at byte \(start)")
                 }
-                fields.append(Document.Field(name: name, value: try decodeValue(&r, depth: depth + 1)))
+                fields.append(Document.Field(name: name, value: try decodeValue(&r, level: level + 1)))
             }
             return .map(Document(canonical: fields))
+        }
+    }
+}
+
+extension CanonicalDecoder {
+    static func checkLevel(_ level: Int, at offset: Int) throws(TrellisError) {
+        guard level <= Document.maxDepth else {
+            throw TrellisError(.corruptData, "maps, lists and sets nest deeper than \(Document.maxDepth) levels at byte \(offset)")
         }
     }
 }

@@ -25,7 +25,7 @@ public indirect enum JSON: Equatable, Sendable {
 
 /// A strict RFC 8259 parser with a nesting limit, written here because Core imports no Foundation.
 public struct JSONParser {
-    public static let maxDepth = 128
+    public static let maxDepth = 200
     private let bytes: [UInt8]
     private var i = 0
 

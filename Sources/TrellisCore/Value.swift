@@ -178,39 +178,45 @@ public struct Document: Hashable, Sendable {
 
 extension Document {
     /// Checks what the type system cannot: finite doubles, date range, names, nesting depth.
+    /// The decoder applies the same rules to stored and received bytes (docs/format.md §Values).
     public func validate() throws(TrellisError) {
-        try Document.validate(self, depth: 0, path: "")
+        try Document.validate(.map(self), level: 1, path: "")
     }
 
+    /// The deepest container level: the document is level 1, and a map, list or set that is a
+    /// field or element of a container at level L is at level L + 1.
     public static let maxDepth = 64
 
-    private static func validate(_ doc: Document, depth: Int, path: String) throws(TrellisError) {
-        guard depth < maxDepth else {
-            throw TrellisError(.invalidValue, "document nests deeper than \(maxDepth) levels")
-        }
-        for field in doc.fields {
-            let fieldPath = path.isEmpty ? field.name : path + "." + field.name
-            guard !field.name.hasPrefix("$") else {
-                throw TrellisError(.invalidValue, "field name '\(fieldPath)' starts with '$', which is reserved for type wrappers")
-            }
-            try validate(field.value, depth: depth + 1, path: fieldPath)
-        }
+    public static func depthError() -> TrellisError {
+        TrellisError(.invalidValue, "document nests deeper than \(maxDepth) levels of maps, lists and sets")
     }
 
-    private static func validate(_ value: Value, depth: Int, path: String) throws(TrellisError) {
-        guard depth < maxDepth else {
-            throw TrellisError(.invalidValue, "document nests deeper than \(maxDepth) levels")
-        }
+    /// Names whose first byte is `$` (0x24) belong to type wrappers in the JSON form.
+    public static func isReserved(_ name: String) -> Bool { name.utf8.first == 0x24 }
+
+    public static func reservedNameError(_ path: String) -> TrellisError {
+        TrellisError(.invalidValue, "field name '\(path)' starts with '$', which is reserved for type wrappers")
+    }
+
+    private static func validate(_ value: Value, level: Int, path: String) throws(TrellisError) {
         switch value {
         case .double(let d) where !d.isFinite:
             throw TrellisError(.invalidValue, "field '\(path)' holds a double that is not finite")
         case .date(let ms) where !ISO8601.range.contains(ms):
             throw TrellisError(.invalidValue, "field '\(path)' holds a date outside years 0000-9999")
-        case .map(let d): try validate(d, depth: depth + 1, path: path)
+        case .map(let d):
+            guard level <= maxDepth else { throw depthError() }
+            for field in d.fields {
+                let fieldPath = path.isEmpty ? field.name : path + "." + field.name
+                guard !Document.isReserved(field.name) else { throw reservedNameError(fieldPath) }
+                try validate(field.value, level: level + 1, path: fieldPath)
+            }
         case .list(let items):
-            for item in items { try validate(item, depth: depth + 1, path: path) }
+            guard level <= maxDepth else { throw depthError() }
+            for item in items { try validate(item, level: level + 1, path: path) }
         case .set(let s):
-            for item in s.elements { try validate(item, depth: depth + 1, path: path) }
+            guard level <= maxDepth else { throw depthError() }
+            for item in s.elements { try validate(item, level: level + 1, path: path) }
         default: break
         }
     }

@@ -43,7 +43,7 @@ public enum ValueJSON {
             for item in items { out.append(try value(from: item, path: path)) }
             return .list(out)
         case .object(let members):
-            if let dollar = members.first(where: { $0.0.hasPrefix("$") }) {
+            if let dollar = members.first(where: { Document.isReserved($0.0) }) {
                 guard members.count == 1 else {
                     throw bad("a wrapper object such as \(dollar.0) must have exactly one member")
                 }
