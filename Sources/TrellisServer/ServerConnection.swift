@@ -204,7 +204,7 @@ final class ServerConnection: @unchecked Sendable {
         let list: [ServerMessage.RepositoryAccess]?
         do {
             list = try await server.blocking {
-                policy.readable(by: key, existing: (try? engine.repositoryNames()) ?? [])?.map { ServerMessage.RepositoryAccess(name: $0.name, write: $0.write) }
+                policy.readable(by: key, existing: (try? engine.repositoryNames()) ?? [])?.map { ServerMessage.RepositoryAccess(name: $0.name, write: $0.write, writers: $0.writers) }
             }
         } catch { throw TrellisError(.io, "the server is shutting down") }
         return list

@@ -21,7 +21,13 @@ enum ServerMessage: Equatable {
     struct RepositoryAccess: Equatable {
         var name: String
         var write: Bool
+        /// Where the peer may write: every key that may write there, so that the peer can
+        /// withhold commits by other authors that the server would refuse.
+        var writers: [PublicKey] = []
     }
+
+    /// At most this many writer keys per repository in `READY`.
+    static let maxWriters = 10_000
 
     static let challengeType: UInt8 = 16
     static let authType: UInt8 = 17
@@ -65,6 +71,10 @@ enum ServerMessage: Equatable {
             for a in access ?? [] {
                 w.string(a.name)
                 w.u8(a.write ? 1 : 0)
+                if a.write {
+                    w.varint(UInt64(a.writers.count))
+                    for k in a.writers { w.raw(k.bytes) }
+                }
             }
         case .subscribe(let names):
             w.u8(Self.subscribeType)
@@ -103,7 +113,17 @@ enum ServerMessage: Equatable {
                 let everything = try flag(&r)
                 var access: [RepositoryAccess] = []
                 for _ in 0..<(try count(&r, max: SyncMessage.maxSelection)) {
-                    access.append(RepositoryAccess(name: try repositoryName(&r), write: try flag(&r)))
+                    var a = RepositoryAccess(name: try repositoryName(&r), write: try flag(&r))
+                    if a.write {
+                        for _ in 0..<(try count(&r, max: maxWriters)) {
+                            let bytes = Array(try r.raw(32))
+                            guard let key = try? PublicKey(bytes: bytes) else {
+                                throw TrellisError(.corruptData, "a writer key is not 32 bytes")
+                            }
+                            a.writers.append(key)
+                        }
+                    }
+                    access.append(a)
                 }
                 message = .ready(access: everything ? nil : access)
             case subscribeType:

@@ -132,7 +132,11 @@ final class ClientConnection: @unchecked Sendable {
             }
         }
         let pushable = access.map { Set($0.filter(\.write).map(\.name)) }
-        let initiator = try SyncInitiator(engine: engine, address: "url:" + url, repositories: selection, pushable: pushable)
+        let writers = access.map { list in
+            Dictionary(list.filter(\.write).map { ($0.name, Set($0.writers)) }, uniquingKeysWith: { a, _ in a })
+        }
+        let initiator = try SyncInitiator(engine: engine, address: "url:" + url, repositories: selection, pushable: pushable,
+                                          writers: writers)
         return try await Sync.run(initiator, observer: observer, exchange: exchange)
     }
 

@@ -131,14 +131,26 @@ public struct AccessPolicy: Sendable {
 
     /// The repositories `key` may read, by name, with whether it may also write; nil when it
     /// may read everything. Repositories with a list but no commits yet are included.
-    public func readable(by key: PublicKey, existing: [String]) -> [(name: String, write: Bool)]? {
+    public func readable(by key: PublicKey, existing: [String]) -> [(name: String, write: Bool, writers: [PublicKey])]? {
         if open || key == server { return nil }
         let listed = ((try? FileSystem.list(store + "/access")) ?? []).compactMap { file in
             file.hasSuffix(AccessList.suffix) ? String(file.dropLast(AccessList.suffix.count)) : nil
         }
         let names = Set(existing).union(listed.filter(StorageEngine.isValidRepositoryName))
         return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.compactMap { name in
-            allows(key, .read, name) ? (name, allows(key, .write, name)) : nil
+            guard allows(key, .read, name) else { return nil }
+            let write = allows(key, .write, name)
+            return (name, write, write ? writers(of: name) : [])
         }
+    }
+
+    /// Every key that may write `repository`: the server, the list's owner and its writers, sorted.
+    public func writers(of repository: String) -> [PublicKey] {
+        var keys: Set<PublicKey> = [server]
+        if let list = try? AccessList.load(store: store, repository: repository) {
+            keys.insert(list.owner)
+            keys.formUnion(list.writers)
+        }
+        return keys.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
     }
 }

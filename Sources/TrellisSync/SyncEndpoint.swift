@@ -57,6 +57,9 @@ final class SyncEndpoint {
     /// Repositories whose commits this side may send; nil means all. Commits of the others are
     /// withheld (a client pulling from a server where it may only read).
     var pushable: Set<String>?
+    /// Per repository, the keys the peer accepts commits by; nil means any. A commit by another
+    /// author, and every commit built on a withheld one, is withheld too.
+    var writers: [String: Set<PublicKey>]?
     /// Commits the peer lacks that this side withheld.
     private(set) var withheld = Set<CommitID>()
     /// Checks each received commit before anything is stored (the responder's access policy).
@@ -135,19 +138,25 @@ final class SyncEndpoint {
             guard isSelected(commit.commit.repository) else {
                 throw TrellisError(.invalidArgument, "the peer asked for commit \(id.short) outside the repositories being synced")
             }
-            guard pushable?.contains(commit.commit.repository) ?? true else {
-                withheld.insert(id)
-                continue
-            }
-            outbox.append((commit.commit.repository, id))
+            if try withholds(commit.commit.repository, id) { withheld.insert(id) } else { outbox.append((commit.commit.repository, id)) }
         }
         if let filter = body.filter {
             let contains = filter.membership()
             for (repo, id) in try scope(marks: scopeMarks) where !known.contains(id) && !contains(id) && queued.insert(id).inserted {
-                if pushable?.contains(repo) ?? true { outbox.append((repo, id)) } else { withheld.insert(id) }
+                if try withholds(repo, id) { withheld.insert(id) } else { outbox.append((repo, id)) }
             }
         }
         idleRounds = moved ? 0 : idleRounds + 1
+    }
+
+    /// Whether the peer would refuse this commit: its repository is pull-only, its author may not
+    /// write there, or it builds on a withheld commit. Scopes list parents first.
+    private func withholds(_ repository: String, _ id: CommitID) throws(TrellisError) -> Bool {
+        guard pushable?.contains(repository) ?? true else { return true }
+        guard let allowed = writers?[repository] else { return false }
+        let info = try engine.info(id)
+        if let author = info.author, !allowed.contains(author) { return true }
+        return info.parents.contains(where: withheld.contains)
     }
 
     private func store(_ commits: [WireCommit]) throws(TrellisError) {

@@ -18,13 +18,15 @@ public final class SyncInitiator {
     /// URL); `repositories` selects what to sync, all when empty. Commits of repositories outside
     /// `pushable` (when given) are not sent: the session pulls them only, and ends once the
     /// responder has nothing more to send (docs/server.md §Readers).
-    public init(engine: StorageEngine, address: String, repositories: [String] = [], pushable: Set<String>? = nil) throws(TrellisError) {
+    public init(engine: StorageEngine, address: String, repositories: [String] = [], pushable: Set<String>? = nil,
+                writers: [String: Set<PublicKey>]? = nil) throws(TrellisError) {
         for name in repositories where !StorageEngine.isValidRepositoryName(name) {
             throw TrellisError(.invalidArgument, "invalid repository name '\(name)'")
         }
         endpoint = SyncEndpoint(engine: engine)
         endpoint.select(Array(Set(repositories)).sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
         endpoint.pushable = pushable
+        endpoint.writers = writers
         peerKey = address
     }
 

@@ -54,7 +54,7 @@ struct SyncCommand: AsyncParsableCommand {
                   + "sent \(report.commitsSent) commits (\(report.bytesSent) bytes), "
                   + "received \(report.commitsReceived) commits (\(report.bytesReceived) bytes)")
             if report.commitsWithheld > 0 {
-                print("kept \(report.commitsWithheld) local commits: the server lets this identity read but not write there")
+                print("kept \(report.commitsWithheld) local commits the server would refuse: in repositories this identity may only read, by authors who may not write there, or built on those")
             }
         }
     }

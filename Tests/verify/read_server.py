@@ -42,7 +42,12 @@ def read(data, challenge):
         m["signature_valid"] = True
     elif kind == 18:
         everything = flag(r)
-        access = [{"name": r.string(), "write": flag(r)} for _ in range(r.varint())]
+        access = []
+        for _ in range(r.varint()):
+            a = {"name": r.string(), "write": flag(r)}
+            if a["write"]:
+                a["writers"] = [r.take(32).hex() for _ in range(r.varint())]
+            access.append(a)
         m = {"type": "READY", "all": everything, "access": access}
     elif kind == 19:
         m = {"type": "SUBSCRIBE", "repositories": [r.string() for _ in range(r.varint())]}
