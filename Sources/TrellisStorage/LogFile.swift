@@ -85,8 +85,12 @@ final class LogFile {
 
     var isEmpty: Bool { validEnd == UInt64(LogFile.fileMagic.count) }
 
+    /// Frames decoded by `readFrame` (tests check that history reads decode each frame once).
+    private(set) var framesRead = 0
+
     /// Reads the commits of the frame at `offset` (a location recorded by a scan).
     func readFrame(at offset: UInt64) throws(TrellisError) -> [SignedCommit] {
+        framesRead += 1
         let header = try Frame.header(try file.read(at: offset, count: Frame.headerSize))
         return try Frame.decode(header, frame: try file.read(at: offset, count: header.totalLength))
     }

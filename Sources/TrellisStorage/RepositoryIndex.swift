@@ -300,11 +300,25 @@ final class RepositoryIndex {
         return nil
     }
 
+    /// The last few log frames decoded, newest last: reading history walks a frame's commits one
+    /// by one, and a frame (up to thousands of commits) must not be decoded for each of them.
+    /// Written frames never change; the cache is dropped with the log it came from.
+    private var frameCache: [(offset: UInt64, commits: [CommitID: SignedCommit])] = []
+    private static let cachedFrames = 4
+
+    private func frame(at offset: UInt64) throws(TrellisError) -> [CommitID: SignedCommit] {
+        if let hit = frameCache.firstIndex(where: { $0.offset == offset }) { return frameCache[hit].commits }
+        let commits = Dictionary(try log.readFrame(at: offset).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        if frameCache.count >= Self.cachedFrames { frameCache.removeFirst() }
+        frameCache.append((offset, commits))
+        return commits
+    }
+
     /// A stored commit with its signature, from the batch being written, the log or a pack.
     func signedCommit(_ id: CommitID) throws(TrellisError) -> SignedCommit? {
         if let l = logged[id] {
             if let pending = l.pending { return pending }
-            guard let c = try log.readFrame(at: l.frameOffset).first(where: { $0.id == id }) else {
+            guard let c = try frame(at: l.frameOffset)[id] else {
                 throw TrellisError(.corruptData, "commit \(id.short) is missing from its frame at offset \(l.frameOffset)")
             }
             return c
@@ -324,9 +338,7 @@ final class RepositoryIndex {
         out.reserveCapacity(ids.count)
         for id in ids {
             if let l = logged[id], l.pending == nil {
-                if frames[l.frameOffset] == nil {
-                    frames[l.frameOffset] = Dictionary(try log.readFrame(at: l.frameOffset).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-                }
+                if frames[l.frameOffset] == nil { frames[l.frameOffset] = try frame(at: l.frameOffset) }
                 if let c = frames[l.frameOffset]?[id] {
                     out.append(c)
                     continue
@@ -381,6 +393,7 @@ final class RepositoryIndex {
 
     func replaceLog(_ newLog: LogFile) {
         log = newLog
+        frameCache = []
         logged = [:]
         loggedOrder = []
         pendingIDs = []

@@ -216,3 +216,22 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
     try engine.write([WriteRequest(repository: "r", key: "k", change: .put(Document()))])
     #expect(engine.logSyncs == 3)
 }
+
+@Test func readingHistoryDecodesEachLogFrameOnce() throws {
+    let dir = TemporaryDirectory()
+    let engine = try StorageEngine.create(at: dir.file("store"))
+    // Two frames of 500 commits each (one batch each), then two revisions of every record.
+    for rev in 0..<2 {
+        try engine.write((0..<500).map { k in
+            WriteRequest(repository: "r", key: "k\(k)", change: .put(Document([("rev", .int(Int64(rev)))])))
+        })
+    }
+    let reopened = try StorageEngine.open(at: dir.file("store"))
+    let history = try reopened.history("r")
+    #expect(history.count == 1000)
+    let before = try reopened.withIndex("r") { $0.log.framesRead }
+    // What `trellis log` does: every commit, newest first, one at a time.
+    for info in history { _ = try reopened.commit(info.id) }
+    let decoded = try reopened.withIndex("r") { $0.log.framesRead } - before
+    #expect(decoded <= 2, "\(decoded) frame decodes for 1,000 commits in 2 frames")
+}
