@@ -109,9 +109,10 @@ public struct Repository: Sendable {
     /// The record's heads, newest first: more than one after concurrent edits.
     public func heads(_ key: String) throws(TrellisError) -> [CommitInfo] { try engine.heads(name, key) }
 
-    /// Commits newest first, of one record or (key nil) of the whole repository.
-    public func history(_ key: String? = nil) throws(TrellisError) -> [CommitInfo] {
-        try engine.history(name, key: key)
+    /// Commits newest first, of one record or (key nil) of the whole repository; at most
+    /// `limit` of them.
+    public func history(_ key: String? = nil, limit: Int? = nil) throws(TrellisError) -> [CommitInfo] {
+        try engine.history(name, key: key, limit: limit)
     }
 
     /// What a commit changed against its newest parent (against nothing for a first version).

@@ -53,6 +53,17 @@ enum Frame {
 
     /// Checks the checksum, decompresses and decodes; signatures were verified before storing.
     static func decode(_ header: Header, frame bytes: [UInt8]) throws(TrellisError) -> [SignedCommit] {
+        let contents = try self.contents(header, frame: bytes)
+        var out: [SignedCommit] = []
+        out.reserveCapacity(contents.entries.count)
+        for i in contents.entries.indices { out.append(try contents.signedCommit(i)) }
+        return out
+    }
+
+    /// Checks the checksum, decompresses, and locates each commit's bytes without decoding
+    /// its document: opening a store reads only headers, and a history read decodes only the
+    /// commits it shows.
+    static func contents(_ header: Header, frame bytes: [UInt8]) throws(TrellisError) -> FrameContents {
         guard bytes.count == header.totalLength else { throw TrellisError(.corruptData, "truncated frame") }
         var crc = CRC32.checksum(bytes[4..<12])
         crc = CRC32.checksum(bytes[headerSize...], seed: crc)
@@ -60,15 +71,42 @@ enum Frame {
         let raw = try LZ4.decompress(bytes[headerSize...], rawLength: header.rawLength)
         var r = ByteReader(raw)
         let count = try r.length()
-        var out: [SignedCommit] = []
-        out.reserveCapacity(count)
+        var entries: [FrameContents.Entry] = []
+        entries.reserveCapacity(count)
         for _ in 0..<count {
-            let encoded = Array(try r.raw(try r.length()))
-            let signature = Array(try r.raw(try r.length()))
-            let commit = try Commit.decode(encoded)
-            out.append(SignedCommit(commit: commit, id: CommitID.of(encoded), encoded: encoded, signature: signature))
+            let encodedLength = try r.length()
+            let encodedStart = r.offset
+            let encoded = Array(try r.raw(encodedLength))
+            let signatureLength = try r.length()
+            let signatureStart = r.offset
+            _ = try r.raw(signatureLength)
+            entries.append(FrameContents.Entry(
+                id: CommitID.of(encoded), header: try Commit.decodeHeader(encoded),
+                encoded: encodedStart..<encodedStart + encodedLength,
+                signature: signatureStart..<signatureStart + signatureLength))
         }
         guard r.isAtEnd else { throw TrellisError(.corruptData, "trailing bytes in frame") }
-        return out
+        return FrameContents(raw: raw, entries: entries)
+    }
+}
+
+/// A decompressed frame: each commit's id and header, and where its bytes lie.
+struct FrameContents {
+    struct Entry {
+        let id: CommitID
+        let header: Commit.Header
+        let encoded: Range<Int>
+        let signature: Range<Int>
+    }
+
+    let raw: [UInt8]
+    let entries: [Entry]
+
+    func encoded(_ i: Int) -> [UInt8] { Array(raw[entries[i].encoded]) }
+
+    /// Decodes the commit at position `i`.
+    func signedCommit(_ i: Int) throws(TrellisError) -> SignedCommit {
+        let e = entries[i], encoded = encoded(i)
+        return SignedCommit(commit: try Commit.decode(encoded), id: e.id, encoded: encoded, signature: Array(raw[e.signature]))
     }
 }

@@ -33,7 +33,7 @@ final class LogFile {
     }
 
     struct ScanResult {
-        var frames: [(offset: UInt64, commits: [SignedCommit])] = []
+        var frames: [(offset: UInt64, contents: FrameContents)] = []
         /// Set when bytes after the last valid frame do not form a valid frame.
         var badTail: (offset: UInt64, length: UInt64, reason: String)?
     }
@@ -60,8 +60,7 @@ final class LogFile {
                     throw TrellisError(.corruptData, "frame runs past the end of the file")
                 }
                 let bytes = try file.read(at: offset, count: header.totalLength)
-                let commits = try Frame.decode(header, frame: bytes)
-                result.frames.append((offset, commits))
+                result.frames.append((offset, try Frame.contents(header, frame: bytes)))
                 validEnd = offset + UInt64(header.totalLength)
             } catch where error.code == .corruptData {
                 result.badTail = (offset, size - offset, error.message)
@@ -88,11 +87,11 @@ final class LogFile {
     /// Frames decoded by `readFrame` (tests check that history reads decode each frame once).
     private(set) var framesRead = 0
 
-    /// Reads the commits of the frame at `offset` (a location recorded by a scan).
-    func readFrame(at offset: UInt64) throws(TrellisError) -> [SignedCommit] {
+    /// Reads the frame at `offset` (a location recorded by a scan).
+    func readFrame(at offset: UInt64) throws(TrellisError) -> FrameContents {
         framesRead += 1
         let header = try Frame.header(try file.read(at: offset, count: Frame.headerSize))
-        return try Frame.decode(header, frame: try file.read(at: offset, count: header.totalLength))
+        return try Frame.contents(header, frame: try file.read(at: offset, count: header.totalLength))
     }
 
     /// Reopens the same file for writing (the caller holds the write lock and has checked

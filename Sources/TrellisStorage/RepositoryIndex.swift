@@ -40,6 +40,21 @@ public struct CommitInfo: Sendable, Hashable {
         if a.generation != b.generation { return a.generation > b.generation }
         return a.id > b.id
     }
+
+    /// The first `limit` (default all) of `infos` in `newerFirst` order. Sorts positions by
+    /// plain-value keys rather than moving the infos (which hold strings and arrays): a
+    /// repository's whole history is sorted on every `log`.
+    public static func newestFirst(_ infos: [CommitInfo], limit: Int? = nil) -> [CommitInfo] {
+        typealias Key = (timestamp: HLCTimestamp, generation: UInt32, id: CommitID, position: Int)
+        var keys: [Key] = infos.enumerated().map { ($1.timestamp, $1.generation, $1.id, $0) }
+        func newer(_ a: Key, _ b: Key) -> Bool {
+            if a.timestamp != b.timestamp { return a.timestamp > b.timestamp }
+            if a.generation != b.generation { return a.generation > b.generation }
+            return a.id > b.id
+        }
+        keys.sort(by: newer)
+        return keys.prefix(max(0, limit ?? keys.count)).map { infos[$0.position] }
+    }
 }
 
 /// A head of a key. Its encoding is kept (often a slice of the checkpoint's bytes); it is
@@ -86,6 +101,8 @@ final class RepositoryIndex {
     struct LoggedCommit {
         let info: CommitInfo
         let frameOffset: UInt64
+        /// Its place among the frame's commits.
+        let position: Int
         /// Arrival number: the packs' `seqEnd`, then one more for each commit the log adds.
         let seq: UInt64
         /// The commit itself while its frame is not yet written.
@@ -179,32 +196,57 @@ final class RepositoryIndex {
         logged[id] != nil || headKeys[id] != nil || packs.contains { $0.contains(id) }
     }
 
-    /// Adds a commit from the log or from a batch being written (`pending`); a commit already
-    /// stored is ignored. Parents are always added before their children.
+    /// Adds a commit of a batch being written, readable from memory (`pending`) until its
+    /// frame is durable; a commit already stored is ignored.
     @discardableResult
-    func add(_ c: SignedCommit, frameOffset: UInt64, pending: Bool = false) throws(TrellisError) -> Bool {
-        guard !contains(c.id) else { return false }
+    func add(pending c: SignedCommit, frameOffset: UInt64) throws(TrellisError) -> Bool {
         let commit = c.commit
+        let header = Commit.Header(kind: commit.kind, repository: commit.repository, key: commit.key, parents: commit.parents,
+                                   timestamp: commit.timestamp, author: commit.author)
+        guard try add(c.id, header: header, encoded: c.encoded[...], decoded: commit, pending: c,
+                      frameOffset: frameOffset, position: pendingIDs.count) != nil else { return false }
+        pendingIDs.append(c.id)
+        return true
+    }
+
+    /// Adds the commits of a frame read from the log (their documents stay undecoded), and
+    /// keeps the frame as the most recently read.
+    /// Makes room for `count` more log commits at once (a dictionary grown one frame at a
+    /// time would be copied again and again while a large log is replayed).
+    func reserve(_ count: Int) {
+        logged.reserveCapacity(logged.count + count)
+        loggedOrder.reserveCapacity(loggedOrder.count + count)
+    }
+
+    func add(frame contents: FrameContents, at offset: UInt64) throws(TrellisError) {
+        for (position, e) in contents.entries.enumerated() {
+            _ = try add(e.id, header: e.header, encoded: contents.raw[e.encoded], decoded: nil, pending: nil,
+                        frameOffset: offset, position: position)
+        }
+        remember(contents, at: offset)
+    }
+
+    /// Parents are always added before their children. Returns the generation, or nil when
+    /// the commit was already stored.
+    private func add(_ id: CommitID, header: Commit.Header, encoded: ArraySlice<UInt8>, decoded: Commit?, pending: SignedCommit?,
+                     frameOffset: UInt64, position: Int) throws(TrellisError) -> UInt32? {
+        guard !contains(id) else { return nil }
         var generation: UInt32 = 0
-        for p in commit.parents { generation = max(generation, try self.generation(of: p)) }
+        for p in header.parents { generation = max(generation, try self.generation(of: p)) }
         generation += 1
-        let info = CommitInfo(
-            id: c.id, generation: generation,
-            header: Commit.Header(kind: commit.kind, repository: commit.repository, key: commit.key, parents: commit.parents,
-                                  timestamp: commit.timestamp, author: commit.author))
-        logged[c.id] = LoggedCommit(info: info, frameOffset: frameOffset, seq: seqEnd, pending: pending ? c : nil)
-        loggedOrder.append(c.id)
-        if pending { pendingIDs.append(c.id) }
-        var keyHeads = heads[commit.key] ?? []
+        let info = CommitInfo(id: id, generation: generation, header: header)
+        logged[id] = LoggedCommit(info: info, frameOffset: frameOffset, position: position, seq: seqEnd, pending: pending)
+        loggedOrder.append(id)
+        var keyHeads = heads[header.key] ?? []
         keyHeads.removeAll { head in
-            guard commit.parents.contains(head.id) else { return false }
+            guard header.parents.contains(head.id) else { return false }
             headKeys[head.id] = nil
             return true
         }
-        keyHeads.append(HeadRecord(id: c.id, generation: generation, encoded: c.encoded[...], decoded: commit))
-        headKeys[c.id] = commit.key
-        heads[commit.key] = keyHeads
-        return true
+        keyHeads.append(HeadRecord(id: id, generation: generation, encoded: encoded, decoded: decoded))
+        headKeys[id] = header.key
+        heads[header.key] = keyHeads
+        return generation
     }
 
     /// The batch's frames are durable: their commits can be read from the log from now on.
@@ -300,28 +342,42 @@ final class RepositoryIndex {
         return nil
     }
 
-    /// The last few log frames decoded, newest last: reading history walks a frame's commits one
-    /// by one, and a frame (up to thousands of commits) must not be decoded for each of them.
-    /// Written frames never change; the cache is dropped with the log it came from.
-    private var frameCache: [(offset: UInt64, commits: [CommitID: SignedCommit])] = []
-    private static let cachedFrames = 4
+    /// The frames read most recently, newest last, up to `cachedBytes` of decompressed bytes
+    /// (always the newest one): reading history walks a frame's commits one by one, and a frame
+    /// (up to thousands of commits) must not be read and decompressed for each of them. Only
+    /// the commits asked for are decoded. Written frames never change; the cache is dropped
+    /// with the log it came from.
+    private var frameCache: [(offset: UInt64, contents: FrameContents)] = []
+    private static let cachedBytes = 32 << 20
+    /// Commits decoded from log frames (tests check that a read decodes only what it shows).
+    private(set) var commitsDecoded = 0
 
-    private func frame(at offset: UInt64) throws(TrellisError) -> [CommitID: SignedCommit] {
-        if let hit = frameCache.firstIndex(where: { $0.offset == offset }) { return frameCache[hit].commits }
-        let commits = Dictionary(try log.readFrame(at: offset).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        if frameCache.count >= Self.cachedFrames { frameCache.removeFirst() }
-        frameCache.append((offset, commits))
-        return commits
+    private func remember(_ contents: FrameContents, at offset: UInt64) {
+        frameCache.removeAll { $0.offset == offset }
+        frameCache.append((offset, contents))
+        var total = frameCache.reduce(0) { $0 + $1.contents.raw.count }
+        while frameCache.count > 1 && total > Self.cachedBytes {
+            total -= frameCache.removeFirst().contents.raw.count
+        }
+    }
+
+    private func frame(at offset: UInt64) throws(TrellisError) -> FrameContents {
+        if let hit = frameCache.last(where: { $0.offset == offset }) { return hit.contents }
+        let contents = try log.readFrame(at: offset)
+        remember(contents, at: offset)
+        return contents
     }
 
     /// A stored commit with its signature, from the batch being written, the log or a pack.
     func signedCommit(_ id: CommitID) throws(TrellisError) -> SignedCommit? {
         if let l = logged[id] {
             if let pending = l.pending { return pending }
-            guard let c = try frame(at: l.frameOffset)[id] else {
+            let contents = try frame(at: l.frameOffset)
+            guard l.position < contents.entries.count, contents.entries[l.position].id == id else {
                 throw TrellisError(.corruptData, "commit \(id.short) is missing from its frame at offset \(l.frameOffset)")
             }
-            return c
+            commitsDecoded += 1
+            return try contents.signedCommit(l.position)
         }
         for pack in packs {
             if let entry = try pack.entry(for: id) {
@@ -331,23 +387,30 @@ final class RepositoryIndex {
         return nil
     }
 
-    /// Many commits at once: each log frame is read once, however many of its commits are asked for.
+    /// Many commits at once: each log frame is read once, however many of its commits are
+    /// asked for and in whatever order.
     func signedCommits(_ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
-        var frames: [UInt64: [CommitID: SignedCommit]] = [:]
-        var out: [SignedCommit] = []
-        out.reserveCapacity(ids.count)
-        for id in ids {
+        var byFrame: [UInt64: [(slot: Int, position: Int)]] = [:]
+        var out = [SignedCommit?](repeating: nil, count: ids.count)
+        for (slot, id) in ids.enumerated() {
             if let l = logged[id], l.pending == nil {
-                if frames[l.frameOffset] == nil { frames[l.frameOffset] = try frame(at: l.frameOffset) }
-                if let c = frames[l.frameOffset]?[id] {
-                    out.append(c)
-                    continue
-                }
+                byFrame[l.frameOffset, default: []].append((slot, l.position))
+            } else {
+                guard let c = try signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
+                out[slot] = c
             }
-            guard let c = try signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
-            out.append(c)
         }
-        return out
+        for (offset, wanted) in byFrame.sorted(by: { $0.key < $1.key }) {
+            let contents = try frame(at: offset)
+            for w in wanted {
+                guard w.position < contents.entries.count, contents.entries[w.position].id == ids[w.slot] else {
+                    throw TrellisError(.corruptData, "commit \(ids[w.slot].short) is missing from its frame at offset \(offset)")
+                }
+                commitsDecoded += 1
+                out[w.slot] = try contents.signedCommit(w.position)
+            }
+        }
+        return out.compactMap { $0 }
     }
 
     func document(of id: CommitID) throws(TrellisError) -> Document? {

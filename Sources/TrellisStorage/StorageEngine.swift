@@ -194,11 +194,10 @@ public final class StorageEngine: @unchecked Sendable {
             return
         }
         let scan = try index.log.scanNewFrames()
+        if scan.frames.count > 1 { index.reserve(scan.frames.reduce(0) { $0 + $1.contents.entries.count }) }
         for frame in scan.frames {
-            for c in frame.commits {
-                try index.add(c, frameOffset: frame.offset)
-                clock.observe(c.commit.timestamp)
-            }
+            try index.add(frame: frame.contents, at: frame.offset)
+            for e in frame.contents.entries { clock.observe(e.header.timestamp) }
         }
         // Readers never change the store: the next writer cuts the tail.
         guard let bad = scan.badTail, writeLockHeld else { return }
@@ -317,8 +316,8 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
-    /// Commits newest first: of one key, or of the whole repository.
-    public func history(_ repo: String, key: String? = nil) throws(TrellisError) -> [CommitInfo] {
+    /// Commits newest first: of one key, or of the whole repository; at most `limit` of them.
+    public func history(_ repo: String, key: String? = nil, limit: Int? = nil) throws(TrellisError) -> [CommitInfo] {
         try reading { () throws(TrellisError) in
             let index = try repository(repo)
             let infos: [CommitInfo]
@@ -330,7 +329,7 @@ public final class StorageEngine: @unchecked Sendable {
             } else {
                 infos = try index.allCommits()
             }
-            return infos.sorted(by: CommitInfo.newerFirst)
+            return CommitInfo.newestFirst(infos, limit: limit)
         }
     }
 
@@ -423,7 +422,7 @@ public final class StorageEngine: @unchecked Sendable {
 
         /// Adds a commit to the index (readable at once, inside the batch) and to its frame.
         mutating func stage(_ commit: SignedCommit, in index: RepositoryIndex) throws(TrellisError) {
-            if try index.add(commit, frameOffset: index.log.validEnd, pending: true) {
+            if try index.add(pending: commit, frameOffset: index.log.validEnd) {
                 staged[index.name, default: []].append(commit)
             }
         }

@@ -20,8 +20,7 @@ struct Log: ParsableCommand {
     func run() throws {
         try reportingErrors { () throws(TrellisError) in
             let repository = try options.open().repository(repo)
-            var commits = try repository.history(key)
-            if let n { commits = Array(commits.prefix(n)) }
+            let commits = try repository.history(key, limit: n)
             var entries: [JSON] = []
             for (number, c) in commits.enumerated() {
                 let changes = try repository.changes(in: c.id)

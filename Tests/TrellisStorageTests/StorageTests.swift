@@ -235,3 +235,21 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
     let decoded = try reopened.withIndex("r") { $0.log.framesRead } - before
     #expect(decoded <= 2, "\(decoded) frame decodes for 1,000 commits in 2 frames")
 }
+
+@Test func readingOneCommitOfALargeFrameDecodesOnlyThatCommit() throws {
+    let dir = TemporaryDirectory()
+    let engine = try StorageEngine.create(at: dir.file("store"))
+    try engine.write((0..<2000).map { k in
+        WriteRequest(repository: "r", key: "k\(k)", change: .put(Document([("n", .int(Int64(k)))])))
+    })
+    try engine.write([WriteRequest(repository: "r", key: "k7", change: .put(Document([("n", .int(-1))])))])
+    let reopened = try StorageEngine.open(at: dir.file("store"))
+    #expect(try reopened.withIndex("r") { $0.commitsDecoded } == 0, "opening decodes no documents")
+    let history = try reopened.history("r", key: "k7")
+    #expect(history.count == 2)
+    let first = try reopened.commit(history[1].id)
+    #expect(first.commit.document == Document([("n", .int(7))]))
+    #expect(try reopened.withIndex("r") { $0.commitsDecoded } == 1)
+    let batch = try reopened.withIndex("r") { (index) throws(TrellisError) in try index.signedCommits([history[1].id, history[0].id]) }
+    #expect(batch.map(\.id) == [history[1].id, history[0].id])
+}
