@@ -4,7 +4,8 @@
 # three copies of the same history: right after the import, after a bundle of it was applied
 # to an empty store, and after `trellis repack`. Medians of RUNS runs each.
 # Usage: scripts/bench-log.sh [RECORDS] [REVISIONS] [RUNS]      (defaults: 10000 5 3)
-# BUILD=debug uses the debug build (default release).
+# BUILD=debug uses the debug build (default release). BASELINE=/path/to/trellis also times
+# another build (for example the previous main's) on the same stores, in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -32,15 +33,22 @@ for s in imported bundled repacked; do "$T" init "$WORK/$s" >/dev/null; done
 "$T" repack --store "$WORK/repacked/.trellis" >/dev/null
 
 median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "$@"; }
+timed() {  # timed BINARY STATE ARGS...: the median of RUNS runs of `log`, in seconds
+  local bin=$1 state=$2; shift 2
+  local times=()
+  for _ in $(seq "$RUNS"); do
+    start=$(date +%s.%N)
+    "$bin" log tasks "$@" --store "$WORK/$state/.trellis" >/dev/null
+    times+=("$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")")
+  done
+  median "${times[@]}"
+}
 for s in imported bundled repacked; do
   for args in "" "-n 50"; do
-    times=()
-    for _ in $(seq "$RUNS"); do
-      start=$(date +%s.%N)
-      # shellcheck disable=SC2086
-      "$T" log tasks $args --store "$WORK/$s/.trellis" >/dev/null
-      times+=("$(python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$start" "$(date +%s.%N)")")
-    done
-    echo "$s log ${args:-(all $((RECORDS * REVISIONS)) commits)}: $(median "${times[@]}") s"
+    # shellcheck disable=SC2086
+    line="$s log ${args:-(all $((RECORDS * REVISIONS)) commits)}: $(timed "$T" "$s" $args) s"
+    # shellcheck disable=SC2086
+    if [ -n "${BASELINE:-}" ]; then line="$line (baseline $(timed "$BASELINE" "$s" $args) s)"; fi
+    echo "$line"
   done
 done

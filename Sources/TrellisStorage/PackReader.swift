@@ -48,7 +48,10 @@ final class PackReader {
     private(set) var blocks: [(offset: UInt64, first: Int, crc: UInt32)] = []
     private var blockCache: [Int: [RawPackEntry]] = [:]
     private var resolved: [Int: (CommitID, [UInt8])] = [:]
-    private static let blockCacheLimit = 16
+    /// Decompressed bytes of the cached blocks. History reads jump between blocks (a log is
+    /// sorted by time, a pack by key), so the cache holds a whole small pack.
+    private var blockCacheBytes = 0
+    private static let blockCacheLimit = 16 << 20
     private static let resolvedCacheLimit = 8192
 
     var indexPath: String { PackReader.indexPath(forPack: path) }
@@ -260,8 +263,13 @@ final class PackReader {
     private func block(_ b: Int) throws(TrellisError) -> [RawPackEntry] {
         if let hit = blockCache[b] { return hit }
         let (entries, _, _) = try readBlock(at: blocks[b].offset, expectedFirst: blocks[b].first)
-        if blockCache.count >= PackReader.blockCacheLimit { blockCache.removeAll(keepingCapacity: true) }
+        let size = entries.reduce(0) { $0 + $1.payload.count + $1.signature.count }
+        if blockCacheBytes + size > PackReader.blockCacheLimit {
+            blockCache.removeAll(keepingCapacity: true)
+            blockCacheBytes = 0
+        }
         blockCache[b] = entries
+        blockCacheBytes += size
         return entries
     }
 
