@@ -86,7 +86,17 @@ enum Frame {
                 signature: signatureStart..<signatureStart + signatureLength))
         }
         guard r.isAtEnd else { throw TrellisError(.corruptData, "trailing bytes in frame") }
-        return FrameContents(raw: raw, entries: entries)
+        return FrameContents(raw: raw, entries: entries, payloadLength: header.payloadLength)
+    }
+
+    /// Where the next frame magic starts in `bytes`, at `from` or later.
+    static func nextMagic(in bytes: [UInt8], from start: Int) -> Int? {
+        var i = max(0, start)
+        while i + magic.count <= bytes.count {
+            if bytes[i] == magic[0], bytes[i + 1] == magic[1], bytes[i + 2] == magic[2], bytes[i + 3] == magic[3] { return i }
+            i += 1
+        }
+        return nil
     }
 }
 
@@ -101,6 +111,8 @@ struct FrameContents {
 
     let raw: [UInt8]
     let entries: [Entry]
+    /// Compressed bytes after the frame header: the frame is `Frame.headerSize` + this long.
+    let payloadLength: Int
 
     func encoded(_ i: Int) -> [UInt8] { Array(raw[entries[i].encoded]) }
 

@@ -22,20 +22,81 @@ final class LogFile {
         try FileSystem.writeAtomically(path, fileMagic)
     }
 
+    /// A damaged file header is reported (`headerProblem`), not fatal: the frames after it are
+    /// self-delimiting and are read as usual.
     init(path: String) throws(TrellisError) {
         self.path = path
         file = try FileHandle(path: path, flags: O_RDONLY)
         let header = try file.read(at: 0, count: LogFile.fileMagic.count)
-        guard header == LogFile.fileMagic else {
-            throw TrellisError(.corruptData, "\(path) is not a Trellis log (bad file header)")
+        if header != LogFile.fileMagic {
+            headerProblem = "\(path) has a damaged file header"
         }
         validEnd = UInt64(LogFile.fileMagic.count)
     }
 
+    private(set) var headerProblem: String?
+    /// True once a scan skipped damaged bytes: such a log is moved aside, never deleted.
+    private(set) var skippedDamage = false
+    var hasDamage: Bool { skippedDamage || headerProblem != nil }
+
+    struct Damage {
+        let offset: UInt64
+        let length: UInt64
+        let reason: String
+    }
+
     struct ScanResult {
         var frames: [(offset: UInt64, contents: FrameContents)] = []
-        /// Set when bytes after the last valid frame do not form a valid frame.
-        var badTail: (offset: UInt64, length: UInt64, reason: String)?
+        /// Damaged bytes followed by an intact frame: skipped, never cut.
+        var skipped: [Damage] = []
+        /// Set when bytes after the last valid frame do not form a valid frame, and no intact
+        /// frame follows them: a torn write, or one still in progress.
+        var badTail: Damage?
+    }
+
+    /// The last bytes of the last frame read: if they change, the file was cut and written
+    /// again by someone else, and what this handle read no longer describes it.
+    private var lastBytes: [UInt8] = []
+    private static let lastBytesCount = 16
+
+    /// True when the file no longer holds what this handle read: replaced by another file
+    /// (a seal or repack), shorter than what was read, or rewritten at the end of it.
+    func changedUnderneath() throws(TrellisError) -> Bool {
+        if wasReplaced() { return true }
+        if try file.size() < validEnd { return true }
+        guard !lastBytes.isEmpty else { return false }
+        return try file.read(at: validEnd - UInt64(lastBytes.count), count: lastBytes.count) != lastBytes
+    }
+
+    private func rememberEnd() throws(TrellisError) {
+        let n = Int(min(UInt64(Self.lastBytesCount), validEnd - UInt64(LogFile.fileMagic.count)))
+        lastBytes = n == 0 ? [] : try file.read(at: validEnd - UInt64(n), count: n)
+    }
+
+    /// The frame at `offset` if it is whole and intact.
+    private func intactFrame(at offset: UInt64, size: UInt64) throws(TrellisError) -> FrameContents {
+        let header = try Frame.header(try file.read(at: offset, count: Frame.headerSize))
+        guard offset + UInt64(header.totalLength) <= size else {
+            throw TrellisError(.corruptData, "frame runs past the end of the file")
+        }
+        return try Frame.contents(header, frame: try file.read(at: offset, count: header.totalLength))
+    }
+
+    /// The next intact frame after damage at `offset`: frames are self-delimiting, so the
+    /// search tries each later frame magic until one has a valid header, length and checksum.
+    private func nextIntactFrame(after offset: UInt64, size: UInt64) throws(TrellisError) -> UInt64? {
+        let rest = try file.read(at: offset + 1, count: Int(size - offset - 1))
+        var i = 0
+        while let found = Frame.nextMagic(in: rest, from: i) {
+            let candidate = offset + 1 + UInt64(found)
+            do throws(TrellisError) {
+                _ = try intactFrame(at: candidate, size: size)
+                return candidate
+            } catch where error.code == .corruptData {
+                i = found + 1
+            }
+        }
+        return nil
     }
 
     /// True when another process has replaced the file at `path` (a seal or repack): this
@@ -54,30 +115,37 @@ final class LogFile {
         while validEnd < size {
             let offset = validEnd
             do throws(TrellisError) {
-                let headerBytes = try file.read(at: offset, count: Frame.headerSize)
-                let header = try Frame.header(headerBytes)
-                guard offset + UInt64(header.totalLength) <= size else {
-                    throw TrellisError(.corruptData, "frame runs past the end of the file")
-                }
-                let bytes = try file.read(at: offset, count: header.totalLength)
-                result.frames.append((offset, try Frame.contents(header, frame: bytes)))
-                validEnd = offset + UInt64(header.totalLength)
+                let contents = try intactFrame(at: offset, size: size)
+                result.frames.append((offset, contents))
+                validEnd = offset + UInt64(Frame.headerSize + contents.payloadLength)
             } catch where error.code == .corruptData {
-                result.badTail = (offset, size - offset, error.message)
-                break
+                guard let next = try nextIntactFrame(after: offset, size: size) else {
+                    result.badTail = Damage(offset: offset, length: size - offset, reason: error.message)
+                    break
+                }
+                result.skipped.append(Damage(offset: offset, length: next - offset, reason: error.message))
+                skippedDamage = true
+                validEnd = next
             }
         }
+        if !result.frames.isEmpty || !result.skipped.isEmpty { try rememberEnd() }
         return result
     }
 
-    /// Every commit in the valid part of the log, in order (for sealing).
+    /// Every commit of the intact frames up to `validEnd`, in order (for sealing), skipping
+    /// damage as a scan does.
     func allCommits() throws(TrellisError) -> [SignedCommit] {
         var out: [SignedCommit] = []
         var offset = UInt64(LogFile.fileMagic.count)
         while offset < validEnd {
-            let header = try Frame.header(try file.read(at: offset, count: Frame.headerSize))
-            out += try Frame.decode(header, frame: try file.read(at: offset, count: header.totalLength))
-            offset += UInt64(header.totalLength)
+            do throws(TrellisError) {
+                let contents = try intactFrame(at: offset, size: validEnd)
+                for i in contents.entries.indices { out.append(try contents.signedCommit(i)) }
+                offset += UInt64(Frame.headerSize + contents.payloadLength)
+            } catch where error.code == .corruptData {
+                guard let next = try nextIntactFrame(after: offset, size: validEnd) else { break }
+                offset = next
+            }
         }
         return out
     }
@@ -119,6 +187,7 @@ final class LogFile {
             throw error
         }
         validEnd = offset + UInt64(frame.count)
+        lastBytes = Array(frame.suffix(Self.lastBytesCount))
         return offset
     }
 
@@ -134,6 +203,8 @@ final class LogFile {
         try FileSystem.createExclusive(sidePath, tail, mode: 0o600)
         try file.truncate(to: offset)
         try file.sync()
+        validEnd = min(validEnd, offset)
+        try rememberEnd()
         return sidePath
     }
 }

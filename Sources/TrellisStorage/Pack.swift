@@ -55,7 +55,8 @@ enum PackWriter {
         var longestChain: Int
     }
 
-    static func build(_ input: [PackedCommit], depth: Int = PackFormat.defaultDepth) throws(TrellisError) -> Output {
+    static func build(_ input: [PackedCommit], depth: Int = PackFormat.defaultDepth,
+                      blockSize: Int = PackFormat.targetBlockRaw) throws(TrellisError) -> Output {
         var seen = Set<CommitID>()
         var commits = input.filter { seen.insert($0.id).inserted }
         commits.sort { a, b in
@@ -118,7 +119,7 @@ enum PackWriter {
             }
             raw.varint(UInt64(c.signature.count))
             raw.raw(c.signature)
-            if raw.bytes.count >= PackFormat.targetBlockRaw { try flush(upTo: i + 1) }
+            if raw.bytes.count >= blockSize { try flush(upTo: i + 1) }
         }
         try flush(upTo: commits.count)
         let checksum = Blake2b256.hash(out.bytes)

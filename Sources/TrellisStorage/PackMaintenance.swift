@@ -19,7 +19,7 @@ public struct PackReport: Sendable {
 /// log at every instant (docs/format.md §Checkpoints). Callers hold the store's write lock.
 enum PackMaintenance {
     /// Moves the log's commits into a new pack, then writes the checkpoint, then empties the log.
-    static func seal(_ index: RepositoryIndex, depth: Int) throws(TrellisError) -> PackReport? {
+    static func seal(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw) throws(TrellisError) -> PackReport? {
         guard !index.log.isEmpty else {
             try writeCheckpoint(index)  // the heads are the packs' heads
             return nil
@@ -32,7 +32,7 @@ enum PackMaintenance {
         }
         var report: PackReport? = nil
         if !commits.isEmpty {
-            let (pack, output) = try writePack(commits, depth: depth, in: index)
+            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, in: index)
             index.replacePacks(index.packs + [pack])
             report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
                                 longestChain: output.longestChain, packBytes: output.pack.count, packsRemoved: 0)
@@ -43,7 +43,7 @@ enum PackMaintenance {
     }
 
     /// Rewrites every pack and the log into one pack with deltas, then removes the old packs.
-    static func repack(_ index: RepositoryIndex, depth: Int) throws(TrellisError) -> PackReport {
+    static func repack(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw) throws(TrellisError) -> PackReport {
         var commits: [PackedCommit] = []
         var seen = Set<CommitID>()
         for pack in index.packs {
@@ -63,7 +63,7 @@ enum PackMaintenance {
         if commits.isEmpty {
             index.replacePacks([])
         } else {
-            let (pack, output) = try writePack(commits, depth: depth, in: index)
+            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, in: index)
             index.replacePacks([pack])
             report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
                                 longestChain: output.longestChain, packBytes: output.pack.count, packsRemoved: 0)
@@ -83,8 +83,8 @@ enum PackMaintenance {
     }
 
     /// Index first, then pack, each through a temporary file, fsync and rename.
-    private static func writePack(_ commits: [PackedCommit], depth: Int, in index: RepositoryIndex) throws(TrellisError) -> (PackReader, PackWriter.Output) {
-        let output = try PackWriter.build(commits, depth: depth)
+    private static func writePack(_ commits: [PackedCommit], depth: Int, blockSize: Int, in index: RepositoryIndex) throws(TrellisError) -> (PackReader, PackWriter.Output) {
+        let output = try PackWriter.build(commits, depth: depth, blockSize: blockSize)
         try FileSystem.makeDirectory(index.packsDirectory)
         let base = index.packsDirectory + "/" + PackFormat.name(checksum: output.checksum)
         try FileSystem.writeAtomically(base + ".idx", output.index)
@@ -101,6 +101,11 @@ enum PackMaintenance {
 
     private static func emptyLog(_ index: RepositoryIndex) throws(TrellisError) {
         guard !index.log.isEmpty else { return }
+        if index.log.hasDamage {
+            // Its intact commits are in the new pack; the damaged bytes are kept for inspection.
+            let aside = "\(index.log.path).damaged-0-\(FileSystem.nowMillis())"
+            guard rename(index.log.path, aside) == 0 else { throw FileHandle.error("cannot move \(index.log.path) aside") }
+        }
         try LogFile.create(path: index.log.path)
         index.replaceLog(try LogFile(path: index.log.path))
     }

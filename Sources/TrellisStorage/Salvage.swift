@@ -9,6 +9,8 @@ struct Salvage {
         let commit: SignedCommit
         /// Stored generation (packs); nil for commits read from logs.
         let generation: UInt32?
+        /// The `log.damaged-*` file it was read from: outside the store until repaired.
+        var sideFile: String? = nil
     }
 
     var commits: [Found] = []
@@ -29,6 +31,14 @@ struct Salvage {
         s.damagedLog = s.readLog(directory + "/log", mustHaveHeader: true)
         for file in (try? FileSystem.list(directory)) ?? [] where file.hasPrefix("log.damaged-") {
             _ = s.readLog(directory + "/" + file, mustHaveHeader: false)
+        }
+        // Intact commits that only a side file holds (a cut tail, a log moved aside) are lost
+        // to the store until a repair brings them back.
+        let stored = Set(s.commits.filter { $0.sideFile == nil }.map(\.commit.id))
+        var reported = Set<CommitID>()
+        for found in s.commits {
+            guard let file = found.sideFile, !stored.contains(found.commit.id), reported.insert(found.commit.id).inserted else { continue }
+            s.problems.append("repository '\(name)' commit \(found.commit.id.hex): only in \(file), outside the store (run `trellis fsck --repair` to restore it)")
         }
         return s
     }
@@ -81,11 +91,13 @@ struct Salvage {
         var offset = 0
         var damaged = false
         if mustHaveHeader {
-            guard Array(bytes.prefix(LogFile.fileMagic.count)) == LogFile.fileMagic else {
-                problems.append("\(path): bad file header")
-                return true
-            }
             offset = LogFile.fileMagic.count
+            if Array(bytes.prefix(LogFile.fileMagic.count)) != LogFile.fileMagic {
+                // The frames are self-delimiting: read on from the first frame magic.
+                problems.append("\(path): bad file header")
+                damaged = true
+                offset = Frame.nextMagic(in: bytes, from: 0) ?? bytes.count
+            }
         } else if Array(bytes.prefix(4)) != Frame.magic {
             offset = Salvage.nextMagic(in: bytes, after: 0) ?? bytes.count
         }
@@ -99,7 +111,8 @@ struct Salvage {
                 frames += 1
                 for c in frame {
                     do throws(TrellisError) {
-                        commits.append(Found(commit: try SignedCommit.verify(encoded: c.encoded, signature: c.signature), generation: nil))
+                        commits.append(Found(commit: try SignedCommit.verify(encoded: c.encoded, signature: c.signature), generation: nil,
+                                             sideFile: mustHaveHeader ? nil : path))
                     } catch {
                         problems.append("\(path) commit \(c.id.hex) (frame at offset \(offset)): \(error.message)")
                         damaged = true
@@ -116,14 +129,7 @@ struct Salvage {
         return damaged
     }
 
-    static func nextMagic(in bytes: [UInt8], after offset: Int) -> Int? {
-        var i = offset + 1
-        while i + Frame.magic.count <= bytes.count {
-            if bytes[i] == Frame.magic[0], Array(bytes[i..<i + Frame.magic.count]) == Frame.magic { return i }
-            i += 1
-        }
-        return nil
-    }
+    static func nextMagic(in bytes: [UInt8], after offset: Int) -> Int? { Frame.nextMagic(in: bytes, from: offset + 1) }
 }
 
 extension PackReader {

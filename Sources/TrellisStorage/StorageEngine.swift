@@ -103,6 +103,8 @@ public final class StorageEngine: @unchecked Sendable {
 
     private let mutex = NSLock()
     private var sealBytes = StorageEngine.defaultSealThreshold
+    /// Raw bytes per pack block; tests make it small to get packs of many blocks.
+    var packBlockSize = PackFormat.targetBlockRaw
     /// Opened by the first write, so that a read-only store (or file system) can be read.
     private var lockFile: FileHandle?
     private var loadedIdentity: SigningKey?
@@ -180,6 +182,9 @@ public final class StorageEngine: @unchecked Sendable {
     private func loadRepository(_ name: String) throws(TrellisError) -> RepositoryIndex {
         let index = try RepositoryIndex(name: name, directory: repoDirectory(name))
         pendingWarnings += index.takeWarnings()
+        if let problem = index.log.headerProblem {
+            pendingWarnings.append("repository '\(name)': \(problem); its frames were read (run `trellis fsck --repair`)")
+        }
         repos[name] = index
         try catchUp(index)
         return index
@@ -189,11 +194,15 @@ public final class StorageEngine: @unchecked Sendable {
     /// process sealed or repacked it. A damaged tail is cut (and reported) only by a process
     /// holding the write lock; otherwise it may be a write still in progress.
     private func catchUp(_ index: RepositoryIndex) throws(TrellisError) {
-        if index.log.wasReplaced() {
+        if try index.log.changedUnderneath() {
             try reloadRepository(index.name)
             return
         }
         let scan = try index.log.scanNewFrames()
+        for d in scan.skipped {
+            pendingWarnings.append(
+                "repository '\(index.name)': skipped \(d.length) damaged log bytes at offset \(d.offset) (\(d.reason)); the frames after them were read (run `trellis fsck --repair`)")
+        }
         if scan.frames.count > 1 { index.reserve(scan.frames.reduce(0) { $0 + $1.contents.entries.count }) }
         for frame in scan.frames {
             try index.add(frame: frame.contents, at: frame.offset)
@@ -586,7 +595,7 @@ public final class StorageEngine: @unchecked Sendable {
         do throws(TrellisError) {
             // A checkpoint covers packs only, so a stale one is replaced by sealing the log.
             if index.log.validEnd >= sealBytes || !index.checkpointIsCurrent {
-                _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth)
+                _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth, blockSize: packBlockSize)
             }
         } catch {
             pendingWarnings.append("repository '\(name)': could not seal the log: \(error.message)")
@@ -604,7 +613,7 @@ public final class StorageEngine: @unchecked Sendable {
             for name in names {
                 guard let index = repos[name] else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
                 do throws(TrellisError) {
-                    reports.append(try PackMaintenance.repack(index, depth: depth))
+                    reports.append(try PackMaintenance.repack(index, depth: depth, blockSize: packBlockSize))
                 } catch {
                     try? reloadRepository(name)
                     throw error

@@ -1,0 +1,211 @@
+import Foundation
+import Testing
+import TrellisCore
+@testable import TrellisStorage
+import TrellisTestSupport
+
+// One damaged byte hides nothing else: every byte of a log, a pack, a pack index and a
+// checkpoint is flipped in turn, and every commit stored outside the damaged frame or block is
+// still readable before repair, after a write, and after `fsck --repair`.
+
+/// Damage runs on the memory file system when there is one: thousands of small stores.
+private func scratch() -> String {
+    FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : FileManager.default.temporaryDirectory.path
+}
+
+private func document(_ n: Int) -> Document {
+    Document([("n", .int(Int64(n))), ("title", .string("record \(n % 3)"))])
+}
+
+/// A store whose repository `r` was written in `batches` (one log frame each), with every
+/// commit's encoding.
+private func makeStore(at path: String, batches: [[String]]) throws -> [CommitID: [UInt8]] {
+    let engine = try StorageEngine.create(at: path)
+    engine.durability = .none
+    var n = 0
+    for keys in batches {
+        try engine.write(keys.map { key in
+            n += 1
+            return WriteRequest(repository: "r", key: key, change: .put(document(n)))
+        })
+    }
+    var out: [CommitID: [UInt8]] = [:]
+    for info in try engine.history("r") { out[info.id] = try engine.commit(info.id).encoded }
+    return out
+}
+
+/// The commits among `expected` that a fresh engine on `path` cannot read back byte for byte.
+private func unreadable(_ expected: [CommitID: [UInt8]], at path: String) -> [String] {
+    let engine: StorageEngine
+    do { engine = try StorageEngine.open(at: path) } catch { return ["open: \(error.message)"] }
+    return expected.compactMap { id, bytes in
+        do throws(TrellisError) {
+            return try engine.commit(id).encoded == bytes ? nil : "\(id.short): other bytes"
+        } catch {
+            return "\(id.short): \(error.message)"
+        }
+    }
+}
+
+/// Flips one bit of byte `position` of the file at `relative` in a copy of `store`, then checks
+/// that `intact(position)` commits survive reading, a write, and repair.
+private func flipEachByte(of relative: String, in store: String, positions: Range<Int>, label: String,
+                          intact: (Int) -> [CommitID: [UInt8]], expectReported: (Int) -> Bool = { _ in true }) throws -> [String] {
+    var failures: [String] = []
+    let original = try FileSystem.readAll(store + "/" + relative)
+    for position in positions {
+        let copy = scratch() + "/trellis-flip-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        try FileManager.default.copyItem(atPath: store, toPath: copy)
+        var bytes = original
+        bytes[position] ^= UInt8(1) << UInt8(position % 8)
+        try Data(bytes).write(to: URL(fileURLWithPath: copy + "/" + relative))
+        let must = intact(position)
+        let where_ = "\(label) byte \(position)"
+        failures += unreadable(must, at: copy).map { "\(where_), before repair: \($0)" }
+        if expectReported(position), (try? Fsck.check(storeAt: copy).isClean) != false {
+            failures.append("\(where_): fsck did not report the damage")
+        }
+        // A write next to the damage must not destroy what is intact.
+        do {
+            let engine = try StorageEngine.open(at: copy)
+            engine.durability = .none
+            try engine.write([WriteRequest(repository: "r", key: "after-damage", change: .put(document(0)))])
+        } catch {
+            failures.append("\(where_): a write failed: \(error)")
+        }
+        failures += unreadable(must, at: copy).map { "\(where_), after a write: \($0)" }
+        do { _ = try Repair.repair(storeAt: copy) } catch { failures.append("\(where_): repair failed: \(error)") }
+        failures += unreadable(must, at: copy).map { "\(where_), after repair: \($0)" }
+        if failures.count > 20 { break }
+    }
+    return failures
+}
+
+@Test func aDamagedLogByteHidesNoOtherFrame() throws {
+    let dir = TemporaryDirectory()
+    let store = dir.file("store")
+    // Three frames; the later ones revise records of the first.
+    let all = try makeStore(at: store, batches: [["a", "b"], ["a", "c"], ["b", "d"]])
+    let log = try LogFile(path: store + "/repos/r/log")
+    let frames = try log.scanNewFrames().frames.map { frame in
+        (range: Int(frame.offset)..<Int(frame.offset) + Frame.headerSize + frame.contents.payloadLength,
+         ids: Set(frame.contents.entries.map(\.id)))
+    }
+    #expect(frames.count == 3)
+    let size = try FileSystem.readAll(store + "/repos/r/log").count
+    #expect(size > 500)
+    var checked = 0
+    let failures = try flipEachByte(of: "repos/r/log", in: store, positions: 0..<size, label: "log", intact: { position in
+        checked += 1
+        let damaged = frames.first { $0.range.contains(position) }?.ids ?? []
+        return all.filter { !damaged.contains($0.key) }
+    })
+    #expect(failures.isEmpty, "\(failures.prefix(20).joined(separator: "\n"))")
+    #expect(checked == size)
+}
+
+@Test func aDamagedFrameInTheMiddleIsSkippedNotCut() throws {
+    let dir = TemporaryDirectory()
+    let store = dir.file("store")
+    let all = try makeStore(at: store, batches: [["a"], ["b"], ["c"]])
+    let path = store + "/repos/r/log"
+    let frames = try LogFile(path: path).scanNewFrames().frames
+    var bytes = try FileSystem.readAll(path)
+    bytes[Int(frames[0].offset) + Frame.headerSize + 2] ^= 0x10
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let engine = try StorageEngine.open(at: store)
+    #expect(try engine.keys(in: "r") == ["b", "c"])
+    #expect(engine.takeWarnings().contains { $0.contains("skipped") })
+    try engine.write([WriteRequest(repository: "r", key: "d", change: .put(document(9)))])
+    // The damaged bytes stay where they were; nothing was moved aside.
+    #expect(try FileSystem.list(store + "/repos/r").filter { $0.hasPrefix("log.damaged") }.isEmpty)
+    let report = try Fsck.check(storeAt: store)
+    #expect(!report.isClean)
+    #expect(report.problems.contains { $0.contains("offset \(frames[0].offset)") })
+    let lost = Set(frames[0].contents.entries.map(\.id))
+    #expect(unreadable(all.filter { !lost.contains($0.key) }, at: store).isEmpty)
+}
+
+@Test func commitsOnlyInASideFileFailFsckUntilRepaired() throws {
+    let dir = TemporaryDirectory()
+    let store = dir.file("store")
+    let all = try makeStore(at: store, batches: [["a"], ["b"], ["c"]])
+    // What an older version did with damage in the first frame: move every later frame aside.
+    let path = store + "/repos/r/log"
+    let frames = try LogFile(path: path).scanNewFrames().frames
+    let bytes = try FileSystem.readAll(path)
+    let cut = Int(frames[0].offset)
+    var tail = Array(bytes[cut...])
+    tail[Frame.headerSize + 1] ^= 0x01
+    try Data(tail).write(to: URL(fileURLWithPath: path + ".damaged-\(cut)-1"))
+    try Data(bytes[..<cut]).write(to: URL(fileURLWithPath: path))
+    let report = try Fsck.check(storeAt: store)
+    let outside = report.problems.filter { $0.contains("outside the store") }
+    #expect(outside.count == 2, "\(report.problems)")
+    let kept = Set(frames[1...].flatMap { $0.contents.entries.map(\.id) })
+    for id in kept { #expect(outside.contains { $0.contains(id.hex) }) }
+    _ = try Repair.repair(storeAt: store)
+    #expect(unreadable(all.filter { kept.contains($0.key) }, at: store).isEmpty)
+    #expect(try Fsck.check(storeAt: store).problems.filter { $0.contains("outside the store") }.isEmpty)
+}
+
+@Test func aDamagedPackIndexOrCheckpointByteHidesNoOtherBlock() throws {
+    let dir = TemporaryDirectory()
+    let store = dir.file("store")
+    let engine = try StorageEngine.create(at: store)
+    engine.durability = .none
+    engine.packBlockSize = 200  // a few commits per block
+    var n = 0
+    for round in 0..<3 {
+        try engine.write((0..<4).map { k in
+            n += 1
+            return WriteRequest(repository: "r", key: "k\(k)", change: .put(document(n + round)))
+        })
+    }
+    _ = try engine.repack()
+    var all: [CommitID: [UInt8]] = [:]
+    for info in try engine.history("r") { all[info.id] = try engine.commit(info.id).encoded }
+    let packs = try FileSystem.list(store + "/repos/r/packs")
+    let packName = try #require(packs.first { $0.hasSuffix(".pack") })
+    let reader = try PackReader(path: store + "/repos/r/packs/" + packName)
+    #expect(reader.blocks.count >= 3)
+    let packSize = Int(reader.fileSize)
+    // Which commits need which bytes: an entry needs its block, and a delta its base's block.
+    var entryBlock: [Int] = []
+    var needs: [CommitID: Set<Int>] = [:]
+    var entries: [(Int, PackEntry)] = []
+    try reader.forEachEntry { number, entry throws(TrellisError) in entries.append((number, entry)) }
+    for (b, block) in reader.blocks.enumerated() {
+        let end = b + 1 < reader.blocks.count ? reader.blocks[b + 1].first : reader.entryCount
+        entryBlock += Array(repeating: b, count: end - block.first)
+    }
+    for (number, entry) in entries {
+        var blocks: Set<Int> = [entryBlock[number]]
+        if entry.distance > 0, let base = entries.first(where: { $0.0 == number - entry.distance })?.1 {
+            blocks.formUnion(needs[base.id] ?? [])
+        }
+        needs[entry.id] = blocks
+    }
+    let firstBlock = Int(reader.blocks[0].offset)
+    let blockRanges = reader.blocks.enumerated().map { b, block in
+        Int(block.offset)..<(b + 1 < reader.blocks.count ? Int(reader.blocks[b + 1].offset) : packSize - PackFormat.checksumSize)
+    }
+    // Bytes before the first block (the header and the dictionary) are needed by every block;
+    // the trailing checksum by none.
+    let packFailures = try flipEachByte(of: "repos/r/packs/" + packName, in: store, positions: 0..<packSize, label: "pack",
+                                        intact: { position in
+        if position < firstBlock { return [:] }
+        guard let damaged = blockRanges.firstIndex(where: { $0.contains(position) }) else { return all }
+        return all.filter { !(needs[$0.key]?.contains(damaged) ?? true) }
+    })
+    #expect(packFailures.isEmpty, "\(packFailures.prefix(20).joined(separator: "\n"))")
+
+    // An index or checkpoint is redundant: every commit stays readable whatever byte is hit.
+    let indexName = String(packName.dropLast(".pack".count)) + ".idx"
+    for file in ["repos/r/packs/" + indexName, "repos/r/checkpoint"] {
+        let size = try FileSystem.readAll(store + "/" + file).count
+        let failures = try flipEachByte(of: file, in: store, positions: 0..<size, label: file, intact: { _ in all })
+        #expect(failures.isEmpty, "\(failures.prefix(20).joined(separator: "\n"))")
+    }
+}
