@@ -213,7 +213,9 @@ final class PackReader {
     func generation(of number: Int) throws(TrellisError) -> UInt32 { try rawEntry(number).generation }
 
     private func rawEntry(_ number: Int) throws(TrellisError) -> RawPackEntry {
-        guard number >= 0, number < entryCount else { throw TrellisError(.corruptData, "\(path): entry \(number) out of range") }
+        guard number >= 0, number < entryCount, !blocks.isEmpty else {
+            throw TrellisError(.corruptData, "\(path): entry \(number) is in no readable block")
+        }
         var lo = 0, hi = blocks.count - 1
         while lo < hi {
             let mid = (lo + hi + 1) / 2
@@ -323,6 +325,19 @@ final class PackReader {
     }
 
     // MARK: Walking
+
+    /// Visits every entry that can be read: all of them in order, or, in a damaged pack, those
+    /// that survive (some may be visited twice). Returns the first problem met, if any.
+    func forEachReadableEntry(_ body: (Int, PackEntry) throws(TrellisError) -> Void) throws(TrellisError) -> String? {
+        do throws(TrellisError) {
+            try forEachEntry(body)
+            return nil
+        } catch where error.code == .corruptData {
+            var first: String? = error.message
+            for (number, entry) in salvageEntries(problem: { message in first = first ?? message }) { try body(number, entry) }
+            return first
+        }
+    }
 
     /// Visits every block in the order of the block table, with its first entry number.
     func forEachBlock(_ body: (Int, [RawPackEntry]) throws(TrellisError) -> Void) throws(TrellisError) {

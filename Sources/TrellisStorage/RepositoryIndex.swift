@@ -173,7 +173,7 @@ final class RepositoryIndex {
         var parented = Set<CommitID>()
         var candidates: [CommitID: (key: String, generation: UInt32, encoded: [UInt8])] = [:]
         for pack in packs {
-            try pack.forEachEntry { _, entry throws(TrellisError) in
+            let problem = try pack.forEachReadableEntry { _, entry throws(TrellisError) in
                 let header = try Commit.decodeHeader(entry.encoded)
                 for p in header.parents {
                     parented.insert(p)
@@ -183,6 +183,7 @@ final class RepositoryIndex {
                     candidates[entry.id] = (header.key, entry.generation, entry.encoded)
                 }
             }
+            if let problem { warnings.append("repository '\(name)': \(problem); read the rest of the pack (run `trellis fsck --repair`)") }
         }
         for (id, c) in candidates {
             heads[c.key, default: []].append(HeadRecord(id: id, generation: c.generation, encoded: c.encoded[...]))
@@ -438,7 +439,7 @@ final class RepositoryIndex {
         var seen = Set<CommitID>()
         var out: [CommitInfo] = []
         for pack in packs {
-            try pack.forEachEntry { _, e throws(TrellisError) in
+            _ = try pack.forEachReadableEntry { _, e throws(TrellisError) in
                 if seen.insert(e.id).inserted { out.append(try CommitInfo(id: e.id, generation: e.generation, encoded: e.encoded)) }
             }
         }

@@ -209,3 +209,25 @@ private func flipEachByte(of relative: String, in store: String, positions: Rang
         #expect(failures.isEmpty, "\(failures.prefix(20).joined(separator: "\n"))")
     }
 }
+
+@Test func aPackWithNoReadableBlockIsSkippedNotATrap() throws {
+    let dir = TemporaryDirectory()
+    let store = dir.file("store")
+    let all = try makeStore(at: store, batches: [["a"]])
+    // Found by fuzzing: a pack header claiming entries, and no block that can be read.
+    let hex = "54524c5041434b3200a50e0000000000000000000090ff0e00000000000000ffffffffffff13942d0790ffffffffffffffffffffffffffff"
+    let bytes = stride(from: 0, to: hex.count, by: 2).map { i in
+        UInt8(hex[hex.index(hex.startIndex, offsetBy: i)..<hex.index(hex.startIndex, offsetBy: i + 2)], radix: 16) ?? 0
+    }
+    try FileSystem.makeDirectory(store + "/repos/r/packs")
+    try Data(bytes).write(to: URL(fileURLWithPath: store + "/repos/r/packs/pack-00.pack"))
+    let reader = try PackReader(path: store + "/repos/r/packs/pack-00.pack")
+    #expect(reader.blocks.isEmpty)
+    #expect(throws: TrellisError.self) { try reader.entry(0) }
+    let engine = try StorageEngine.open(at: store)
+    #expect(unreadable(all, at: store).isEmpty)
+    #expect(try engine.history("r").count == 1)
+    #expect(try engine.current("r", "a").1 != nil)
+    #expect(throws: TrellisError.self) { try engine.commit(CommitID.zero) }
+    #expect(!engine.takeWarnings().isEmpty)
+}
