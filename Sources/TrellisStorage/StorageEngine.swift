@@ -344,19 +344,21 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// A stored commit, read from its frame on disk.
     public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
-        try reading { () throws(TrellisError) in
-            for index in repos.values {
-                if let c = try index.signedCommit(id) { return c }
-            }
-            throw TrellisError(.notFound, "unknown commit \(id.short)")
-        }
+        try reading { () throws(TrellisError) in try lookUp(id) { index throws(TrellisError) in try index.signedCommit(id) } }
     }
 
     public func info(_ id: CommitID) throws(TrellisError) -> CommitInfo {
-        try reading { () throws(TrellisError) in
-            for index in repos.values { if let info = try index.info(id) { return info } }
-            throw TrellisError(.notFound, "unknown commit \(id.short)")
+        try reading { () throws(TrellisError) in try lookUp(id) { index throws(TrellisError) in try index.info(id) } }
+    }
+
+    /// Finds a commit in what this process has read, or else after reading what other
+    /// processes wrote since (into any repository, new ones included).
+    private func lookUp<T>(_ id: CommitID, _ find: (RepositoryIndex) throws(TrellisError) -> T?) throws(TrellisError) -> T {
+        for index in repos.values { if let found = try find(index) { return found } }
+        for name in try FileSystem.list(path + "/repos").sorted() {
+            if let index = try existingRepository(name), let found = try find(index) { return found }
         }
+        throw TrellisError(.notFound, "unknown commit \(id.short)")
     }
 
     // MARK: Sync support (docs/sync.md)

@@ -231,3 +231,25 @@ private func flipEachByte(of relative: String, in store: String, positions: Rang
     #expect(throws: TrellisError.self) { try engine.commit(CommitID.zero) }
     #expect(!engine.takeWarnings().isEmpty)
 }
+
+@Test func aLongRunningProcessNeverCutsAFrameWrittenAfterTheLogWasCut() throws {
+    let dir = TemporaryDirectory()
+    let store = dir.file("store")
+    _ = try makeStore(at: store, batches: [["a"], ["b"]])
+    // The long-running process (a server) has read the whole log.
+    let server = try StorageEngine.open(at: store)
+    #expect(try server.history("r").count == 2)
+    // The log loses its last 40 bytes (a torn tail), and another process then writes.
+    let path = store + "/repos/r/log"
+    let bytes = try FileSystem.readAll(path)
+    try Data(bytes.dropLast(40)).write(to: URL(fileURLWithPath: path))
+    let writer = try StorageEngine.open(at: store)
+    let written = try writer.write([WriteRequest(repository: "r", key: "c", change: .put(document(3)))])
+    let acknowledged = try #require(written.first).id
+    // The server reads and writes on: it must notice the log changed under it and re-read it.
+    #expect(try server.commit(acknowledged).id == acknowledged)
+    try server.write([WriteRequest(repository: "r", key: "d", change: .put(document(4)))])
+    let fresh = try StorageEngine.open(at: store)
+    #expect(try fresh.commit(acknowledged).id == acknowledged)
+    #expect(try fresh.keys(in: "r").contains("d"))
+}
