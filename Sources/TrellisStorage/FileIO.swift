@@ -106,6 +106,12 @@ public enum FileSystem {
         try d.sync()
     }
 
+    /// Removes a directory of plain files (and the files), ignoring what is already gone.
+    static func removeFlatDirectory(_ path: String) {
+        for name in (try? list(path)) ?? [] { unlink(path + "/" + name) }
+        rmdir(path)
+    }
+
     public static func list(_ path: String) throws(TrellisError) -> [String] {
         guard let dir = opendir(path) else { throw FileHandle.error("cannot list \(path)") }
         defer { closedir(dir) }

@@ -11,6 +11,8 @@ public enum Fsck {
         public var commits = 0
         /// One line per damaged object: file and offset, or repository and commit id.
         public var problems: [String] = []
+        /// Not damage: files left by interrupted writes, which the next write removes.
+        public var leftovers: [String] = []
         public var isClean: Bool { problems.isEmpty }
     }
 
@@ -20,7 +22,8 @@ public enum Fsck {
         guard String(decoding: format, as: UTF8.self) == StorageEngine.formatLine else {
             throw TrellisError(.corruptData, "\(path)/FORMAT names an unknown store format")
         }
-        for name in try FileSystem.list(path + "/repos") where StorageEngine.isValidRepositoryName(name) {
+        report.leftovers = Leftovers.find(inStore: path)
+        for name in try FileSystem.list(path + "/repos") where Leftovers.isRepository(path + "/repos/" + name) {
             report.repositories += 1
             checkRepository(name, directory: path + "/repos/" + name, into: &report)
         }

@@ -75,7 +75,7 @@ enum PackMaintenance {
             unlink(p.indexPath)
             report.packsRemoved += 1
         }
-        removeLeftovers(in: index)
+        Leftovers.remove(Leftovers.find(inRepository: index.directory))
         try FileSystem.syncDirectory(index.packsDirectory)
         try writeCheckpoint(index)
         try emptyLog(index)
@@ -108,15 +108,5 @@ enum PackMaintenance {
         }
         try LogFile.create(path: index.log.path)
         index.replaceLog(try LogFile(path: index.log.path))
-    }
-
-    /// Temporary files of interrupted writes, and indexes whose pack is gone.
-    private static func removeLeftovers(in index: RepositoryIndex) {
-        let dir = index.packsDirectory
-        for name in (try? FileSystem.list(dir)) ?? [] {
-            let isTemporary = name.contains(".tmp-")
-            let isOrphanIndex = name.hasSuffix(".idx") && !FileSystem.exists(dir + "/" + name.dropLast(4) + ".pack")
-            if isTemporary || isOrphanIndex { unlink(dir + "/" + name) }
-        }
     }
 }

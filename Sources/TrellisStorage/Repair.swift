@@ -26,7 +26,10 @@ public enum Repair {
         }
         defer { lock.unlock() }
         var report = Report()
-        for name in try FileSystem.list(path + "/repos") where StorageEngine.isValidRepositoryName(name) {
+        let leftovers = Leftovers.find(inStore: path)
+        Leftovers.remove(leftovers)
+        for leftover in leftovers { report.actions.append("removed \(leftover), left by an interrupted write") }
+        for name in try FileSystem.list(path + "/repos") where Leftovers.isRepository(path + "/repos/" + name) {
             try repairRepository(name, directory: path + "/repos/" + name, into: &report)
         }
         // Rewritten packs renumber arrivals, so sync marks saved for peers no longer hold.

@@ -103,6 +103,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     private let mutex = NSLock()
     private var sealBytes = StorageEngine.defaultSealThreshold
+    private var leftoversRemoved = false
     /// Raw bytes per pack block; tests make it small to get packs of many blocks.
     var packBlockSize = PackFormat.targetBlockRaw
     /// Opened by the first write, so that a read-only store (or file system) can be read.
@@ -173,8 +174,18 @@ public final class StorageEngine: @unchecked Sendable {
     private func repoDirectory(_ name: String) -> String { path + "/repos/" + name }
 
     private func loadAll() throws(TrellisError) {
-        for name in try FileSystem.list(path + "/repos") where StorageEngine.isValidRepositoryName(name) {
+        for name in try FileSystem.list(path + "/repos") { loadIfPresent(name) }
+    }
+
+    /// Loads a repository found on disk. A directory without a log is not a repository (a
+    /// half-made one, or something else); one that cannot be read is reported and left out,
+    /// so that it never stops the others.
+    private func loadIfPresent(_ name: String) {
+        guard StorageEngine.isValidRepositoryName(name), FileSystem.exists(repoDirectory(name) + "/log") else { return }
+        do throws(TrellisError) {
             _ = try loadRepository(name)
+        } catch {
+            pendingWarnings.append("repository '\(name)' cannot be read: \(error.message)")
         }
     }
 
@@ -273,9 +284,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     public func repositoryNames() throws(TrellisError) -> [String] {
         try reading { () throws(TrellisError) in
-            for name in try FileSystem.list(path + "/repos") where repos[name] == nil && StorageEngine.isValidRepositoryName(name) {
-                _ = try loadRepository(name)
-            }
+            for name in try FileSystem.list(path + "/repos") where repos[name] == nil { loadIfPresent(name) }
             return repos.keys.sorted()
         }
     }
@@ -356,7 +365,8 @@ public final class StorageEngine: @unchecked Sendable {
     private func lookUp<T>(_ id: CommitID, _ find: (RepositoryIndex) throws(TrellisError) -> T?) throws(TrellisError) -> T {
         for index in repos.values { if let found = try find(index) { return found } }
         for name in try FileSystem.list(path + "/repos").sorted() {
-            if let index = try existingRepository(name), let found = try find(index) { return found }
+            guard let index = try? existingRepository(name) else { continue }  // unreadable ones were reported
+            if let found = try find(index) { return found }
         }
         throw TrellisError(.notFound, "unknown commit \(id.short)")
     }
@@ -505,6 +515,11 @@ public final class StorageEngine: @unchecked Sendable {
             return
         }
         writeLockHeld = true
+        if !leftoversRemoved {
+            // What writes interrupted before this process started (a kill, a full disk).
+            Leftovers.remove(Leftovers.find(inStore: path))
+            leftoversRemoved = true
+        }
         defer {
             writeLockHeld = false
             lock.unlock()
@@ -601,6 +616,7 @@ public final class StorageEngine: @unchecked Sendable {
             }
         } catch {
             pendingWarnings.append("repository '\(name)': could not seal the log: \(error.message)")
+            Leftovers.remove(Leftovers.find(inRepository: index.directory))
             try? reloadRepository(name)
         }
     }
@@ -772,12 +788,38 @@ public final class StorageEngine: @unchecked Sendable {
         var isNew = false
         if !FileSystem.exists(dir + "/log") {
             guard !mustExist else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
-            try FileSystem.makeDirectory(dir)
-            try LogFile.create(path: dir + "/log")
-            try FileSystem.syncDirectory(path + "/repos")
+            try createRepositoryDirectory(name)
             isNew = true
         }
         return (try loadRepository(name), isNew)
+    }
+
+    /// Builds the repository aside (`repos/.new-NAME-PID`, which no reader lists) and renames
+    /// it into place, so that a repository is either absent or whole, whenever a crash or a
+    /// full disk interrupts. An empty directory in the way (half-made by an older version, or
+    /// made by hand) is replaced; anything else in it is left alone and the write refused.
+    private func createRepositoryDirectory(_ name: String) throws(TrellisError) {
+        let dir = repoDirectory(name)
+        let aside = path + "/repos/.new-\(name)-\(getpid())"
+        FileSystem.removeFlatDirectory(aside)
+        do throws(TrellisError) {
+            try FileSystem.makeDirectory(aside)
+            try LogFile.create(path: aside + "/log")
+            try FileSystem.syncDirectory(aside)
+        } catch {
+            FileSystem.removeFlatDirectory(aside)
+            throw error
+        }
+        if rename(aside, dir) != 0 {
+            let reason = errno
+            FileSystem.removeFlatDirectory(aside)
+            if reason == ENOTEMPTY || reason == EEXIST {
+                throw TrellisError(.corruptData,
+                    "\(dir) exists but holds no log: it is not a repository; move it away to create '\(name)'")
+            }
+            throw TrellisError(.io, "cannot create repository \(dir): \(String(cString: strerror(reason)))")
+        }
+        try FileSystem.syncDirectory(path + "/repos")
     }
 
     private func removeEmptyRepository(_ name: String) {

@@ -253,3 +253,57 @@ private func flipEachByte(of relative: String, in store: String, positions: Rang
     #expect(try fresh.commit(acknowledged).id == acknowledged)
     #expect(try fresh.keys(in: "r").contains("d"))
 }
+
+@Test func aHalfMadeRepositoryStopsNothing() throws {
+    let dir = TemporaryDirectory()
+    let store = dir.file("store")
+    let all = try makeStore(at: store, batches: [["a"]])
+    // What a kill or a full disk left behind in older versions, or a hand-made directory;
+    // a repository being built aside by a process that was killed; one whose log is unreadable.
+    try FileSystem.makeDirectory(store + "/repos/empty")
+    try FileSystem.makeDirectory(store + "/repos/junk")
+    try Data("x".utf8).write(to: URL(fileURLWithPath: store + "/repos/junk/notes"))
+    try FileSystem.makeDirectory(store + "/repos/.new-late-4242")
+    try FileSystem.writeAtomically(store + "/repos/.new-late-4242/log", LogFile.fileMagic)
+    try FileSystem.makeDirectory(store + "/repos/broken")
+    try FileSystem.makeDirectory(store + "/repos/broken/log")  // a directory where the log should be
+    let engine = try StorageEngine.open(at: store)
+    #expect(unreadable(all, at: store).isEmpty)
+    #expect(try engine.repositoryNames() == ["r"])
+    #expect(engine.takeWarnings().contains { $0.contains("'broken'") })
+    #expect(throws: TrellisError.self) { try engine.keys(in: "empty") }
+    // Writing creates the repository over the empty directory, and refuses to touch the others.
+    try engine.write([WriteRequest(repository: "empty", key: "k", change: .put(document(1)))])
+    try engine.write([WriteRequest(repository: "late", key: "k", change: .put(document(2)))])
+    #expect(throws: TrellisError.self) {
+        try engine.write([WriteRequest(repository: "junk", key: "k", change: .put(document(3)))])
+    }
+    #expect(FileManager.default.fileExists(atPath: store + "/repos/junk/notes"))
+    try engine.write([WriteRequest(repository: "r", key: "b", change: .put(document(4)))])
+    let fresh = try StorageEngine.open(at: store)
+    #expect(try fresh.repositoryNames() == ["empty", "late", "r"])
+    #expect(try fresh.keys(in: "r") == ["a", "b"])
+    #expect(try FileSystem.list(store + "/repos").filter { $0.hasPrefix(".new-") }.isEmpty, "the first write removes leftovers")
+}
+
+@Test func leftoversOfInterruptedWritesAreReportedAndRemoved() throws {
+    let dir = TemporaryDirectory()
+    let store = dir.file("store")
+    let all = try makeStore(at: store, batches: [["a"], ["b"]])
+    // What a seal stopped by a full disk leaves: an index without its pack, a half-written pack.
+    try FileSystem.makeDirectory(store + "/repos/r/packs")
+    let leftovers = [store + "/repos/r/packs/pack-0123.idx", store + "/repos/r/packs/pack-0123.pack.tmp-999",
+                     store + "/repos/r/checkpoint.tmp-999"]
+    for path in leftovers { try Data("partial".utf8).write(to: URL(fileURLWithPath: path)) }
+    let report = try Fsck.check(storeAt: store)
+    #expect(report.isClean, "leftovers are not damage")
+    #expect(report.leftovers == leftovers.sorted())
+    // Reading removes nothing; the next write does.
+    let engine = try StorageEngine.open(at: store)
+    _ = try engine.history("r")
+    #expect(leftovers.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+    try engine.write([WriteRequest(repository: "r", key: "c", change: .put(document(3)))])
+    #expect(leftovers.allSatisfy { !FileManager.default.fileExists(atPath: $0) })
+    #expect(try Fsck.check(storeAt: store).leftovers.isEmpty)
+    #expect(unreadable(all, at: store).isEmpty)
+}
