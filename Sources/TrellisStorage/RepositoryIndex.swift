@@ -124,6 +124,12 @@ final class RepositoryIndex {
     private(set) var checkpointIsCurrent = true
     /// Problems met while opening (unreadable packs, rebuilt indexes), for the CLI to print.
     private(set) var warnings: [String] = []
+    /// Set when some stored commits cannot be read (an unreadable pack or pack block, damage
+    /// skipped in the log): heads may then be missing, so the repository refuses writes.
+    private(set) var packDamage: String?
+    var damage: String? {
+        packDamage ?? (log.hasDamage ? (log.headerProblem ?? "damaged bytes in its log") : nil)
+    }
 
     var packsDirectory: String { directory + "/packs" }
     var checkpointPath: String { directory + "/checkpoint" }
@@ -142,6 +148,7 @@ final class RepositoryIndex {
                 packs.append(pack)
             } catch {
                 warnings.append("repository '\(name)': cannot read \(file): \(error.message) (run `trellis fsck --repair`)")
+                packDamage = packDamage ?? "cannot read \(file)"
             }
         }
         try loadHeads()
@@ -183,7 +190,10 @@ final class RepositoryIndex {
                     candidates[entry.id] = (header.key, entry.generation, entry.encoded)
                 }
             }
-            if let problem { warnings.append("repository '\(name)': \(problem); read the rest of the pack (run `trellis fsck --repair`)") }
+            if let problem {
+                warnings.append("repository '\(name)': \(problem); read the rest of the pack (run `trellis fsck --repair`)")
+                packDamage = packDamage ?? problem
+            }
         }
         for (id, c) in candidates {
             heads[c.key, default: []].append(HeadRecord(id: id, generation: c.generation, encoded: c.encoded[...]))

@@ -276,7 +276,18 @@ public final class StorageEngine: @unchecked Sendable {
         return try loadRepository(name)
     }
 
+    /// Marks the thread running a write group, so that a write closure calling back into the
+    /// same engine (which would wait for itself forever) stops with a clear message instead.
+    private static let writingKey = "org.trellis.engine-writing"
+
+    private func refuseReentry(_ what: String) {
+        if let writing = Thread.current.threadDictionary[Self.writingKey] as? UInt, writing == UInt(bitPattern: ObjectIdentifier(self)) {
+            preconditionFailure("Trellis: a write closure called back into its store (\(what)); read what you need before writing, or use the document the closure is given")
+        }
+    }
+
     private func reading<T>(_ body: () throws(TrellisError) -> T) throws(TrellisError) -> T {
+        refuseReentry("a read")
         mutex.lock()
         defer { mutex.unlock() }
         return try body()
@@ -443,6 +454,10 @@ public final class StorageEngine: @unchecked Sendable {
 
         /// Adds a commit to the index (readable at once, inside the batch) and to its frame.
         mutating func stage(_ commit: SignedCommit, in index: RepositoryIndex) throws(TrellisError) {
+            if let damage = index.damage {
+                throw TrellisError(.corruptData,
+                    "repository '\(index.name)' is damaged (\(damage)); writes are refused until `trellis fsck --repair`, so that no record restarts from a lost version")
+            }
             if try index.add(pending: commit, frameOffset: index.log.validEnd) {
                 staged[index.name, default: []].append(commit)
             }
@@ -479,6 +494,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Queues a job and returns once a group containing it has run (led by this thread or another).
     private func commitInGroup(_ job: GroupJob) {
+        refuseReentry("a write")
         group.lock()
         queued.append(job)
         while !job.done {
@@ -492,6 +508,12 @@ public final class StorageEngine: @unchecked Sendable {
             group.unlock()
             runGroup(jobs)
             group.lock()
+            // Published under the same lock the followers read it under, after every write
+            // of the group (and its fsync) is done.
+            for job in jobs {
+                job.run = nil
+                job.done = true
+            }
             leaderActive = false
             group.broadcast()
         }
@@ -500,11 +522,9 @@ public final class StorageEngine: @unchecked Sendable {
 
     private func runGroup(_ jobs: [GroupJob]) {
         mutex.lock()
+        Thread.current.threadDictionary[Self.writingKey] = UInt(bitPattern: ObjectIdentifier(self))
         defer {
-            for job in jobs {
-                job.run = nil
-                job.done = true
-            }
+            Thread.current.threadDictionary[Self.writingKey] = nil
             mutex.unlock()
         }
         let lock: FileHandle

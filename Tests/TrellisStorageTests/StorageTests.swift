@@ -253,3 +253,15 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
     let batch = try reopened.withIndex("r") { (index) throws(TrellisError) in try index.signedCommits([history[1].id, history[0].id]) }
     #expect(batch.map(\.id) == [history[1].id, history[0].id])
 }
+
+@Test func aWriteClosureCallingBackIntoItsStoreStopsWithAMessage() async {
+    await #expect(processExitsWith: .failure) {
+        let dir = TemporaryDirectory()
+        let engine = try StorageEngine.create(at: dir.file("store"))
+        try engine.write([WriteRequest(repository: "r", key: "k", change: .put(Document()))])
+        try engine.write([WriteRequest(repository: "r", key: "k", change: .update { current throws(TrellisError) in
+            _ = try engine.keys(in: "r")  // would wait for the write it is part of, forever
+            return current ?? Document()
+        })])
+    }
+}
