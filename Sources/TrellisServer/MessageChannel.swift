@@ -6,25 +6,70 @@ import TrellisCore
 import TrellisSync
 
 /// Bytes of inbound messages being assembled across every connection of a server, so many
-/// large messages at once cannot exhaust memory (docs/server.md §Limits).
-final class MemoryBudget: @unchecked Sendable {
+/// large messages at once cannot exhaust memory, and no one client can take it all: each owner
+/// (a client key, or an address before authentication) holds at most `perOwner` bytes across
+/// its connections (docs/server.md §Limits).
+final class MemoryBudget: @unchecked Sendable {  // safe: every field is behind `lock`
     let limit: Int
+    let perOwner: Int
     private var used = 0
+    private var byOwner: [String: Int] = [:]
     private let lock = NSLock()
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, perOwner: Int? = nil) {
+        self.limit = limit
+        self.perOwner = perOwner ?? limit
+    }
 
-    func reserve(_ bytes: Int) -> Bool {
+    enum Refusal { case server, owner }
+
+    /// Reserves `bytes` for `owner`, or says whose limit it would pass.
+    func reserve(_ bytes: Int, for owner: String) -> Refusal? {
         lock.withLock {
-            guard used + bytes <= limit else { return false }
+            let held = byOwner[owner] ?? 0
+            guard held + bytes <= perOwner else { return .owner }
+            guard used + bytes <= limit else { return .server }
             used += bytes
-            return true
+            byOwner[owner] = held + bytes
+            return nil
         }
     }
 
-    func release(_ bytes: Int) { lock.withLock { used -= bytes } }
+    func release(_ bytes: Int, for owner: String) {
+        guard bytes > 0 else { return }
+        lock.withLock {
+            used -= bytes
+            let left = (byOwner[owner] ?? 0) - bytes
+            byOwner[owner] = left > 0 ? left : nil
+        }
+    }
 
     var inUse: Int { lock.withLock { used } }
+    func inUse(by owner: String) -> Int { lock.withLock { byOwner[owner] ?? 0 } }
+}
+
+/// A token bucket: `rate` events a second on average, bursts of up to `burst`.
+struct RateLimit {
+    let rate: Double
+    let burst: Double
+    private var tokens: Double
+    private var last: Date
+
+    init(rate: Double, burst: Double) {
+        self.rate = rate
+        self.burst = burst
+        tokens = burst
+        last = Date()
+    }
+
+    /// Takes one token; false when none is left.
+    mutating func allow(now: Date = Date()) -> Bool {
+        tokens = min(burst, tokens + now.timeIntervalSince(last) * rate)
+        last = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
 }
 
 /// Reads whole binary messages from WebSocket frames: text frames, bad fragmentation and
@@ -33,13 +78,18 @@ struct MessageReader {
     private var frames: WebSocketInboundStream.AsyncIterator
     var maxMessageBytes: Int
     let budget: MemoryBudget?
+    /// Whose share of the budget the bytes count against; changes only while nothing is held.
+    var owner: String {
+        willSet { precondition(held == 0, "a message reader changed owner while holding bytes") }
+    }
     /// Bytes of the last message returned, still reserved until `release()`.
     private var held = 0
 
-    init(_ inbound: WebSocketInboundStream, maxMessageBytes: Int, budget: MemoryBudget?) {
+    init(_ inbound: WebSocketInboundStream, maxMessageBytes: Int, budget: MemoryBudget?, owner: String = "") {
         frames = inbound.makeAsyncIterator()
         self.maxMessageBytes = maxMessageBytes
         self.budget = budget
+        self.owner = owner
     }
 
     /// The next message, or nil when the peer closed the connection.
@@ -65,8 +115,13 @@ struct MessageReader {
                 throw TrellisError(.invalidArgument, "a message exceeds the limit of \(maxMessageBytes) bytes")
             }
             if let budget {
-                guard budget.reserve(size) else { throw TrellisError(.invalidArgument, "the server is out of memory for messages; try again later") }
-                held += size
+                switch budget.reserve(size, for: owner) {
+                case .server?: throw TrellisError(.invalidArgument, "the server is out of memory for messages; try again later")
+                case .owner?:
+                    throw TrellisError(.invalidArgument,
+                        "this client holds \(budget.perOwner) bytes of unfinished messages across its connections, its limit; finish one first")
+                case nil: held += size
+                }
             }
             message += frame.data.readableBytesView
             if frame.fin {
@@ -78,7 +133,7 @@ struct MessageReader {
 
     /// Returns the last message's bytes to the budget.
     mutating func release() {
-        budget?.release(held)
+        budget?.release(held, for: owner)
         held = 0
     }
 }

@@ -19,6 +19,10 @@ final class ServerConnection: @unchecked Sendable {
     private let lock = NSLock()
     /// When the peer must next have sent something, or nil while it may stay quiet (subscribed).
     private var deadline: Date?
+    /// Log lines this connection may still cause (behind `lock`), and those it was refused.
+    private var logLines: RateLimit
+    private var suppressedLines = 0
+    private let address: String
 
     static let maxUnauthenticatedBytes = 1024
 
@@ -28,9 +32,36 @@ final class ServerConnection: @unchecked Sendable {
         outbox = Outbox(maxPending: server.configuration.maxPendingPushBytes)
         logger = server.logger
         logger[metadataKey: "peer"] = "\(channel.remoteAddress?.description ?? "?")"
+        address = channel.remoteAddress?.ipAddress ?? "?"
+        logLines = RateLimit(rate: server.configuration.logLinesPerSecond, burst: server.configuration.logLineBurst)
+    }
+
+    /// Logs a line unless this connection has caused too many lately: a client repeating a
+    /// refused message must not fill the server's disk. Skipped lines are counted, and the
+    /// count is logged with the next line let through or when the connection ends.
+    private func log(_ level: Logger.Level, _ message: Logger.Message, _ metadata: Logger.Metadata = [:], final: Bool = false) {
+        let (allowed, skipped): (Bool, Int) = lock.withLock {
+            guard final || logLines.allow() else {
+                suppressedLines += 1
+                return (false, 0)
+            }
+            defer { suppressedLines = 0 }
+            return (true, suppressedLines)
+        }
+        guard allowed else { return }
+        if skipped > 0 { logger.notice("suppressed log lines", metadata: ["count": "\(skipped)"]) }
+        logger.log(level: level, message, metadata: metadata)
     }
 
     func serve(_ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter) async {
+        guard server.admit(address) else {
+            log(.info, "refused: too many connections from one address")
+            let reason = "too many connections from \(address): at most \(server.configuration.maxConnectionsPerAddress)"
+            try? await outbound.writeBinaryMessage(ByteBuffer(bytes: SyncMessage.error(reason).encoded()))
+            try? await outbound.close(.policyViolation, reason: "too many connections")
+            return
+        }
+        defer { server.leave(address) }
         logger.debug("connected")
         let watchdog = Task { await self.watchdog() }
         await withTaskGroup(of: Void.self) { group in
@@ -49,12 +80,12 @@ final class ServerConnection: @unchecked Sendable {
         }
         watchdog.cancel()
         server.broker.unsubscribe(ObjectIdentifier(self))
-        logger.debug("disconnected")
+        log(.debug, "disconnected", final: true)
     }
 
     /// Closes the socket at once: for peers that stopped reading or went silent.
     private func abort(_ reason: String) {
-        logger.info("dropping connection", metadata: ["reason": "\(reason)"])
+        log(.info, "dropping connection", ["reason": "\(reason)"])
         channel.close(promise: nil)
     }
 
@@ -78,14 +109,15 @@ final class ServerConnection: @unchecked Sendable {
     }
 
     private func fail(_ error: TrellisError, code: WebSocketErrorCode = .protocolError) {
-        logger.info("refused", metadata: ["error": "\(error.message)"])
+        log(.info, "refused", ["error": "\(error.message)"])
         outbox.send(SyncMessage.error(error.message).encoded())
         outbox.close(code, error.message)
     }
 
     private func readLoop(_ inbound: WebSocketInboundStream) async {
         // Until it authenticates, a peer may send only a short message.
-        var reader = MessageReader(inbound, maxMessageBytes: Self.maxUnauthenticatedBytes, budget: server.budget)
+        var reader = MessageReader(inbound, maxMessageBytes: Self.maxUnauthenticatedBytes, budget: server.budget, owner: "address " + address)
+        var messages = RateLimit(rate: server.configuration.maxMessagesPerSecond, burst: server.configuration.messageBurst)
         defer { reader.release() }
         let nonce: [UInt8]
         do { nonce = try SecureRandom.bytes(ServerMessage.nonceSize) } catch {
@@ -101,6 +133,10 @@ final class ServerConnection: @unchecked Sendable {
         do throws(TrellisError) {
             while let bytes = try await reader.next() {
                 defer { reader.release() }
+                guard messages.allow() else {
+                    throw TrellisError(.permissionDenied,
+                        "too many messages: at most \(Int(server.configuration.maxMessagesPerSecond)) a second (bursts of \(Int(server.configuration.messageBurst)))")
+                }
                 guard let type = ServerMessage.type(of: bytes) else {
                     throw TrellisError(.corruptData, "not a Trellis protocol message")
                 }
@@ -110,9 +146,11 @@ final class ServerConnection: @unchecked Sendable {
                           key.isValidSignature(signature, for: ServerMessage.authMessage(server: me.bytes, nonce: nonce, client: client))
                     else { throw TrellisError(.permissionDenied, "authentication failed: answer the challenge with a valid signature") }
                     peer = key
+                    reader.release()
+                    reader.owner = "key " + Hex.encode(key.bytes)
                     reader.maxMessageBytes = server.configuration.maxMessageBytes
                     logger[metadataKey: "key"] = "\(Hex.encode(key.bytes).prefix(16))"
-                    logger.info("authenticated")
+                    log(.info, "authenticated")
                     outbox.send(ServerMessage.ready(access: try await readable(by: key)).encoded())
                     expect(within: server.configuration.sessionTimeout)
                     continue
@@ -160,12 +198,12 @@ final class ServerConnection: @unchecked Sendable {
         }
         outbox.send(reply)
         if let failure = s.responder.failure {
-            logger.info("sync refused", metadata: ["error": "\(failure.message)"])
+            log(.info, "sync refused", ["error": "\(failure.message)"])
         }
         if s.responder.report.commitsReceived > before { await server.pushNew() }
         if s.responder.finished {
             let r = s.responder.report
-            logger.info("synced", metadata: ["rounds": "\(r.rounds)", "received": "\(r.commitsReceived)", "sent": "\(r.commitsSent)"])
+            log(.info, "synced", ["rounds": "\(r.rounds)", "received": "\(r.commitsReceived)", "sent": "\(r.commitsSent)"])
         }
     }
 
@@ -196,7 +234,7 @@ final class ServerConnection: @unchecked Sendable {
         if let verdict { throw TrellisError(.permissionDenied, verdict) }
         let recipients = server.broker.forward(message, in: repository, except: ObjectIdentifier(self))
         outbox.send(ServerMessage.ack(recipients: recipients).encoded())
-        logger.debug("relayed", metadata: ["repository": "\(repository)", "commits": "\(commits.count)", "recipients": "\(recipients)"])
+        log(.debug, "relayed", ["repository": "\(repository)", "commits": "\(commits.count)", "recipients": "\(recipients)"])
     }
 
     private func readable(by key: PublicKey) async throws(TrellisError) -> [ServerMessage.RepositoryAccess]? {
@@ -217,14 +255,14 @@ final class ServerConnection: @unchecked Sendable {
         let subscriber = Broker.Subscriber(key: key, outbox: outbox) { [weak self] (reason: String) in
             guard let self else { return }
             self.server.broker.unsubscribe(ObjectIdentifier(self))
-            self.logger.info("dropping subscriber", metadata: ["reason": "\(reason)"])
+            self.log(.info, "dropping subscriber", ["reason": "\(reason)"])
             self.outbox.send(SyncMessage.error(reason).encoded())
             self.outbox.close(.policyViolation, reason)
             // A peer too slow to take the close frame is cut off.
             self.closeSoon()
         }
         try server.broker.subscribe(ObjectIdentifier(self), subscriber, to: names)
-        logger.info("subscribed", metadata: ["repositories": "\(names.joined(separator: ","))"])
+        log(.info, "subscribed", ["repositories": "\(names.joined(separator: ","))"])
     }
 }
 

@@ -27,6 +27,18 @@ public struct ServerConfiguration: Sendable {
     public var maxMessageBytes = SyncMessage.maxMessageBytes
     /// Bytes of inbound messages held at once across all connections.
     public var inboundBudget = 256 << 20
+    /// Bytes of unfinished inbound messages one client (one key; one address before it
+    /// authenticates) may hold across all its connections.
+    public var maxClientInboundBytes = 64 << 20
+    /// Messages a connection may send a second on average, and in one burst.
+    public var maxMessagesPerSecond: Double = 200
+    public var messageBurst: Double = 400
+    /// Open connections from one IP address.
+    public var maxConnectionsPerAddress = 256
+    /// Log lines one connection may cause a second on average, and in one burst; the rest are
+    /// counted and reported in one line.
+    public var logLinesPerSecond: Double = 1
+    public var logLineBurst: Double = 20
     /// Bytes of pushes queued for one connection before it is dropped as too slow.
     public var maxPendingPushBytes = 16 << 20
     /// Seconds a new connection has to authenticate, and a sync session may sit between messages.
@@ -54,6 +66,24 @@ public final class SyncServer: Sendable {
     let pool: NIOThreadPool
     private let running = NIOLockedValueBox<ServiceGroup?>(nil)
     let deadlines = Deadlines()
+    private let connectionsByAddress = NIOLockedValueBox<[String: Int]>([:])
+
+    /// Counts a new connection from `address`; false when it already has the most allowed.
+    func admit(_ address: String) -> Bool {
+        connectionsByAddress.withLockedValue { counts in
+            let n = counts[address] ?? 0
+            guard n < configuration.maxConnectionsPerAddress else { return false }
+            counts[address] = n + 1
+            return true
+        }
+    }
+
+    func leave(_ address: String) {
+        connectionsByAddress.withLockedValue { counts in
+            let n = (counts[address] ?? 1) - 1
+            counts[address] = n > 0 ? n : nil
+        }
+    }
 
     public init(store: Store, configuration: ServerConfiguration, logger: Logger) throws(TrellisError) {
         self.configuration = configuration
@@ -61,7 +91,7 @@ public final class SyncServer: Sendable {
         policy = AccessPolicy(store: store.path, server: try store.identity, open: configuration.open)
         self.logger = logger
         broker = Broker(engine: engine, policy: policy, logger: logger)
-        budget = MemoryBudget(limit: configuration.inboundBudget)
+        budget = MemoryBudget(limit: configuration.inboundBudget, perOwner: configuration.maxClientInboundBytes)
         pool = NIOThreadPool.singleton
     }
 

@@ -18,12 +18,13 @@ final class RunningServer: @unchecked Sendable {
         (self.store, self.server, self.port, self.task) = (store, server, port, task)
     }
 
-    static func start(_ path: String, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> RunningServer {
+    static func start(_ path: String, logger given: Logger? = nil,
+                      configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> RunningServer {
         let store = try Store.open(path)
         var config = ServerConfiguration()
         configure(&config)
-        var logger = Logger(label: "trellis.test")
-        logger.logLevel = ProcessInfo.processInfo.environment["TRELLIS_TEST_LOG"] != nil ? .debug : .critical
+        var logger = given ?? Logger(label: "trellis.test")
+        if given == nil { logger.logLevel = ProcessInfo.processInfo.environment["TRELLIS_TEST_LOG"] != nil ? .debug : .critical }
         let server = try SyncServer(store: store, configuration: config, logger: logger)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let task = Task { try await server.run(shutdownSignals: []) { _, port in continuation.yield(port) } }
@@ -70,5 +71,28 @@ func failure(_ body: () async throws -> Void) async -> String? {
         return error.message
     } catch {
         return "\(error)"
+    }
+}
+
+/// A log handler that counts the lines it is given (for tests of log volume).
+struct CountingLogHandler: LogHandler {
+    final class Counter: @unchecked Sendable {  // safe: `lines` is behind `lock`
+        private let lock = NSLock()
+        private var count = 0
+        func add() { lock.withLock { count += 1 } }
+        var lines: Int { lock.withLock { count } }
+    }
+
+    let counter: Counter
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .info
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        counter.add()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 import Trellis
 import TrellisCrypto
@@ -227,6 +228,94 @@ import TrellisTestSupport
         for s in sockets { s.reset() }
         #expect(await eventually { server.server.budget.inUse == 0 })
         try await stillServing(server, dir, "after")
+        try await server.stop()
+    }
+
+    @Test func oneClientCannotTakeTheWholeInboundBudget() async throws {
+        let dir = TemporaryDirectory()
+        let server = try await RunningServer.start(dir.file("server")) {
+            $0.open = true
+            $0.inboundBudget = 8 << 20
+            $0.maxClientInboundBytes = 2 << 20
+        }
+        let port = server.port
+        let greedy = try SigningKey.generate()
+        let other = try SigningKey.generate()
+        // One key holds an unfinished 1.5 MB message on each of two connections: the second
+        // passes its share. Another key can still hold as much.
+        let sockets = try await onThread { () throws -> [RawSocket] in
+            var sockets: [RawSocket] = []
+            for key in [greedy, greedy, other] {
+                let s = try handshake(port, key)
+                try s.sendFrame(opcode: 2, [1, 3] + [UInt8](repeating: 0, count: 1_000_000), fin: false)
+                try? s.sendFrame(opcode: 0, [UInt8](repeating: 0, count: 500_000), fin: false)
+                sockets.append(s)
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            return sockets
+        }
+        #expect(try await onThread { sockets[1].closedByPeer() })
+        #expect(server.server.budget.inUse(by: "key " + Hex.encode(other.publicKey.bytes)) == 1_500_002)
+        #expect(server.server.budget.inUse(by: "key " + Hex.encode(greedy.publicKey.bytes)) <= 2 << 20)
+        try await stillServing(server, dir, "while-held")
+        for s in sockets { s.reset() }
+        #expect(await eventually { server.server.budget.inUse == 0 })
+        try await server.stop()
+    }
+
+    @Test func floodsOfMessagesAreCutOffAndTheirLogLinesCapped() async throws {
+        let dir = TemporaryDirectory()
+        let counter = CountingLogHandler.Counter()
+        let logger = Logger(label: "trellis.test") { _ in CountingLogHandler(counter: counter) }
+        let server = try await RunningServer.start(dir.file("server"), logger: logger) {
+            $0.open = true
+            $0.maxMessagesPerSecond = 50
+            $0.messageBurst = 100
+        }
+        let port = server.port
+        let before = counter.lines
+        // 2,000 tiny SUBSCRIBE messages as fast as the socket takes them.
+        let closed = try await onThread { () throws -> Bool in
+            let s = try handshake(port, try SigningKey.generate())
+            let subscribe = ServerMessage.subscribe(["r"]).encoded()
+            for _ in 0..<2000 { try? s.sendBinary(subscribe) }
+            return s.closedByPeer()
+        }
+        #expect(closed)
+        // Each message logs a line ("subscribed"); the connection caused at most its burst of
+        // lines, one line counting the rest, and the refusal.
+        #expect(counter.lines - before <= 30, "\(counter.lines - before) log lines")
+        try await stillServing(server, dir, "after-flood")
+        try await server.stop()
+    }
+
+    @Test func connectionsFromOneAddressAreLimited() async throws {
+        let dir = TemporaryDirectory()
+        let server = try await RunningServer.start(dir.file("server")) {
+            $0.open = true
+            $0.maxConnectionsPerAddress = 3
+        }
+        let port = server.port
+        let sockets = try await onThread { () throws -> [RawSocket] in
+            try (0..<3).map { _ in try handshake(port, try SigningKey.generate()) }
+        }
+        let refused = try await onThread { () throws -> Bool in
+            let s = try RawSocket(port: port)
+            guard try s.upgrade() else { return false }
+            guard let message = s.readMessage(), case .error(let reason) = try SyncMessage.decode(message) else { return false }
+            return reason.contains("too many connections") && s.closedByPeer()
+        }
+        #expect(refused)
+        sockets[0].reset()
+        // A slot frees when a connection ends.
+        var admitted: RawSocket?
+        for _ in 0..<50 where admitted == nil {
+            admitted = try? await onThread { try handshake(port, try SigningKey.generate()) }
+            if admitted == nil { try await Task.sleep(nanoseconds: 100_000_000) }
+        }
+        #expect(admitted != nil)
+        admitted?.reset()
+        for s in sockets { s.reset() }
         try await server.stop()
     }
 }
