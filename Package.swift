@@ -58,6 +58,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Fuzz harnesses (scripts/fuzz.sh); built normally, it replays saved inputs.
+        .executableTarget(
+            name: "trellis-fuzz",
+            dependencies: ["TrellisCore", "TrellisCrypto", "TrellisStorage", "TrellisSync", "TrellisServer"]
+        ),
         .target(name: "TrellisTestSupport", dependencies: ["Trellis"], path: "Tests/TrellisTestSupport"),
         .testTarget(name: "TrellisCryptoTests", dependencies: ["TrellisCrypto"]),
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisTestSupport"]),

@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --python
 swift build --build-tests
 swift test --skip-build
+# A short, deterministic fuzzing pass over every decoder (docs/fuzzing.md).
+FUZZ_RUNS=${FUZZ_RUNS:-20000} scripts/fuzz.sh

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+import TrellisTestSupport
+
+/// The fuzz harnesses (Sources/trellis-fuzz) run here without libFuzzer: every target's seed
+/// inputs, made from real files and messages, and each seed cut short and bit-flipped, go
+/// through the same code scripts/fuzz.sh fuzzes. A trap fails the test.
+@Test func fuzzHarnessesRunTheirSeedsAndDamagedSeedsWithoutATrap() throws {
+    let fuzz = (TestPaths.trellis as NSString).deletingLastPathComponent + "/trellis-fuzz"
+    try #require(FileManager.default.isExecutableFile(atPath: fuzz), "\(fuzz) was not built")
+    let dir = TemporaryDirectory()
+    let seeds = dir.file("seeds")
+    let made = try run(fuzz, ["seeds", seeds])
+    #expect(made.status == 0, "\(made.stderr)")
+    let targets = ["json", "commit", "value", "sync", "server", "bundle", "pack", "index", "checkpoint", "log"]
+    for target in targets {
+        let inputs = try FileManager.default.contentsOfDirectory(atPath: seeds + "/" + target).sorted()
+        #expect(!inputs.isEmpty, "no seeds for \(target)")
+        // Variants: cut at every 7th length, and one bit flipped at every 5th byte.
+        let variants = dir.file("variants-" + target)
+        try FileManager.default.createDirectory(atPath: variants, withIntermediateDirectories: true)
+        var n = 0
+        for input in inputs {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: seeds + "/" + target + "/" + input)))
+            for cut in stride(from: 0, to: bytes.count, by: 7) {
+                try Data(bytes[..<cut]).write(to: URL(fileURLWithPath: variants + "/v\(n)"))
+                n += 1
+            }
+            for flip in stride(from: 0, to: bytes.count, by: 5) {
+                var damaged = bytes
+                damaged[flip] ^= UInt8(1) << UInt8(flip % 8)
+                try Data(damaged).write(to: URL(fileURLWithPath: variants + "/v\(n)"))
+                n += 1
+            }
+        }
+        let result = try run(fuzz, [target, seeds + "/" + target, variants])
+        #expect(result.status == 0, "\(target): \(result.stderr.prefix(2000))")
+        #expect(result.out.contains("ran \(inputs.count + n) inputs"), "\(target): \(result.out)")
+    }
+}
