@@ -90,10 +90,11 @@ final class Collected: @unchecked Sendable {
         let watcher = try clientStore(dir, "x")
         let seen = Collected()
         _ = seen.watch(watcher, server.url, "feed")
-        #expect(try await eventually { try watcher.repositoryNames().isEmpty && !seen.finished })
-        try await Task.sleep(nanoseconds: 300_000_000)
+        // Stop only once the watch is subscribed: under load it may take a while to connect.
+        #expect(await eventually(30) { server.server.broker.subscriberCount("feed") == 1 })
+        #expect(!seen.finished)
         try await server.stop()
-        #expect(await eventually { seen.finished })
+        #expect(await eventually(20) { seen.finished })
         #expect(seen.failure != nil)
         let after = await failure { try await watcher.sync(url: server.url) }
         #expect(after?.contains("cannot connect") == true)
