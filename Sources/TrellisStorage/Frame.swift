@@ -111,8 +111,9 @@ struct FrameContents {
 
     let raw: [UInt8]
     let entries: [Entry]
-    /// Compressed bytes after the frame header: the frame is `Frame.headerSize` + this long.
+    /// Compressed bytes after the frame header.
     let payloadLength: Int
+    var totalLength: Int { Frame.headerSize + payloadLength }
 
     func encoded(_ i: Int) -> [UInt8] { Array(raw[entries[i].encoded]) }
 

@@ -117,7 +117,7 @@ final class LogFile {
             do throws(TrellisError) {
                 let contents = try intactFrame(at: offset, size: size)
                 result.frames.append((offset, contents))
-                validEnd = offset + UInt64(Frame.headerSize + contents.payloadLength)
+                validEnd = offset + UInt64(contents.totalLength)
             } catch where error.code == .corruptData {
                 guard let next = try nextIntactFrame(after: offset, size: size) else {
                     result.badTail = Damage(offset: offset, length: size - offset, reason: error.message)
@@ -141,7 +141,7 @@ final class LogFile {
             do throws(TrellisError) {
                 let contents = try intactFrame(at: offset, size: validEnd)
                 for i in contents.entries.indices { out.append(try contents.signedCommit(i)) }
-                offset += UInt64(Frame.headerSize + contents.payloadLength)
+                offset += UInt64(contents.totalLength)
             } catch where error.code == .corruptData {
                 guard let next = try nextIntactFrame(after: offset, size: validEnd) else { break }
                 offset = next

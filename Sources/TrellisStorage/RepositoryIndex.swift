@@ -383,12 +383,7 @@ final class RepositoryIndex {
     func signedCommit(_ id: CommitID) throws(TrellisError) -> SignedCommit? {
         if let l = logged[id] {
             if let pending = l.pending { return pending }
-            let contents = try frame(at: l.frameOffset)
-            guard l.position < contents.entries.count, contents.entries[l.position].id == id else {
-                throw TrellisError(.corruptData, "commit \(id.short) is missing from its frame at offset \(l.frameOffset)")
-            }
-            commitsDecoded += 1
-            return try contents.signedCommit(l.position)
+            return try decode(id, at: l.position, of: try frame(at: l.frameOffset), offset: l.frameOffset)
         }
         for pack in packs {
             if let entry = try pack.entry(for: id) {
@@ -396,6 +391,15 @@ final class RepositoryIndex {
             }
         }
         return nil
+    }
+
+    /// Decodes the commit at `position` of a frame, checking that it is the one the index expects.
+    private func decode(_ id: CommitID, at position: Int, of contents: FrameContents, offset: UInt64) throws(TrellisError) -> SignedCommit {
+        guard position < contents.entries.count, contents.entries[position].id == id else {
+            throw TrellisError(.corruptData, "commit \(id.short) is missing from its frame at offset \(offset)")
+        }
+        commitsDecoded += 1
+        return try contents.signedCommit(position)
     }
 
     /// Many commits at once: each log frame is read once, however many of its commits are
@@ -413,13 +417,7 @@ final class RepositoryIndex {
         }
         for (offset, wanted) in byFrame.sorted(by: { $0.key < $1.key }) {
             let contents = try frame(at: offset)
-            for w in wanted {
-                guard w.position < contents.entries.count, contents.entries[w.position].id == ids[w.slot] else {
-                    throw TrellisError(.corruptData, "commit \(ids[w.slot].short) is missing from its frame at offset \(offset)")
-                }
-                commitsDecoded += 1
-                out[w.slot] = try contents.signedCommit(w.position)
-            }
+            for w in wanted { out[w.slot] = try decode(ids[w.slot], at: w.position, of: contents, offset: offset) }
         }
         return out.compactMap { $0 }
     }

@@ -99,7 +99,7 @@ struct Salvage {
                 offset = Frame.nextMagic(in: bytes, from: 0) ?? bytes.count
             }
         } else if Array(bytes.prefix(4)) != Frame.magic {
-            offset = Salvage.nextMagic(in: bytes, after: 0) ?? bytes.count
+            offset = Frame.nextMagic(in: bytes, from: 1) ?? bytes.count
         }
         while offset < bytes.count {
             do throws(TrellisError) {
@@ -123,13 +123,12 @@ struct Salvage {
                 // Side files hold damage by definition; only the live log's damage is news.
                 if mustHaveHeader { problems.append("\(path) offset \(offset): \(error.message)") }
                 damaged = true
-                offset = Salvage.nextMagic(in: bytes, after: offset) ?? bytes.count
+                offset = Frame.nextMagic(in: bytes, from: offset + 1) ?? bytes.count
             }
         }
         return damaged
     }
 
-    static func nextMagic(in bytes: [UInt8], after offset: Int) -> Int? { Frame.nextMagic(in: bytes, from: offset + 1) }
 }
 
 extension PackReader {

@@ -95,7 +95,7 @@ private func flipEachByte(of relative: String, in store: String, positions: Rang
     let all = try makeStore(at: store, batches: [["a", "b"], ["a", "c"], ["b", "d"]])
     let log = try LogFile(path: store + "/repos/r/log")
     let frames = try log.scanNewFrames().frames.map { frame in
-        (range: Int(frame.offset)..<Int(frame.offset) + Frame.headerSize + frame.contents.payloadLength,
+        (range: Int(frame.offset)..<Int(frame.offset) + frame.contents.totalLength,
          ids: Set(frame.contents.entries.map(\.id)))
     }
     #expect(frames.count == 3)
