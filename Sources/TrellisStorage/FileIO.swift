@@ -127,18 +127,27 @@ public enum FileSystem {
 
     /// Replaces `path` atomically: temporary file, fsync, rename, fsync of the directory (as git's lockfile).
     public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(TrellisError) {
+        try renameIntoPlace(try writeAside(path, bytes, mode: mode), path)
+        try syncDirectory(parent(of: path))
+    }
+
+    /// The first half of `writeAtomically`: writes and fsyncs the temporary file beside `path`
+    /// and returns its name, so that the rename can happen later (and the fsync elsewhere).
+    static func writeAside(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(TrellisError) -> String {
         let tmp = path + ".tmp-\(getpid())"
-        do {
-            let f = try FileHandle(path: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
-            try f.write(bytes, at: 0)
-            try f.sync()
-        }
+        let f = try FileHandle(path: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
+        try f.write(bytes, at: 0)
+        try f.sync()
+        return tmp
+    }
+
+    /// The second half: renames the temporary file over `path` (the caller fsyncs the directory).
+    static func renameIntoPlace(_ tmp: String, _ path: String) throws(TrellisError) {
         guard rename(tmp, path) == 0 else {
             let e = FileHandle.error("cannot rename \(tmp) to \(path)")
             unlink(tmp)
             throw e
         }
-        try syncDirectory(parent(of: path))
     }
 
     /// Creates a file that must not exist yet, with the given permissions, durably.

@@ -193,6 +193,10 @@ final class LogFile {
 
     func sync() throws(TrellisError) { try file.sync() }
 
+    /// The open file, for an fsync made after the caller let go of the index: the handle stays
+    /// open (and names the same file) even if the log is replaced meanwhile.
+    var handle: FileHandle { file }
+
     /// Moves the bytes from `offset` to the end into a side file, then cuts the log there.
     /// Nothing is destroyed: the side file keeps the damaged bytes for inspection.
     func cutTail(at offset: UInt64) throws(TrellisError) -> String {

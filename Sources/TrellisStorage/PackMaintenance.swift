@@ -16,70 +16,126 @@ public struct PackReport: Sendable {
 }
 
 /// Seal and repack: the file choreography that keeps every commit in a durable pack or in the
-/// log at every instant (docs/format.md §Checkpoints). Callers hold the store's write lock.
+/// log at every instant (docs/format.md §Checkpoints). Callers hold the store's write lock and
+/// are the only writer of the index; `locked` runs a step with the engine's in-process lock
+/// held. Only the steps that read or change the index run under it: building the pack, writing
+/// files and fsync run without it, so readers keep reading the old packs and log meanwhile.
 enum PackMaintenance {
+    typealias Locked = (() throws(TrellisError) -> Void) throws(TrellisError) -> Void
+
     /// Moves the log's commits into a new pack, then writes the checkpoint, then empties the log.
-    static func seal(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw) throws(TrellisError) -> PackReport? {
-        guard !index.log.isEmpty else {
-            try writeCheckpoint(index)  // the heads are the packs' heads
+    /// `building` is called once the new pack's commits are read, before it is built (tests read meanwhile).
+    static func seal(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw,
+                     locked: Locked, building: () -> Void = {}) throws(TrellisError) -> PackReport? {
+        try rewrite(index, packs: false, depth: depth, blockSize: blockSize, locked: locked, building: building)
+    }
+
+    /// Rewrites every pack and the log into one pack with deltas, then removes the old packs.
+    static func repack(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw,
+                       locked: Locked, building: () -> Void = {}) throws(TrellisError) -> PackReport {
+        try rewrite(index, packs: true, depth: depth, blockSize: blockSize, locked: locked, building: building)
+            ?? PackReport(repository: index.name, commits: 0, deltas: 0, longestChain: 0, packBytes: 0, packsRemoved: 0)
+    }
+
+    /// `packs`: repack (every pack and the log into one pack); otherwise seal (the log into a new pack).
+    private static func rewrite(_ index: RepositoryIndex, packs: Bool, depth: Int, blockSize: Int,
+                                locked: Locked, building: () -> Void) throws(TrellisError) -> PackReport? {
+        var logCommits: [PackedCommit] = []
+        var old: [PackReader] = []
+        var logEmpty = true
+        try locked { () throws(TrellisError) in
+            logEmpty = index.log.isEmpty
+            old = index.packs
+            if !logEmpty { logCommits = try loggedCommits(index) }
+        }
+        // A seal of an empty log only rewrites the checkpoint: the heads are the packs' heads.
+        if !packs && logEmpty {
+            try finish(index, locked: locked)
             return nil
         }
+
+        var commits: [PackedCommit] = []
+        var seen = Set<CommitID>()
+        if packs {
+            for pack in old {
+                // A reader of its own: the index's readers cache blocks for the readers meanwhile.
+                try PackReader(path: pack.path).forEachEntry { _, e throws(TrellisError) in
+                    if seen.insert(e.id).inserted {
+                        commits.append(try PackedCommit(id: e.id, generation: e.generation, seq: e.seq, encoded: e.encoded, signature: e.signature))
+                    }
+                }
+            }
+        }
+        for c in logCommits where seen.insert(c.id).inserted { commits.append(c) }
+        building()
+
+        var report: PackReport? = nil
+        var newPacks: [PackReader] = packs ? [] : old
+        if !commits.isEmpty {
+            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, in: index)
+            newPacks.append(pack)
+            report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
+                                longestChain: output.longestChain, packBytes: output.pack.count, packsRemoved: 0)
+        }
+        try locked { () throws(TrellisError) in index.replacePacks(newPacks) }
+        if packs {
+            let kept = Set(newPacks.map(\.path))
+            if report == nil { report = PackReport(repository: index.name, commits: 0, deltas: 0, longestChain: 0, packBytes: 0, packsRemoved: 0) }
+            for p in old where !kept.contains(p.path) {
+                // Pack first: an index without its pack is ignored, a pack without its index is not.
+                unlink(p.path)
+                unlink(p.indexPath)
+                report?.packsRemoved += 1
+            }
+            Leftovers.remove(Leftovers.find(inRepository: index.directory))
+            try FileSystem.syncDirectory(index.packsDirectory)
+        }
+        try finish(index, locked: locked)
+        return report
+    }
+
+    /// The log's intact commits with their generations and arrival numbers (under `locked`).
+    private static func loggedCommits(_ index: RepositoryIndex) throws(TrellisError) -> [PackedCommit] {
         var commits: [PackedCommit] = []
         for c in try index.log.allCommits() {
             guard let logged = index.logged[c.id] else { continue }
             commits.append(try PackedCommit(id: c.id, generation: logged.info.generation, seq: logged.seq,
                                             encoded: c.encoded, signature: c.signature))
         }
-        var report: PackReport? = nil
-        if !commits.isEmpty {
-            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, in: index)
-            index.replacePacks(index.packs + [pack])
-            report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
-                                longestChain: output.longestChain, packBytes: output.pack.count, packsRemoved: 0)
-        }
-        try writeCheckpoint(index)
-        try emptyLog(index)
-        return report
+        return commits
     }
 
-    /// Rewrites every pack and the log into one pack with deltas, then removes the old packs.
-    static func repack(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw) throws(TrellisError) -> PackReport {
-        var commits: [PackedCommit] = []
-        var seen = Set<CommitID>()
-        for pack in index.packs {
-            try pack.forEachEntry { _, e throws(TrellisError) in
-                if seen.insert(e.id).inserted {
-                    commits.append(try PackedCommit(id: e.id, generation: e.generation, seq: e.seq, encoded: e.encoded, signature: e.signature))
+    /// Writes the checkpoint of the packs (which now hold every commit), then empties the log.
+    /// The files are written and fsynced outside `locked`; only the renames that readers would
+    /// see happen under it.
+    private static func finish(_ index: RepositoryIndex, locked: Locked) throws(TrellisError) {
+        var checkpoint: [UInt8] = []
+        var logPath = ""
+        var logEmpty = true
+        try locked { () throws(TrellisError) in
+            checkpoint = try Checkpoint(packs: index.packs.map(\.checksum), records: index.checkpointRecords()).encoded()
+            logPath = index.log.path
+            logEmpty = index.log.isEmpty
+        }
+        try FileSystem.writeAtomically(index.checkpointPath, checkpoint)
+        let emptyLog = logEmpty ? nil : try FileSystem.writeAside(logPath, LogFile.fileMagic)
+        try locked { () throws(TrellisError) in
+            index.checkpointWritten()
+            guard let emptyLog else { return }
+            do throws(TrellisError) {
+                if index.log.hasDamage {
+                    // Its intact commits are in the new pack; the damaged bytes are kept for inspection.
+                    let aside = "\(logPath).damaged-0-\(FileSystem.nowMillis())"
+                    guard rename(logPath, aside) == 0 else { throw FileHandle.error("cannot move \(logPath) aside") }
                 }
+                try FileSystem.renameIntoPlace(emptyLog, logPath)
+            } catch {
+                unlink(emptyLog)
+                throw error
             }
+            index.replaceLog(try LogFile(path: logPath))
         }
-        for c in try index.log.allCommits() where seen.insert(c.id).inserted {
-            guard let logged = index.logged[c.id] else { continue }
-            commits.append(try PackedCommit(id: c.id, generation: logged.info.generation, seq: logged.seq,
-                                            encoded: c.encoded, signature: c.signature))
-        }
-        let old = index.packs
-        var report = PackReport(repository: index.name, commits: 0, deltas: 0, longestChain: 0, packBytes: 0, packsRemoved: 0)
-        if commits.isEmpty {
-            index.replacePacks([])
-        } else {
-            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, in: index)
-            index.replacePacks([pack])
-            report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
-                                longestChain: output.longestChain, packBytes: output.pack.count, packsRemoved: 0)
-        }
-        let kept = Set(index.packs.map(\.path))
-        for p in old where !kept.contains(p.path) {
-            // Pack first: an index without its pack is ignored, a pack without its index is not.
-            unlink(p.path)
-            unlink(p.indexPath)
-            report.packsRemoved += 1
-        }
-        Leftovers.remove(Leftovers.find(inRepository: index.directory))
-        try FileSystem.syncDirectory(index.packsDirectory)
-        try writeCheckpoint(index)
-        try emptyLog(index)
-        return report
+        if !logEmpty { try FileSystem.syncDirectory(index.directory) }
     }
 
     /// Index first, then pack, each through a temporary file, fsync and rename.
@@ -90,23 +146,5 @@ enum PackMaintenance {
         try FileSystem.writeAtomically(base + ".idx", output.index)
         try FileSystem.writeAtomically(base + ".pack", output.pack)
         return (try PackReader(path: base + ".pack"), output)
-    }
-
-    /// Only when every commit in the index is in a pack: a checkpoint covers packs, not the log.
-    static func writeCheckpoint(_ index: RepositoryIndex) throws(TrellisError) {
-        let checkpoint = Checkpoint(packs: index.packs.map(\.checksum), records: index.checkpointRecords())
-        try FileSystem.writeAtomically(index.checkpointPath, try checkpoint.encoded())
-        index.checkpointWritten()
-    }
-
-    private static func emptyLog(_ index: RepositoryIndex) throws(TrellisError) {
-        guard !index.log.isEmpty else { return }
-        if index.log.hasDamage {
-            // Its intact commits are in the new pack; the damaged bytes are kept for inspection.
-            let aside = "\(index.log.path).damaged-0-\(FileSystem.nowMillis())"
-            guard rename(index.log.path, aside) == 0 else { throw FileHandle.error("cannot move \(index.log.path) aside") }
-        }
-        try LogFile.create(path: index.log.path)
-        index.replaceLog(try LogFile(path: index.log.path))
     }
 }

@@ -42,7 +42,9 @@ public struct WriteRequest {
 /// The storage layer of a store directory (docs/format.md §Store layout): identity, write lock,
 /// and one append-only log per repository with its in-memory index.
 ///
-/// `@unchecked Sendable`: every mutable member is read and written only while `mutex` is held.
+/// `@unchecked Sendable`: every mutable member is read and written only while `mutex` is held,
+/// except those marked as the group leader's, which only the one thread leading a write group
+/// touches (leaders follow one another under `group`, which orders their accesses).
 public final class StorageEngine: @unchecked Sendable {
     public static let formatLine = "trellis-store 1\n"
 
@@ -103,18 +105,30 @@ public final class StorageEngine: @unchecked Sendable {
 
     private let mutex = NSLock()
     private var sealBytes = StorageEngine.defaultSealThreshold
+    /// The group leader's: whether this process removed what interrupted writes left behind.
     private var leftoversRemoved = false
+    /// Held for a whole `flush`, so that a flush returns only once every earlier write is durable.
+    private let flushing = NSLock()
     /// Raw bytes per pack block; tests make it small to get packs of many blocks.
     var packBlockSize = PackFormat.targetBlockRaw
-    /// Opened by the first write, so that a read-only store (or file system) can be read.
+    /// The group leader's. Opened by the first write, so that a read-only store (or file system)
+    /// can be read.
     private var lockFile: FileHandle?
     private var loadedIdentity: SigningKey?
     private var repos: [String: RepositoryIndex] = [:]
     private var clock = HybridLogicalClock()
     private var pendingWarnings: [String] = []
     private var lockWait: Double = 10
-    /// True while a write batch holds the store's lock (flock is per open file, so a nested
-    /// try-lock would succeed and its unlock would release the batch's lock).
+    /// Where the group leader works without `mutex`, for tests that read meanwhile.
+    enum LeaderStep: Sendable { case waitingForLock, syncing, sealing }
+    /// Called by the group leader, without `mutex`, at each `LeaderStep` (tests only).
+    var onLeaderStep: (@Sendable (LeaderStep) -> Void)? {
+        get { mutex.withLock { leaderStepHook } }
+        set { mutex.withLock { leaderStepHook = newValue } }
+    }
+    private var leaderStepHook: (@Sendable (LeaderStep) -> Void)?
+
+    /// True while the group leader, holding the store's write lock, holds `mutex` (`leaderLocked`).
     private var writeLockHeld = false
 
     // MARK: Opening
@@ -520,56 +534,107 @@ public final class StorageEngine: @unchecked Sendable {
         group.unlock()
     }
 
+    /// Runs the queued jobs as their group's leader. The store's write lock is awaited without
+    /// `mutex`; the jobs run and append under it; the fsync and any seal run without it again,
+    /// so that readers in this process wait only for the steps that change the index.
     private func runGroup(_ jobs: [GroupJob]) {
-        mutex.lock()
-        Thread.current.threadDictionary[Self.writingKey] = UInt(bitPattern: ObjectIdentifier(self))
-        defer {
-            Thread.current.threadDictionary[Self.writingKey] = nil
-            mutex.unlock()
-        }
         let lock: FileHandle
         do throws(TrellisError) {
-            lock = try acquireWriteLock()
+            lock = try takeWriteLock()
         } catch {
             for job in jobs { job.error = error }
             return
         }
-        writeLockHeld = true
-        if !leftoversRemoved {
-            // What writes interrupted before this process started (a kill, a full disk).
-            Leftovers.remove(Leftovers.find(inStore: path))
-            leftoversRemoved = true
-        }
-        defer {
-            writeLockHeld = false
-            lock.unlock()
-        }
-        var touched: Set<String> = []
-        var committed: [GroupJob] = []
-        for job in jobs {
-            do throws(TrellisError) {
-                for index in repos.values { try catchUp(index) }
-                touched.formUnion(try runJob(job))
-                committed.append(job)
-            } catch {
-                job.error = error
-            }
-        }
+        defer { lock.unlock() }
+        let written = writeJobs(jobs)
         do throws(TrellisError) {
-            if durabilityMode == .full {
-                for name in touched.sorted() {
-                    try repos[name]?.log.sync()
-                    syncCount += 1
+            switch written.mode {
+            case .full:
+                if !written.logs.isEmpty { onLeaderStep?(.syncing) }
+                for log in written.logs { try log.sync() }
+                mutex.withLock { syncCount += written.logs.count }
+            case .batched, .none:
+                guard !written.touched.isEmpty else { break }
+                mutex.withLock {
+                    unsyncedLogs.formUnion(written.touched)
+                    if written.mode == .batched { scheduleFlush() }
                 }
-            } else if !touched.isEmpty {
-                unsyncedLogs.formUnion(touched)
-                if durabilityMode == .batched { scheduleFlush() }
             }
         } catch {
-            for job in committed { job.error = TrellisError(error.code, "the write may not be durable: \(error.message)") }
+            for job in written.committed { job.error = TrellisError(error.code, "the write may not be durable: \(error.message)") }
             return
         }
-        for name in touched.sorted() { maintainAfterWrite(name) }
+        for name in written.touched.sorted() { maintainAfterWrite(name) }
+    }
+
+    /// The jobs' commits, staged and appended under `mutex` (not yet fsynced).
+    private func writeJobs(_ jobs: [GroupJob]) -> (touched: Set<String>, committed: [GroupJob], mode: Durability, logs: [FileHandle]) {
+        leaderLocked {
+            Thread.current.threadDictionary[Self.writingKey] = UInt(bitPattern: ObjectIdentifier(self))
+            defer { Thread.current.threadDictionary[Self.writingKey] = nil }
+            var touched: Set<String> = []
+            var committed: [GroupJob] = []
+            for job in jobs {
+                do throws(TrellisError) {
+                    for index in repos.values { try catchUp(index) }
+                    touched.formUnion(try runJob(job))
+                    committed.append(job)
+                } catch {
+                    job.error = error
+                }
+            }
+            let logs = touched.sorted().compactMap { repos[$0]?.log.handle }
+            return (touched, committed, durabilityMode, logs)
+        }
+    }
+
+    /// Runs `body` under `mutex` as the group leader, which holds the store's write lock: only
+    /// here may catching up cut a damaged log tail (readers never change the store).
+    private func leaderLocked<T>(_ body: () throws(TrellisError) -> T) throws(TrellisError) -> T {
+        mutex.lock()
+        writeLockHeld = true
+        defer {
+            writeLockHeld = false
+            mutex.unlock()
+        }
+        return try body()
+    }
+
+    private func leaderLocked<T>(_ body: () -> T) -> T {
+        mutex.lock()
+        writeLockHeld = true
+        defer {
+            writeLockHeld = false
+            mutex.unlock()
+        }
+        return body()
+    }
+
+    /// `leaderLocked` in the shape that seal and repack take.
+    private func leaderStep(_ step: () throws(TrellisError) -> Void) throws(TrellisError) {
+        try leaderLocked(step)
+    }
+
+    /// Runs `body` as the only writer of this process (the group leader) with the store's write
+    /// lock, for maintenance that runs its long steps without `mutex` (repack).
+    private func asLeader<T>(_ body: () throws(TrellisError) -> T) throws(TrellisError) -> T {
+        refuseReentry("a repack")
+        group.lock()
+        while leaderActive { group.wait() }
+        leaderActive = true
+        group.unlock()
+        defer {
+            group.lock()
+            leaderActive = false
+            group.broadcast()
+            group.unlock()
+        }
+        let lock = try takeWriteLock()
+        defer { lock.unlock() }
+        try leaderLocked { () throws(TrellisError) in
+            for index in repos.values { try catchUp(index) }
+        }
+        return try body()
     }
 
     /// Stages one job's commits and appends its frames (not yet fsynced). On failure, the
@@ -609,51 +674,63 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
 
-    /// Fsyncs every log written since the last flush (`batched` and `none` modes).
+    /// Fsyncs every log written since the last flush (`batched` and `none` modes); returns
+    /// once they are durable. The fsyncs run without `mutex`, one flush at a time.
     public func flush() {
-        mutex.withLock {
-            flushScheduled = false
-            for name in unsyncedLogs.sorted() {
-                do throws(TrellisError) {
-                    try repos[name]?.log.sync()
-                    syncCount += 1
-                } catch {
-                    pendingWarnings.append("repository '\(name)': \(error.message)")
-                }
+        flushing.withLock {
+            let logs: [(String, FileHandle)] = mutex.withLock {
+                flushScheduled = false
+                defer { unsyncedLogs = [] }
+                return unsyncedLogs.sorted().compactMap { name in repos[name].map { (name, $0.log.handle) } }
             }
-            unsyncedLogs = []
+            var failures: [String] = []
+            for (name, log) in logs {
+                do throws(TrellisError) { try log.sync() } catch { failures.append("repository '\(name)': \(error.message)") }
+            }
+            mutex.withLock {
+                syncCount += logs.count - failures.count
+                pendingWarnings += failures
+            }
         }
     }
 
     /// Seals a log that passed the threshold and rewrites a stale checkpoint. The write is
     /// already durable, so a failure here is reported as a warning, not as a failed write.
     private func maintainAfterWrite(_ name: String) {
-        guard let index = repos[name] else { return }
+        let (found, blockSize) = leaderLocked { () -> (RepositoryIndex?, Int) in
+            guard let index = repos[name], index.log.validEnd >= sealBytes || !index.checkpointIsCurrent else { return (nil, 0) }
+            return (index, packBlockSize)
+        }
+        // A checkpoint covers packs only, so a stale one is replaced by sealing the log.
+        guard let index = found else { return }
         do throws(TrellisError) {
-            // A checkpoint covers packs only, so a stale one is replaced by sealing the log.
-            if index.log.validEnd >= sealBytes || !index.checkpointIsCurrent {
-                _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth, blockSize: packBlockSize)
-            }
+            _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth, blockSize: blockSize, locked: leaderStep,
+                                         building: { onLeaderStep?(.sealing) })
         } catch {
-            pendingWarnings.append("repository '\(name)': could not seal the log: \(error.message)")
-            Leftovers.remove(Leftovers.find(inRepository: index.directory))
-            try? reloadRepository(name)
+            leaderLocked {
+                pendingWarnings.append("repository '\(name)': could not seal the log: \(error.message)")
+                Leftovers.remove(Leftovers.find(inRepository: index.directory))
+                try? reloadRepository(name)
+            }
         }
     }
 
     /// Rewrites each repository (all when `repositories` is empty) into one pack with deltas
-    /// of at most `depth` links, then removes the old packs and empties the log.
+    /// of at most `depth` links, then removes the old packs and empties the log. Readers keep
+    /// reading the old packs while the new one is built and written.
     public func repack(_ repositories: [String] = [], depth: Int = StorageEngine.defaultPackDepth) throws(TrellisError) -> [PackReport] {
         guard (0...10_000).contains(depth) else { throw TrellisError(.invalidArgument, "depth must be 0 to 10000") }
         let names = repositories.isEmpty ? try repositoryNames() : repositories
-        return try writeBatch { (_: inout Batch) throws(TrellisError) in
+        return try asLeader { () throws(TrellisError) in
             var reports: [PackReport] = []
             for name in names {
-                guard let index = repos[name] else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
+                let (found, blockSize) = leaderLocked { (repos[name], packBlockSize) }
+                guard let index = found else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
                 do throws(TrellisError) {
-                    reports.append(try PackMaintenance.repack(index, depth: depth, blockSize: packBlockSize))
+                    reports.append(try PackMaintenance.repack(index, depth: depth, blockSize: blockSize, locked: leaderStep,
+                                                              building: { onLeaderStep?(.sealing) }))
                 } catch {
-                    try? reloadRepository(name)
+                    leaderLocked { try? reloadRepository(name) }
                     throw error
                 }
             }
@@ -780,8 +857,9 @@ public final class StorageEngine: @unchecked Sendable {
         try loadRepository(name)
     }
 
-    /// Takes the store's write lock (the caller holds `mutex`) and returns the locked file.
-    private func acquireWriteLock() throws(TrellisError) -> FileHandle {
+    /// Takes the store's write lock and returns the locked file. Only the group leader calls
+    /// this, without `mutex`, so readers keep reading while it waits for another process.
+    private func takeWriteLock() throws(TrellisError) -> FileHandle {
         let lockFile: FileHandle
         if let open = self.lockFile {
             lockFile = open
@@ -789,13 +867,20 @@ public final class StorageEngine: @unchecked Sendable {
             lockFile = try FileHandle(path: path + "/lock", flags: O_RDWR | O_CREAT, mode: 0o644)
             self.lockFile = lockFile
         }
-        let deadline = Date().addingTimeInterval(lockWait)
+        let wait = mutex.withLock { lockWait }
+        let deadline = Date().addingTimeInterval(wait)
         while !(try lockFile.lock(exclusive: true, wait: false)) {
+            onLeaderStep?(.waitingForLock)
             guard Date() < deadline else {
                 throw TrellisError(.storeLocked,
-                    "the store at \(path) is locked by another writer; gave up after \(lockWait) seconds")
+                    "the store at \(path) is locked by another writer; gave up after \(wait) seconds")
             }
             FileSystem.sleep(millis: 5)
+        }
+        if !leftoversRemoved {
+            // What writes interrupted before this process started (a kill, a full disk).
+            Leftovers.remove(Leftovers.find(inStore: path))
+            leftoversRemoved = true
         }
         return lockFile
     }
