@@ -35,7 +35,7 @@ public struct Repository: Sendable {
     /// with respect to other writers.
     @discardableResult
     public func update(_ key: String, parents: [CommitID]? = nil,
-                       _ change: @escaping (inout Document) throws(TrellisError) -> Void) throws(TrellisError) -> CommitID {
+                       _ change: @escaping @Sendable (inout Document) throws(TrellisError) -> Void) throws(TrellisError) -> CommitID {
         try write(WriteRequest(repository: name, key: key, change: .update { current throws(TrellisError) in
             var doc = current ?? Document()
             try change(&doc)

@@ -9,6 +9,9 @@ import TrellisSync
 /// push). It follows each repository's arrival numbers, so commits stored by a sync session,
 /// by the server's own writes or by another process on the same store all reach subscribers,
 /// in arrival order (parents first).
+///
+/// `@unchecked Sendable`: `subscribers` and `marks` are behind `lock`, pushes are one at a time
+/// behind `pushLock`, and the rest is immutable.
 final class Broker: @unchecked Sendable {
     struct Subscriber {
         let key: PublicKey

@@ -141,6 +141,9 @@ struct MessageReader {
 /// Messages waiting to be written to one connection. One writer task drains it, so the frames of
 /// two messages never interleave. Pushes are dropped, and the connection marked slow, once more
 /// than `maxPending` bytes wait.
+///
+/// `@unchecked Sendable`: `pending` and `overflowed` are behind `lock`, and the stream's
+/// continuation may be used from any task.
 final class Outbox: @unchecked Sendable {
     enum Item {
         case message([UInt8])

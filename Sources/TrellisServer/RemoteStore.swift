@@ -17,9 +17,8 @@ extension Store {
     @discardableResult
     public func sync(url: String, repositories: [String] = [],
                      observer: Sync.Observer = Sync.Observer()) async throws(TrellisError) -> SyncReport {
-        let wrapped = SendableObserver(observer)
-        return try await ClientConnection.run(url: url, engine: engine) { (c: ClientConnection) throws(TrellisError) in
-            try await c.sync(repositories, observer: wrapped.observer)
+        try await ClientConnection.run(url: url, engine: engine) { (c: ClientConnection) throws(TrellisError) in
+            try await c.sync(repositories, observer: observer)
         }
     }
 
@@ -74,23 +73,20 @@ extension Store {
     }
 }
 
-/// The observer's closures cross into the connection's task; they are called from it alone.
-private struct SendableObserver: @unchecked Sendable {
-    let observer: Sync.Observer
-    init(_ observer: Sync.Observer) { self.observer = observer }
-}
-
 /// Follows one repository's arrivals in the local store and reports each new commit once.
+///
+/// `@unchecked Sendable`: it is made, used and dropped inside one connection's task (the push
+/// and need handlers run in that task's receive loop), so its mutable state is never shared.
 private final class Watch: @unchecked Sendable {
     let engine: StorageEngine
     let repository: String
     let key: String?
-    let emit: (Change) -> Void
+    let emit: @Sendable (Change) -> Void
     private var mark: UInt64 = 0
     /// A push named a parent this store lacks: catch up with a sync before the next push.
     var behind = false
 
-    init(engine: StorageEngine, repository: String, key: String?, emit: @escaping (Change) -> Void) {
+    init(engine: StorageEngine, repository: String, key: String?, emit: @escaping @Sendable (Change) -> Void) {
         (self.engine, self.repository, self.key, self.emit) = (engine, repository, key, emit)
     }
 

@@ -11,10 +11,15 @@ import TrellisSync
 
 /// One client's WebSocket connection: challenge, authentication, then sync sessions and
 /// subscriptions until either side closes (docs/server.md §Wire).
+///
+/// `@unchecked Sendable`: its read loop, writer, watchdog and the broker's callbacks run on
+/// different tasks; what they share and change (`deadline`, `logger`, the log-line limiter)
+/// is behind `lock`, and the rest is immutable or used by the read loop alone.
 final class ServerConnection: @unchecked Sendable {
     private let server: SyncServer
     private let channel: any Channel
     private let outbox: Outbox
+    /// Behind `lock`: the read loop adds the client's key once it is authenticated.
     private var logger: Logger
     private let lock = NSLock()
     /// When the peer must next have sent something, or nil while it may stay quiet (subscribed).
@@ -40,13 +45,13 @@ final class ServerConnection: @unchecked Sendable {
     /// refused message must not fill the server's disk. Skipped lines are counted, and the
     /// count is logged with the next line let through or when the connection ends.
     private func log(_ level: Logger.Level, _ message: Logger.Message, _ metadata: Logger.Metadata = [:], final: Bool = false) {
-        let (allowed, skipped): (Bool, Int) = lock.withLock {
+        let (allowed, skipped, logger): (Bool, Int, Logger) = lock.withLock {
             guard final || logLines.allow() else {
                 suppressedLines += 1
-                return (false, 0)
+                return (false, 0, self.logger)
             }
             defer { suppressedLines = 0 }
-            return (true, suppressedLines)
+            return (true, suppressedLines, self.logger)
         }
         guard allowed else { return }
         if skipped > 0 { logger.notice("suppressed log lines", metadata: ["count": "\(skipped)"]) }
@@ -62,7 +67,7 @@ final class ServerConnection: @unchecked Sendable {
             return
         }
         defer { server.leave(address) }
-        logger.debug("connected")
+        log(.debug, "connected")
         let watchdog = Task { await self.watchdog() }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -149,7 +154,7 @@ final class ServerConnection: @unchecked Sendable {
                     reader.release()
                     reader.owner = "key " + Hex.encode(key.bytes)
                     reader.maxMessageBytes = server.configuration.maxMessageBytes
-                    logger[metadataKey: "key"] = "\(Hex.encode(key.bytes).prefix(16))"
+                    lock.withLock { logger[metadataKey: "key"] = "\(Hex.encode(key.bytes).prefix(16))" }
                     log(.info, "authenticated")
                     outbox.send(ServerMessage.ready(access: try await readable(by: key)).encoded())
                     expect(within: server.configuration.sessionTimeout)
@@ -266,7 +271,10 @@ final class ServerConnection: @unchecked Sendable {
     }
 }
 
-/// A session's responder, handed to the thread pool; one message is handled at a time.
+/// A session's responder, handed to the thread pool.
+///
+/// `@unchecked Sendable`: the read loop hands it one message at a time and awaits the reply
+/// before the next, so two threads never use the responder at once.
 final class SessionBox: @unchecked Sendable {
     let responder: SyncResponder
     init(_ responder: SyncResponder) { self.responder = responder }

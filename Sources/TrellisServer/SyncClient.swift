@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HummingbirdWSClient
 import Logging
 import NIOCore
@@ -9,6 +10,9 @@ import TrellisSync
 
 /// The client side of a WebSocket connection to `trellis serve`, after authentication
 /// (docs/server.md §Wire). Pushed commits go to `onPush` while the caller waits for replies.
+///
+/// `@unchecked Sendable`: it is used by the one task that runs `run`'s body, and its handlers
+/// are called from that task's receive loop, so its mutable state is never shared.
 final class ClientConnection: @unchecked Sendable {
     let engine: StorageEngine
     let url: String
@@ -180,11 +184,10 @@ final class ClientConnection: @unchecked Sendable {
 }
 
 /// Hands a value out of the WebSocket handler.
-final class ResultBox<T: Sendable>: @unchecked Sendable {
-    private var value: Result<T, TrellisError>?
-    private let lock = NSLock()
-    func set(_ v: Result<T, TrellisError>) { lock.withLock { value = v } }
-    func get() -> Result<T, TrellisError>? { lock.withLock { value } }
+final class ResultBox<T: Sendable>: Sendable {
+    private let value = Mutex<Result<T, TrellisError>?>(nil)
+    func set(_ v: Result<T, TrellisError>) { value.withLock { $0 = v } }
+    func get() -> Result<T, TrellisError>? { value.withLock { $0 } }
 }
 
 extension String {

@@ -4,17 +4,20 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 import TrellisCore
 import TrellisCrypto
 
 /// One change to write. Documents are computed under the write lock from the then-current state,
 /// so concurrent writers never build on stale heads.
-public struct WriteRequest {
-    public enum Change {
+public struct WriteRequest: Sendable {
+    public enum Change: Sendable {
         /// Replace the whole document.
         case put(Document)
         /// Compute the new document from the current one (nil when the record does not exist).
-        case update((Document?) throws(TrellisError) -> Document)
+        /// `@Sendable`: with group commit, whichever writer leads the group runs every queued
+        /// batch, so the closure may run on another thread than its caller's (which waits).
+        case update(@Sendable (Document?) throws(TrellisError) -> Document)
         /// Write a tombstone.
         case delete
     }
@@ -481,10 +484,10 @@ public final class StorageEngine: @unchecked Sendable {
     /// One caller's write batch, queued for the next group commit.
     private final class GroupJob {
         /// Dropped as soon as the job has run, so the caller's closure never outlives its call.
-        var run: ((inout Batch) throws(TrellisError) -> Void)?
+        var run: (@Sendable (inout Batch) throws(TrellisError) -> Void)?
         var error: TrellisError?
         var done = false
-        init(_ run: @escaping (inout Batch) throws(TrellisError) -> Void) { self.run = run }
+        init(_ run: @escaping @Sendable (inout Batch) throws(TrellisError) -> Void) { self.run = run }
     }
 
     /// Runs `body` as one all-or-nothing batch: under the write lock, after reading what other
@@ -493,17 +496,20 @@ public final class StorageEngine: @unchecked Sendable {
     /// queued batch, appends their frames, and one fsync per log covers them all, so
     /// concurrent writers share an fsync. Each caller returns only once its frames are durable
     /// (in `full` mode). A batch that fails leaves no trace and does not affect the others.
-    private func writeBatch<T>(_ body: (inout Batch) throws(TrellisError) -> T) throws(TrellisError) -> T {
-        var result: T?
+    private func writeBatch<T: Sendable>(_ body: @Sendable (inout Batch) throws(TrellisError) -> T) throws(TrellisError) -> T {
+        let result = Mutex<T?>(nil)
         var failure: TrellisError?
         withoutActuallyEscaping(body) { body in
-            let job = GroupJob { (batch: inout Batch) throws(TrellisError) in result = try body(&batch) }
+            let job = GroupJob { (batch: inout Batch) throws(TrellisError) in
+                let value = try body(&batch)
+                result.withLock { $0 = value }
+            }
             commitInGroup(job)
             failure = job.error
         }
         if let failure { throw failure }
         // safe: a job without an error ran to completion and set its result.
-        return result!
+        return result.withLock { $0! }
     }
 
     /// Queues a job and returns once a group containing it has run (led by this thread or another).

@@ -188,11 +188,13 @@ public final class SyncResponder {
 public enum Sync {
     /// Watches a sync: `progress` after every round trip, `trace` with every message (true
     /// for one this side sent).
-    public struct Observer {
-        public var progress: ((SyncReport) -> Void)?
-        public var trace: (([UInt8], Bool) -> Void)?
+    /// Called as a session runs, from whichever thread or task runs it (a server sync runs in
+    /// the connection's task), hence `@Sendable`.
+    public struct Observer: Sendable {
+        public var progress: (@Sendable (SyncReport) -> Void)?
+        public var trace: (@Sendable ([UInt8], Bool) -> Void)?
 
-        public init(progress: ((SyncReport) -> Void)? = nil, trace: (([UInt8], Bool) -> Void)? = nil) {
+        public init(progress: (@Sendable (SyncReport) -> Void)? = nil, trace: (@Sendable ([UInt8], Bool) -> Void)? = nil) {
             self.progress = progress
             self.trace = trace
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Trellis
 import TrellisCore
 
@@ -139,12 +140,13 @@ struct LineReader {
     }
 }
 
-/// A one-line progress bar on stderr, shown only when stderr is a terminal.
-final class ProgressBar {
+/// A one-line progress bar on stderr, shown only when stderr is a terminal. Updates may come
+/// from any thread (a sync's observer runs in its connection's task).
+final class ProgressBar: Sendable {
     private let total: Int?
     private let label: String
     private let enabled = isatty(STDERR_FILENO) == 1
-    private var lastDrawn = DispatchTime.now().uptimeNanoseconds
+    private let lastDrawn = Mutex(DispatchTime.now().uptimeNanoseconds)
 
     init(total: Int?, label: String) {
         self.total = total
@@ -154,8 +156,12 @@ final class ProgressBar {
     func update(_ done: Int) {
         guard enabled else { return }
         let now = DispatchTime.now().uptimeNanoseconds
-        guard now - lastDrawn > 100_000_000 else { return }  // redraw at most ten times a second
-        lastDrawn = now
+        let due = lastDrawn.withLock { last in
+            guard now - last > 100_000_000 else { return false }  // redraw at most ten times a second
+            last = now
+            return true
+        }
+        guard due else { return }
         var text = "\r\(label) \(done / 1024) KiB"
         if let total, total > 0 {
             let fraction = min(1, Double(done) / Double(total))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import Trellis
 import TrellisCore
 import TrellisServer
@@ -59,15 +60,18 @@ struct SyncCommand: AsyncParsableCommand {
         }
     }
 
-    private func traceWriter() throws(TrellisError) -> (([UInt8], Bool) -> Void)? {
+    private func traceWriter() throws(TrellisError) -> (@Sendable ([UInt8], Bool) -> Void)? {
         guard let dir = trace else { return nil }
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw TrellisError(.io, "cannot create \(dir): \(error.localizedDescription)")
         }
-        var count = 0
+        let count = Mutex(0)
         return { bytes, sent in
-            count += 1
-            let name = String(format: "%@/%03d-%@.bin", dir, count, sent ? "sent" : "received")
+            let n = count.withLock { n in
+                n += 1
+                return n
+            }
+            let name = String(format: "%@/%03d-%@.bin", dir, n, sent ? "sent" : "received")
             _ = FileManager.default.createFile(atPath: name, contents: Data(bytes))
         }
     }

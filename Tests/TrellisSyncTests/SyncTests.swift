@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TrellisCore
 import TrellisCrypto
@@ -69,15 +70,16 @@ func state(_ e: StorageEngine) throws -> [String] {
     let first = try Sync.between(a, b, address: "b")
     #expect(first.commitsSent == 2000)
     for i in 0..<5 { try put(a, "r", "k\(i)", #"{"i": -1}"#); try put(b, "r", "k\(i + 100)", #"{"i": -2}"#) }
-    var filters: [Int] = []
+    let seen = Mutex<[Int]>([])
     let observer = Sync.Observer(trace: { bytes, _ in
         switch try? SyncMessage.decode(bytes) {
-        case .hello(let h)?: filters.append(h.filter.count)
-        case .welcome(_, _, let body)?, .sync(let body)?: if let f = body.filter { filters.append(f.count) }
+        case .hello(let h)?: seen.withLock { $0.append(h.filter.count) }
+        case .welcome(_, _, let body)?, .sync(let body)?: if let f = body.filter { seen.withLock { $0.append(f.count) } }
         default: break
         }
     })
     let second = try Sync.between(a, b, address: "b", observer: observer)
+    let filters = seen.withLock { $0 }
     #expect(second.commitsSent == 5 && second.commitsReceived == 5)
     // The HELLO's filter covers a's 5 new commits and the WELCOME's b's 5, out of 2,010.
     #expect(Array(filters.prefix(2)) == [5, 5])

@@ -101,7 +101,10 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
             """#))]
         for step in 0..<Int.random(in: 2...7, using: &g) {
             let parents = Array(Set((0..<Int.random(in: 1...2, using: &g)).map { _ in ids.randomElement(using: &g)! }))
+            // The closure may run on another thread (group commit): it draws from its own generator.
+            let seed = g.next()
             ids.append(try repo.update("k", parents: parents) { doc in
+                var g = SplitMix(state: seed)
                 switch Int.random(in: 0..<8, using: &g) {
                 case 0: if case .counter(let n)? = doc["n"] { doc["n"] = .counter(n + 1) }
                 case 1: if case .set(let s)? = doc["s"] { doc["s"] = .set(s.elements + [.int(Int64(step))]) }
