@@ -8,3 +8,6 @@ swift build --build-tests
 swift test --skip-build
 # A short, deterministic fuzzing pass over every decoder (docs/fuzzing.md).
 FUZZ_RUNS=${FUZZ_RUNS:-20000} scripts/fuzz.sh
+# The whole suite again under ThreadSanitizer (about 13 minutes here, docs/architecture.md
+# §Readers during writes); any race reported fails the run.
+scripts/tsan.sh

@@ -23,6 +23,7 @@ enum LZ4 {
 
     /// Decompresses to exactly `rawLength` bytes or throws; safe against hostile input.
     static func decompress(_ input: ArraySlice<UInt8>, rawLength: Int) throws(TrellisError) -> [UInt8] {
+        try checkStated(rawLength, input.count)
         var out = [UInt8](repeating: 0, count: max(rawLength, 1))
         let n = input.withUnsafeBytes { src in
             out.withUnsafeMutableBytes { dst in
@@ -38,6 +39,15 @@ enum LZ4 {
 }
 
 extension LZ4 {
+    /// An LZ4 block expands at most about 255 times (a match's length grows by 255 per extra
+    /// byte), so a stated length beyond that is damage: refused before the output is allocated,
+    /// so that a damaged length field never makes a reader allocate gigabytes.
+    static func checkStated(_ rawLength: Int, _ inputCount: Int) throws(TrellisError) {
+        guard rawLength >= 0, rawLength <= Int(Int32.max), rawLength <= inputCount * 255 + 64 else {
+            throw TrellisError(.corruptData, "LZ4 block states \(rawLength) bytes, more than its \(inputCount) bytes can hold")
+        }
+    }
+
     /// Compresses blocks that share a dictionary: each block is compressed on its own (so it can
     /// be read alone) with the dictionary as its prefix. Debian's liblz4 lacks
     /// `LZ4_attach_dictionary`, so the dictionary is loaded again for each block.
@@ -76,6 +86,7 @@ extension LZ4 {
 
     /// Decompresses a block compressed with `dictionary` as its prefix; safe against hostile input.
     static func decompress(_ input: ArraySlice<UInt8>, rawLength: Int, dictionary: [UInt8]) throws(TrellisError) -> [UInt8] {
+        try checkStated(rawLength, input.count)
         var out = [UInt8](repeating: 0, count: max(rawLength, 1))
         let n = dictionary.withUnsafeBytes { dict in
             input.withUnsafeBytes { src in

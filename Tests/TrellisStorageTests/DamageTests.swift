@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrellisCore
+import TrellisCrypto
 @testable import TrellisStorage
 import TrellisTestSupport
 
@@ -73,7 +74,7 @@ private func flipEachByte(of relative: String, in store: String, positions: Rang
                 let engine = try StorageEngine.open(at: copy)
                 engine.durability = .none
                 try engine.write([WriteRequest(repository: "r", key: key, change: .put(document(0)))])
-            } catch let error as TrellisError where refusalAllowed && error.message.contains("fsck --repair") {
+            } catch where refusalAllowed && error.message.contains("fsck --repair") {
             } catch {
                 failures.append("\(where_): a write failed: \(error)")
             }
@@ -347,4 +348,26 @@ private func flipEachByte(of relative: String, in store: String, positions: Rang
     #expect(try server.keys(in: "r") == ["a"])
     try server.write([WriteRequest(repository: "r", key: "d", change: .put(document(4)))])
     #expect(try StorageEngine.open(at: store).keys(in: "r") == ["a", "d"])
+}
+
+/// Found by the checksum-aware fuzzer: a checkpoint (or frame, or block) whose checksum holds
+/// but whose length field states gigabytes made the reader allocate them before LZ4 refused.
+@Test func aDamagedLengthFieldNeverAllocatesWhatItStates() throws {
+    let dir = TemporaryDirectory()
+    let engine = try StorageEngine.create(at: dir.file("s"))
+    try engine.write([WriteRequest(repository: "r", key: "k", change: .put(try doc(#"{"v": 1}"#)))])
+    _ = try engine.repack()
+    var bytes = try FileSystem.readAll(dir.file("s") + "/repos/r/checkpoint")
+    #expect(throws: Never.self) { _ = try Checkpoint.decode(bytes) }
+    // The raw length follows the magic; 2^31 - 1 bytes from a payload of a few dozen.
+    let at = Checkpoint.magic.count
+    for (i, b) in [0, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF].enumerated() { bytes[at + i] = UInt8(b) }
+    let body = Array(bytes.dropLast(32))
+    bytes.replaceSubrange((bytes.count - 32)..., with: Blake2b256.hash(body))
+    #expect {
+        _ = try Checkpoint.decode(bytes)
+    } throws: { error in
+        (error as? TrellisError)?.message.contains("more than its") == true
+    }
+    #expect(throws: TrellisError.self) { _ = try LZ4.decompress([1, 2, 3][...], rawLength: 1 << 30) }
 }
