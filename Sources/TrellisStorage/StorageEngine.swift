@@ -828,9 +828,16 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// `receive` for commits as they travel: encodings and signatures, verified here.
     public func receive(encoded commits: [(encoded: [UInt8], signature: [UInt8])]) throws(TrellisError) {
-        try writeBatch { (batch: inout Batch) throws(TrellisError) in
-            for c in commits {
-                let verified = try SignedCommit.verify(encoded: c.encoded, signature: c.signature)
+        // Hashes, decoding and signatures depend on nothing stored: checked first, on every core,
+        // without the lock, so that other sessions keep reading while a large push is verified.
+        let checked = Parallel.map(commits) { c in
+            Result { () throws(TrellisError) in try SignedCommit.verify(encoded: c.encoded, signature: c.signature) }
+        }
+        var verifiedCommits: [SignedCommit] = []
+        verifiedCommits.reserveCapacity(checked.count)
+        for result in checked { verifiedCommits.append(try result.get()) }
+        try writeBatch { [verifiedCommits] (batch: inout Batch) throws(TrellisError) in
+            for verified in verifiedCommits {
                 try StorageEngine.checkKey(verified.commit.key)
                 let (index, isNew) = try repositoryForWriting(verified.commit.repository, mustExist: false)
                 if isNew { batch.created.append(index.name) }
