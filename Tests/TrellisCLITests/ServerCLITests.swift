@@ -56,3 +56,38 @@ import TrellisTestSupport
     let gone = try trellis(["sync", url], store: writer.store)
     #expect(gone.status == 1 && gone.stderr.contains("cannot connect"))
 }
+
+/// Found by a fault-injection run: after another process repaired the damaged log of a store
+/// that `trellis serve` was serving, the server refused every sync ("truncated frame") until
+/// restarted. A running server re-reads what the repair rewrote, by itself.
+@Test func aRunningServerRecoversWhenAnotherProcessRepairsItsStore() throws {
+    let server = try CLIStore()
+    var ids: [String] = []
+    for n in 1...3 { ids.append(try server.put("tasks", "t\(n)", #"{"n": \#(n)}"#)) }  // three frames
+    let serve = try BackgroundProcess(TestPaths.trellis, ["serve", "--open", "--port", "0", "--store", server.store])
+    let listening = try #require(serve.line { $0.hasPrefix("listening on ws://") })
+    let url = String(listening.dropFirst("listening on ".count))
+    let first = try CLIStore()
+    #expect(try parse(try first.ok(["sync", url, "--json"])) as? [String: Int] != nil)
+
+    // One bit of the first frame's payload flips under the running server; another process repairs.
+    let log = server.store + "/repos/tasks/log"
+    var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: log)))
+    bytes[8 + 16 + 5] ^= 0x04
+    try Data(bytes).write(to: URL(fileURLWithPath: log))
+    let repaired = try trellis(["fsck", "--repair"], store: server.store)
+    #expect(repaired.status == 0, "\(repaired.stderr)")
+
+    // Fresh clients sync with the same server process: everything intact arrives, writes land.
+    let writer = try CLIStore()
+    let fourth = try writer.put("tasks", "t4", #"{"n": 4}"#)
+    let pushed = try trellis(["sync", url, "--json"], store: writer.store)
+    #expect(pushed.status == 0, "\(pushed.stderr) / server: \(serve.stderr.suffix(2000))")
+    let reader = try CLIStore()
+    let pulled = try trellis(["sync", url, "--json"], store: reader.store)
+    #expect(pulled.status == 0, "\(pulled.stderr) / server: \(serve.stderr.suffix(2000))")
+    for id in ids.dropFirst() + [fourth] {
+        #expect(try trellis(["cat", id], store: reader.store).status == 0, "commit \(id) did not reach a fresh client")
+    }
+    #expect(serve.stop() == 0)
+}
