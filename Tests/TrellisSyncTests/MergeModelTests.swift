@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import TrellisCore
 import TrellisStorage
@@ -64,16 +65,20 @@ func mergesKeepEveryConcurrentChange(seed: UInt64) throws {
         for (i, s) in stores.enumerated() {
             for _ in 0..<Int(rng.next() % 4) {
                 serial += 1
-                var did: (Document, delta: Int64, add: Int64?, remove: Int64?, insert: String?, delete: String?)? = nil
+                typealias Edit = (Document, delta: Int64, add: Int64?, remove: Int64?, insert: String?, delete: String?)
                 let n = serial
-                var local = rng
+                // The update may run on another thread (group commit): its state crosses in a Mutex.
+                let state = Mutex<(rng: SplitMix, did: Edit?)>((rng, nil))
                 let info = try s.write([WriteRequest(repository: "r", key: "k", change: .update { current in
-                    let e = edit(current, store: i, serial: n, &local)
-                    did = e
-                    return e.0
+                    state.withLock { st in
+                        let e = edit(current, store: i, serial: n, &st.rng)
+                        st.did = e
+                        return e.0
+                    }
                 })])[0]
-                rng = local
-                guard let did else { Issue.record("the update did not run"); return }
+                let (next, edited) = state.withLock { ($0.rng, $0.did) }
+                rng = next
+                guard let did = edited else { Issue.record("the update did not run"); return }
                 model.increments += did.delta
                 if let a = did.add { model.adds[a, default: []].append(info.id) }
                 if let r = did.remove { model.removes[r, default: []].append(info.id) }

@@ -100,7 +100,7 @@ public func snapshot(_ dir: String) -> [String: Data] {
 }
 
 /// A small deterministic generator (SplitMix64), so randomized tests reproduce from their seed.
-public struct SplitMix: RandomNumberGenerator {
+public struct SplitMix: RandomNumberGenerator, Sendable {
     public var state: UInt64
     public init(state: UInt64) { self.state = state }
     public mutating func next() -> UInt64 {
