@@ -13,6 +13,17 @@ public final class SyncInitiator {
     private var lastSent: SyncEndpoint.Snapshot?
     private var saved: PeerState.Entry?
     public private(set) var finished = false
+    /// Whether the responder tested the request it is answering against a filter of this
+    /// side's commits: not a first-contact HELLO (it ignores that filter), not a SYNC sent
+    /// without a filter (`more`).
+    private var requestTested = false
+    /// Replies in a row that moved nothing although they answered a tested request. A false
+    /// positive hides a commit from one such reply only, since every filter has a fresh salt.
+    private var testedIdleReplies = 0
+    /// Pulling only: tested idle replies after which the responder has sent everything. Each
+    /// hides a commit the responder holds with the filter's false-positive rate (about 1%), so
+    /// the chance that one stays hidden is about 10⁻⁶; the next sync fetches it.
+    public static let pullOnlyIdleReplies = 3
 
     /// `address` names the responder for this store's per-peer state (a canonical path or a
     /// URL); `repositories` selects what to sync, all when empty. Commits of repositories outside
@@ -50,6 +61,7 @@ public final class SyncInitiator {
         switch try endpoint.decodeReceived(reply) {
         case .welcome(_, let accepted, let b) where endpoint.report.rounds == 1:
             endpoint.scopeMarks = accepted ? (saved?.marks ?? [:]) : nil
+            requestTested = accepted
             body = b
         case .sync(let b) where endpoint.report.rounds > 1:
             body = b
@@ -65,9 +77,11 @@ public final class SyncInitiator {
             return nil
         }
         try endpoint.absorb(body)
-        // Pulling only: when all that differs is withheld, two idle rounds (two fresh filter salts)
+        if endpoint.idleRounds == 0 { testedIdleReplies = 0 } else if requestTested { testedIdleReplies += 1 }
+        // Pulling only: when all that differs is withheld, idle replies to several fresh filters
         // mean the responder has sent everything. No token is saved; the stores still differ.
-        if !endpoint.withheld.isEmpty, endpoint.idleRounds >= 2, !endpoint.hasQueued, !endpoint.hasHeld, !endpoint.hasNeeds {
+        if !endpoint.withheld.isEmpty, testedIdleReplies >= Self.pullOnlyIdleReplies,
+           !endpoint.hasQueued, !endpoint.hasHeld, !endpoint.hasNeeds {
             endpoint.report.commitsWithheld = endpoint.withheld.count
             finished = true
             return nil
@@ -78,6 +92,7 @@ public final class SyncInitiator {
         let snapshot = try endpoint.snapshot()
         lastSent = snapshot
         let next = try endpoint.nextBody(digest: snapshot.digest, withFilter: !body.more)
+        requestTested = next.filter != nil
         return endpoint.countSent(SyncMessage.sync(next).encoded())
     }
 }
