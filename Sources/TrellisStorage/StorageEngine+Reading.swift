@@ -1,0 +1,177 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Synchronization
+import TrellisCore
+import TrellisCrypto
+
+// Reads: records, history, commits, and what sync sessions read (docs/sync.md).
+extension StorageEngine {
+    public func repositoryNames() throws(TrellisError) -> [String] {
+        try reading { () throws(TrellisError) in
+            for name in try FileSystem.list(path + "/repos") where repos[name] == nil { loadIfPresent(name) }
+            return repos.keys.sorted()
+        }
+    }
+
+    public func keys(in repo: String) throws(TrellisError) -> [String] {
+        try reading { () throws(TrellisError) in try repository(repo).liveKeys() }
+    }
+
+    /// The repository's in-memory index, caught up (tests and maintenance).
+    func withIndex<T>(_ repo: String, _ body: (RepositoryIndex) throws(TrellisError) -> T) throws(TrellisError) -> T {
+        try reading { () throws(TrellisError) in try body(try repository(repo)) }
+    }
+
+    /// Counts and sizes of a repository; reads all of its history.
+    public func stats(_ repo: String) throws(TrellisError) -> RepositoryStats {
+        try reading { () throws(TrellisError) in try RepositoryStats.measure(try repository(repo)) }
+    }
+
+    /// The heads of a record, newest first. Throws when the key has never been written.
+    public func heads(_ repo: String, _ key: String) throws(TrellisError) -> [CommitInfo] {
+        try reading { () throws(TrellisError) in
+            let heads = try repository(repo).heads(of: key)
+            guard !heads.isEmpty else { throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'") }
+            return heads
+        }
+    }
+
+    /// The newest head of a record and its document; the document is nil when that head deletes it.
+    public func current(_ repo: String, _ key: String) throws(TrellisError) -> (CommitInfo, Document?) {
+        try reading { () throws(TrellisError) in
+            guard let c = try repository(repo).current(key) else {
+                throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
+            }
+            return c
+        }
+    }
+
+    /// The record's document as every peer holding its heads sees it: the newest head's, or,
+    /// with several heads, their merge computed in memory (nothing is written). nil when deleted.
+    public func merged(_ repo: String, _ key: String) throws(TrellisError) -> Document? {
+        try reading { () throws(TrellisError) in
+            let index = try repository(repo)
+            let heads = try index.heads(of: key)
+            guard !heads.isEmpty else { throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'") }
+            guard heads.count > 1 else { return try index.document(of: heads[0].id) }
+            return try HeadMerge.mergeCommit(repository: repo, key: key, heads: heads.map(\.id), source: index).commit.document
+        }
+    }
+
+    /// Commits newest first: of one key, or of the whole repository; at most `limit` of them.
+    public func history(_ repo: String, key: String? = nil, limit: Int? = nil) throws(TrellisError) -> [CommitInfo] {
+        try reading { () throws(TrellisError) in
+            let index = try repository(repo)
+            let infos: [CommitInfo]
+            if let key {
+                guard let found = try index.history(of: key) else {
+                    throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
+                }
+                infos = found
+            } else {
+                infos = try index.allCommits()
+            }
+            return CommitInfo.newestFirst(infos, limit: limit)
+        }
+    }
+
+    /// A stored commit, read from its frame on disk.
+    public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
+        try reading { () throws(TrellisError) in try lookUp(id) { index throws(TrellisError) in try index.signedCommit(id) } }
+    }
+
+    public func info(_ id: CommitID) throws(TrellisError) -> CommitInfo {
+        try reading { () throws(TrellisError) in try lookUp(id) { index throws(TrellisError) in try index.info(id) } }
+    }
+
+    /// Finds a commit in what this process has read, or else after reading what other
+    /// processes wrote since (into any repository, new ones included).
+    func lookUp<T>(_ id: CommitID, _ find: (RepositoryIndex) throws(TrellisError) -> T?) throws(TrellisError) -> T {
+        for index in repos.values { if let found = try find(index) { return found } }
+        for name in try FileSystem.list(path + "/repos").sorted() {
+            guard let index = try? existingRepository(name) else { continue }  // unreadable ones were reported
+            if let found = try find(index) { return found }
+        }
+        throw TrellisError(.notFound, "unknown commit \(id.short)")
+    }
+
+    /// A repository's heads and the end of its arrival numbers, read together (both empty for a
+    /// repository this store does not hold).
+    public struct SyncView: Sendable {
+        public let seqEnd: UInt64
+        public let heads: [CommitID]
+    }
+
+    public func syncView(_ repo: String) throws(TrellisError) -> SyncView {
+        try reading { () throws(TrellisError) in
+            guard let index = try existingRepository(repo) else { return SyncView(seqEnd: 0, heads: []) }
+            return SyncView(seqEnd: index.seqEnd, heads: index.allHeadIDs())
+        }
+    }
+
+    /// Commits of a repository that arrived at or after arrival number `start`, parents first.
+    public func ids(in repo: String, arrivedSince start: UInt64) throws(TrellisError) -> [CommitID] {
+        try arrivals(in: repo, since: start).ids
+    }
+
+    /// The same, with the arrival end they were read at (the next call can start there).
+    public func arrivals(in repo: String, since start: UInt64) throws(TrellisError) -> (ids: [CommitID], end: UInt64) {
+        try reading { () throws(TrellisError) in
+            guard let index = try existingRepository(repo) else { return ([], 0) }
+            return (try index.ids(arrivedSince: start), index.seqEnd)
+        }
+    }
+
+    /// Which of these commits a repository holds, under one look at the store.
+    public func stored(_ ids: Set<CommitID>, in repo: String) throws(TrellisError) -> Set<CommitID> {
+        try reading { () throws(TrellisError) in
+            guard let index = try existingRepository(repo) else { return [] }
+            return ids.filter(index.contains)
+        }
+    }
+
+    /// Stored commits of one repository, in the order asked.
+    public func commits(in repo: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
+        try reading { () throws(TrellisError) in
+            try repository(repo).signedCommits(ids)
+        }
+    }
+
+    /// A full id from hex: all 64 digits, or a unique prefix of at least 4, as git accepts.
+    public func resolve(_ text: String) throws(TrellisError) -> CommitID {
+        let hex = text.lowercased()
+        guard hex.count >= 4, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else {
+            throw TrellisError(.invalidArgument, "'\(text)' is not a commit id (4 to 64 hex digits)")
+        }
+        if hex.count == 64, let id = CommitID(hex: hex) {
+            _ = try info(id)
+            return id
+        }
+        return try reading { () throws(TrellisError) in
+            var found: [CommitID] = []
+            for index in repos.values { found += index.ids(withHexPrefix: hex) }
+            guard found.count <= 1 else { throw TrellisError(.invalidArgument, "commit prefix '\(text)' is ambiguous") }
+            guard let id = found.first else { throw TrellisError(.notFound, "unknown commit \(text)") }
+            return id
+        }
+    }
+
+    /// The conflicts that each merge commit of a repository (or of one key) resolved, newest
+    /// first. Merges are deterministic, so they are recomputed rather than stored.
+    public func conflicts(_ repo: String, key: String? = nil) throws(TrellisError) -> [(CommitInfo, [MergeConflict])] {
+        let merges = try history(repo, key: key).filter { $0.kind.isMerge }
+        return try reading { () throws(TrellisError) in
+            let index = try repository(repo)
+            var out: [(CommitInfo, [MergeConflict])] = []
+            for m in merges {
+                let outcome = try HeadMerge.mergeCommit(repository: repo, key: m.key, heads: m.parents, source: index)
+                if !outcome.conflicts.isEmpty { out.append((m, outcome.conflicts)) }
+            }
+            return out
+        }
+    }
+}
