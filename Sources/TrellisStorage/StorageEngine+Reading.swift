@@ -55,11 +55,20 @@ extension StorageEngine {
     public func merged(_ repo: String, _ key: String) throws(TrellisError) -> Document? {
         try reading { () throws(TrellisError) in
             let index = try repository(repo)
-            let heads = try index.heads(of: key)
-            guard !heads.isEmpty else { throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'") }
-            guard heads.count > 1 else { return try index.document(of: heads[0].id) }
-            return try HeadMerge.mergeCommit(repository: repo, key: key, heads: heads.map(\.id), source: index).commit.document
+            guard let document = try mergedDocument(index, key) else {
+                throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
+            }
+            return document
         }
+    }
+
+    /// The merged document of a key's heads (the caller holds `mutex`): nil when the key has
+    /// never been written, `.some(nil)` when it is deleted.
+    func mergedDocument(_ index: RepositoryIndex, _ key: String) throws(TrellisError) -> Document?? {
+        let heads = try index.heads(of: key)
+        guard !heads.isEmpty else { return nil }
+        guard heads.count > 1 else { return .some(try index.document(of: heads[0].id)) }
+        return .some(try HeadMerge.mergeCommit(repository: index.name, key: key, heads: heads.map(\.id), source: index).commit.document)
     }
 
     /// Commits newest first: of one key, or of the whole repository; at most `limit` of them.

@@ -34,18 +34,37 @@ extension StorageEngine {
     public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] {
         try writeBatch { (batch: inout Batch) throws(TrellisError) in
             var results: [CommitInfo] = []
-            for request in requests {
-                let (index, isNew) = try repositoryForWriting(request.repository, mustExist: request.needsExistingRecord)
-                if isNew { batch.created.append(request.repository) }
-                // A change on top of several heads builds on their merge, written in the same frame.
-                if request.parents == nil, let merge = try mergeCommit(index, request.key) {
-                    try batch.stage(merge, in: index)
-                }
-                let commit = try makeCommit(request, index: index)
-                try batch.stage(commit, in: index)
-                results.append(try indexInfo(index, commit.id))
-            }
+            for request in requests { results.append(try stage(request, into: &batch)) }
             return results
+        }
+    }
+
+    /// Builds a request's commit from the current state (earlier requests of the batch
+    /// included) and stages it; the caller is the group leader, under `mutex`.
+    func stage(_ request: WriteRequest, into batch: inout Batch) throws(TrellisError) -> CommitInfo {
+        let (index, isNew) = try repositoryForWriting(request.repository, mustExist: request.needsExistingRecord)
+        if isNew { batch.created.append(request.repository) }
+        // A change on top of several heads builds on their merge, written in the same frame.
+        if request.parents == nil, let merge = try mergeCommit(index, request.key) {
+            try batch.stage(merge, in: index)
+        }
+        let commit = try makeCommit(request, index: index)
+        try batch.stage(commit, in: index)
+        return try indexInfo(index, commit.id)
+    }
+
+    /// Runs `body` as one write transaction (`EngineTransaction`): its reads see its own
+    /// writes, and all of its writes commit together, one frame per repository and one fsync,
+    /// or none do. `body` runs under the write lock, possibly on another writer's thread.
+    public func transaction<T: Sendable>(_ body: @Sendable (EngineTransaction) throws(TrellisError) -> T) throws(TrellisError) -> T {
+        try writeBatch { (batch: inout Batch) throws(TrellisError) in
+            let tx = EngineTransaction(engine: self)
+            defer {
+                // Also when `body` throws: what it staged is then rolled back with the batch.
+                batch = tx.batch
+                tx.closed = true
+            }
+            return try body(tx)
         }
     }
 

@@ -13,7 +13,7 @@ import TrellisTestSupport
         let writer = try clientStore(dir, "writer")
         let outsider = try clientStore(dir, "outsider")
         try server.store.changeAccess("tasks", grant: true, try writer.identity, .write)
-        try writer.repository("tasks").put("t1", value: ["title": "secret"])
+        try await writer.repository("tasks").put("t1", value: ["title": "secret"])
         try await writer.sync(url: server.url)
         let before = try server.store.allCommitIDs("tasks")
         #expect(before.count == 1)
@@ -26,7 +26,7 @@ import TrellisTestSupport
         #expect(try outsider.allCommitIDs("tasks").isEmpty)
 
         // Writing: refused, and the server's repository is unchanged.
-        try outsider.repository("tasks").put("t2", value: ["title": "intruder"])
+        try await outsider.repository("tasks").put("t2", value: ["title": "intruder"])
         let write = await failure { try await outsider.sync(url: server.url, repositories: ["tasks"]) }
         #expect(write?.contains("may not read") == true)
         #expect(try server.store.allCommitIDs("tasks") == before)
@@ -66,11 +66,11 @@ import TrellisTestSupport
 
         // Concurrent edits of one record, then a merge made by a client: the server accepts the
         // merge only because it recomputes it.
-        try a.repository("notes").put("n", value: ["title": "A", "body": "x"])
+        try await a.repository("notes").put("n", value: ["title": "A", "body": "x"])
         try await a.sync(url: server.url)
         try await b.sync(url: server.url)
-        try a.repository("notes").put("n", value: ["title": "A2", "body": "x"])
-        try b.repository("notes").put("n", value: ["title": "A", "body": "y"])
+        try await a.repository("notes").put("n", value: ["title": "A2", "body": "x"])
+        try await b.repository("notes").put("n", value: ["title": "A", "body": "y"])
         try await a.sync(url: server.url)
         try await b.sync(url: server.url)
         #expect(try b.repository("notes").heads("n").count == 2)
@@ -91,27 +91,27 @@ import TrellisTestSupport
         try server.store.changeAccess("tasks", grant: true, try writer.identity, .write)
         // The writer holds a commit the stranger signed (from a direct sync between them), and
         // builds on it: neither may go to the server, but the writer's own record must.
-        try stranger.repository("tasks").put("s", value: ["v": 1])
-        try writer.repository("tasks").put("w", value: ["v": 2])
+        try await stranger.repository("tasks").put("s", value: ["v": 1])
+        try await writer.repository("tasks").put("w", value: ["v": 2])
         try writer.sync(with: stranger)
-        try writer.repository("tasks").put("s", value: ["v": 3])  // on top of the stranger's commit
+        try await writer.repository("tasks").put("s", value: ["v": 3])  // on top of the stranger's commit
         let report = try await writer.sync(url: server.url)
         #expect(report.commitsWithheld == 2)
-        #expect(try server.store.repository("tasks").keys() == ["w"])
-        #expect(try server.store.allCommitIDs("tasks") == Set(try writer.repository("tasks").history("w").map(\.id)))
+        #expect(try await server.store.repository("tasks").keys() == ["w"])
+        #expect(try await server.store.allCommitIDs("tasks") == Set(try writer.repository("tasks").history("w").map(\.id)))
         try await server.stop()
     }
 
     @Test func repositoryWithoutListIsTheServersAlone() async throws {
         let dir = TemporaryDirectory()
         let server = try await RunningServer.start(dir.file("server"))
-        try server.store.repository("private").put("k", value: ["v": 1])
+        try await server.store.repository("private").put("k", value: ["v": 1])
         let client = try clientStore(dir, "client")
         try server.store.changeAccess("public", grant: true, try client.identity, .write)
         let refused = await failure { try await client.sync(url: server.url, repositories: ["private"]) }
         #expect(refused?.contains("may not read repository 'private'") == true)
         // With no repositories named, the client syncs exactly those it may read.
-        try client.repository("public").put("k", value: ["v": 2])
+        try await client.repository("public").put("k", value: ["v": 2])
         try await client.sync(url: server.url)
         #expect(try server.store.allCommitIDs("public").count == 1)
         #expect(try client.allCommitIDs("private").isEmpty)
@@ -122,7 +122,7 @@ import TrellisTestSupport
         let dir = TemporaryDirectory()
         let server = try await RunningServer.start(dir.file("server")) { $0.open = true }
         let (a, b) = (try clientStore(dir, "a"), try clientStore(dir, "b"))
-        try a.repository("any").put("k", value: ["v": 1])
+        try await a.repository("any").put("k", value: ["v": 1])
         try await a.sync(url: server.url)
         try await b.sync(url: server.url)
         #expect(try b.allCommitIDs("any") == a.allCommitIDs("any"))

@@ -19,8 +19,8 @@ import TrellisTestSupport
                     var round = 0
                     repeat {
                         // Shared keys too, so concurrent edits meet and merge.
-                        mine.append(try client.repository("shared").put("k\(n)-\(round)", value: ["n": n, "round": round]))
-                        mine.append(try client.repository("shared").put("common\(round % 3)", value: ["by": n]))
+                        mine.append(try await client.repository("shared").put("k\(n)-\(round)", value: ["n": n, "round": round]))
+                        mine.append(try await client.repository("shared").put("common\(round % 3)", value: ["by": n]))
                         try await client.sync(url: server.url)
                         round += 1
                     } while Date() < deadline

@@ -37,7 +37,7 @@ final class Collected: @unchecked Sendable {
         let (writer, watcher, keyWatcher) = (try clientStore(dir, "w"), try clientStore(dir, "x"), try clientStore(dir, "k"))
         for s in [writer, watcher, keyWatcher] { try server.store.changeAccess("feed", grant: true, try s.identity, .write) }
         // History before the watch starts is caught up silently.
-        let old = try writer.repository("feed").put("a", value: ["n": 0])
+        let old = try await writer.repository("feed").put("a", value: ["n": 0])
         try await writer.sync(url: server.url)
 
         let all = Collected(), onlyB = Collected()
@@ -47,7 +47,7 @@ final class Collected: @unchecked Sendable {
 
         var written: [CommitID] = []
         for i in 1...3 {
-            written.append(try writer.repository("feed").put(i == 2 ? "b" : "a", value: ["n": i]))
+            written.append(try await writer.repository("feed").put(i == 2 ? "b" : "a", value: ["n": i]))
             try await writer.sync(url: server.url)
         }
         #expect(await eventually { all.ids == written })
@@ -56,7 +56,7 @@ final class Collected: @unchecked Sendable {
         #expect(all.failure == nil)
 
         // A commit written into the server's own store (as another process would) is pushed too.
-        let local = try server.store.repository("feed").put("a", value: ["n": 4])
+        let local = try await server.store.repository("feed").put("a", value: ["n": 4])
         #expect(await eventually { all.ids.last == local })
         t1.cancel()
         t2.cancel()
@@ -69,14 +69,14 @@ final class Collected: @unchecked Sendable {
         let (writer, watcher) = (try clientStore(dir, "w"), try clientStore(dir, "x"))
         try server.store.changeAccess("feed", grant: true, try writer.identity, .write)
         try server.store.changeAccess("feed", grant: true, try watcher.identity, .read)
-        try writer.repository("feed").put("a", value: ["n": 0])
+        try await writer.repository("feed").put("a", value: ["n": 0])
         try await writer.sync(url: server.url)
         let seen = Collected()
         _ = seen.watch(watcher, server.url, "feed")
         #expect(try await eventually { try !watcher.allCommitIDs("feed").isEmpty })
 
         try server.store.changeAccess("feed", grant: false, try watcher.identity, .read)
-        let hidden = try writer.repository("feed").put("a", value: ["n": 1])
+        let hidden = try await writer.repository("feed").put("a", value: ["n": 1])
         try await writer.sync(url: server.url)
         #expect(await eventually { seen.finished })
         #expect(seen.failure?.contains("revoked") == true)

@@ -22,14 +22,14 @@ import TrellisTestSupport
         #expect(await eventually { relay.server.broker.subscriberCount("feed") == 2 })
 
         // A pushes: both watchers store the commits, verified; the relay keeps none.
-        let first = try a.repository("feed").put("k", value: ["v": 1])
+        let first = try await a.repository("feed").put("k", value: ["v": 1])
         let report = try await a.sync(url: relay.url)
         #expect(report.commitsSent == 1)
         #expect(await eventually { seenW.ids == [first] && seenReader.ids == [first] })
         #expect(try relay.store.repositoryNames().isEmpty)
 
         // A second push sends only what is new since the first.
-        let second = try a.repository("feed").put("k", value: ["v": 2])
+        let second = try await a.repository("feed").put("k", value: ["v": 2])
         #expect(try await a.sync(url: relay.url).commitsSent == 1)
         #expect(await eventually { seenW.ids == [first, second] })
 
@@ -38,16 +38,16 @@ import TrellisTestSupport
         let seenLate = Collected()
         _ = seenLate.watch(late, relay.url, "feed")
         #expect(await eventually { relay.server.broker.subscriberCount("feed") == 3 })
-        let third = try a.repository("feed").put("k", value: ["v": 3])
+        let third = try await a.repository("feed").put("k", value: ["v": 3])
         _ = try await a.sync(url: relay.url)
         #expect(await eventually { Set(seenLate.ids) == [first, second, third] })
         #expect(try late.allCommitIDs("feed") == a.allCommitIDs("feed"))
 
         // Refused: an outsider's push and a reader's push, each with a clear error; nothing is forwarded.
-        try outsider.repository("feed").put("x", value: ["v": 0])
+        try await outsider.repository("feed").put("x", value: ["v": 0])
         let refused = await failure { try await outsider.sync(url: relay.url, repositories: ["feed"]) }
         #expect(refused?.contains("may not write to repository 'feed'") == true)
-        try reader.repository("feed").put("y", value: ["v": 0])
+        try await reader.repository("feed").put("y", value: ["v": 0])
         let readOnly = await failure { try await reader.sync(url: relay.url, repositories: ["feed"]) }
         #expect(readOnly?.contains("may not write to repository 'feed'") == true)
         try await Task.sleep(nanoseconds: 300_000_000)
@@ -63,7 +63,7 @@ import TrellisTestSupport
             $0.open = true
         }
         let writer = try clientStore(dir, "w")
-        let id = try writer.repository("feed").put("k", value: ["v": 1])
+        let id = try await writer.repository("feed").put("k", value: ["v": 1])
         let commit = try writer.commit(id)
         var flipped = commit.signature
         flipped[0] ^= 1

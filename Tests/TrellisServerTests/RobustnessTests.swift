@@ -31,7 +31,7 @@ import TrellisTestSupport
     /// The server still serves a well-behaved client, and its store is intact.
     func stillServing(_ server: RunningServer, _ dir: TemporaryDirectory, _ label: String) async throws {
         let client = try clientStore(dir, "good-" + label)
-        try client.repository("r").put("k-" + label, value: ["v": 1])
+        try await client.repository("r").put("k-" + label, value: ["v": 1])
         try await client.sync(url: server.url)
         #expect(try server.store.allCommitIDs("r").isSuperset(of: client.allCommitIDs("r")))
         #expect(try Store.fsck(server.store.path).isClean)
@@ -137,7 +137,7 @@ import TrellisTestSupport
             $0.sessionTimeout = 0.5
         }
         let other = try clientStore(dir, "stalled")
-        try other.repository("r").put("k", value: ["v": 1])
+        try await other.repository("r").put("k", value: ["v": 1])
         let hello = try SyncInitiator(engine: other.engine, address: "test", repositories: ["r"]).hello()
         let (port, key) = (server.port, try other.engine.identity)
         let results = try await onThread { () throws -> [Bool] in
@@ -159,7 +159,7 @@ import TrellisTestSupport
         let dir = TemporaryDirectory()
         let server = try await RunningServer.start(dir.file("server")) { $0.open = true }
         let client = try clientStore(dir, "client")
-        for i in 0..<300 { try client.repository("r").put("k\(i)", value: ["v": "\(i)", "pad": String(repeating: "x", count: 2000)]) }
+        for i in 0..<300 { try await client.repository("r").put("k\(i)", value: ["v": "\(i)", "pad": String(repeating: "x", count: 2000)]) }
         let (port, engine) = (server.port, client.engine)
         for _ in 0..<5 {
             let initiator = try SyncInitiator(engine: engine, address: "abrupt", repositories: ["r"])
@@ -205,7 +205,7 @@ import TrellisTestSupport
         // About 8 MB of pushes: more than the kernel's socket buffers can absorb.
         for round in 0..<8 {
             for i in 0..<100 {
-                written.append(try writer.repository("r").put("k\(round)-\(i)", value: ["pad": String(repeating: "\(i % 10)", count: 10_000)]))
+                written.append(try await writer.repository("r").put("k\(round)-\(i)", value: ["pad": String(repeating: "\(i % 10)", count: 10_000)]))
             }
             try await writer.sync(url: server.url)
         }

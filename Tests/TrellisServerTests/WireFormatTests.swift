@@ -37,7 +37,7 @@ import TrellisTestSupport
     // Another store writes two commits and syncs: the subscriber gets them in a PUSH.
     let writer = try clientStore(dir, "writer")
     try server.store.changeAccess("feed", grant: true, try writer.identity, .write)
-    let ids = [try writer.repository("feed").put("a", value: ["v": 1]), try writer.repository("feed").put("a", value: ["v": 2])]
+    let ids = [try await writer.repository("feed").put("a", value: ["v": 1]), try await writer.repository("feed").put("a", value: ["v": 2])]
     try await writer.sync(url: server.url)
     let push = try #require(try await onThread { socket.readMessage() })
     try Data(push).write(to: URL(fileURLWithPath: captured + "/4"))

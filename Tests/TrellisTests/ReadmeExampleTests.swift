@@ -37,3 +37,31 @@ func readmeExample(path: String) throws -> (Task?, Int) {
     let example = String(source[begin.upperBound..<end.lowerBound])
     #expect(readme.contains(example))
 }
+
+// README-ASYNC-BEGIN
+struct Todo: Codable, Sendable, Equatable { var title: String; var done: Bool }
+
+func asyncExample(store: Store) async throws {
+    let todos = try store.repository("todos")
+    try await todos.put("a", value: Todo(title: "write", done: false))
+    try await store.write { tx in
+        let a = try tx.get("todos", "a", as: Todo.self)
+        try tx.put("todos", "b", value: Todo(title: (a?.title ?? "") + " more", done: false))
+    }
+    try await todos.update("a", as: Todo.self) { $0.done = true }
+    let b = try await todos.get("b", as: Todo.self)  // "write more"
+    print(b?.title ?? "")
+}
+// README-ASYNC-END
+
+@Test func readmeAsyncExampleRunsAndIsShown() async throws {
+    let dir = TemporaryDirectory()
+    let store = try Store.open(dir.file("store"))
+    try await asyncExample(store: store)
+    #expect(try await store.repository("todos").get("a", as: Todo.self) == Todo(title: "write", done: true))
+    #expect(try await store.repository("todos").get("b", as: Todo.self) == Todo(title: "write more", done: false))
+    let source = try String(contentsOfFile: #filePath, encoding: .utf8)
+    let readme = try String(contentsOfFile: TestPaths.packageRoot + "/README.md", encoding: .utf8)
+    let begin = try #require(source.range(of: "// README-ASYNC-BEGIN\n")), end = try #require(source.range(of: "// README-ASYNC-END"))
+    #expect(readme.contains(String(source[begin.upperBound..<end.lowerBound])))
+}

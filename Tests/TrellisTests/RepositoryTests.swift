@@ -80,7 +80,7 @@ struct Everything: Codable, Equatable {
             }
         }
     }
-    #expect(try repo.get("counter")?["n"] == .int(100))
+    #expect(try await repo.get("counter")?["n"] == .int(100))
     #expect(try repo.heads("counter").count == 1)
 }
 
