@@ -4,13 +4,6 @@ import TrellisCore
 import TrellisStorage
 import TrellisSync
 
-/// A commit that arrived in a watched repository, with the record's document as of that commit.
-public struct Change: Sendable {
-    public let commit: CommitInfo
-    /// nil for a deletion.
-    public let document: Document?
-}
-
 extension Store {
     /// Syncs with a `trellis serve` server both ways over WebSocket (docs/server.md). With no
     /// repositories named, every repository the server lets this store's identity read.

@@ -82,6 +82,9 @@ extension StorageEngine {
             return
         }
         for name in written.touched.sorted() { maintainAfterWrite(name) }
+        if !written.touched.isEmpty {
+            for observer in commitObservers.withLock({ Array($0.values) }) { observer(written.touched) }
+        }
     }
 
     /// The jobs' commits, staged and appended under `mutex` (not yet fsynced).

@@ -91,6 +91,23 @@ public final class StorageEngine: @unchecked Sendable {
     var clock = HybridLogicalClock()
     var pendingWarnings: [String] = []
     var lockWait: Double = 10
+    /// Called after each write group with the repositories it wrote (durable in `full` mode),
+    /// for local change streams; behind its own lock, so that observers never wait for `mutex`.
+    let commitObservers = Mutex<[UInt64: @Sendable (Set<String>) -> Void]>([:])
+    let nextObserver = Atomic<UInt64>(0)
+
+    /// Registers `observer`, called with the names of the repositories each write group of this
+    /// engine changed (not other processes'), on the writer's thread; returns its token.
+    public func observeCommits(_ observer: @escaping @Sendable (Set<String>) -> Void) -> UInt64 {
+        let token = nextObserver.add(1, ordering: .relaxed).newValue
+        commitObservers.withLock { $0[token] = observer }
+        return token
+    }
+
+    public func stopObservingCommits(_ token: UInt64) {
+        _ = commitObservers.withLock { $0.removeValue(forKey: token) }
+    }
+
     /// Where the group leader works without `mutex`, for tests that read meanwhile.
     enum LeaderStep: Sendable { case waitingForLock, syncing, sealing }
     /// Called by the group leader, without `mutex`, at each `LeaderStep` (tests only).
