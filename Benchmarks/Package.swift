@@ -17,7 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     // One executable target per area, each in Benchmarks/NAME, as the benchmark plugin expects.
-    targets: ["Storage", "History", "Merge", "Sync", "Server"].map { name in
+    targets: ["Storage", "History", "Merge", "Sync", "Server", "AsyncAPI"].map { name in
         .executableTarget(
             name: name,
             dependencies: [

@@ -53,7 +53,7 @@ extension Store {
 }
 
 /// Waits until `condition` holds, polling, for at most `seconds`.
-func eventually(_ seconds: Double = 10, _ condition: () throws -> Bool) async rethrows -> Bool {
+func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) async rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try condition() { return true }

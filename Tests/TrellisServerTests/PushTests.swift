@@ -91,10 +91,10 @@ final class Collected: @unchecked Sendable {
         let seen = Collected()
         _ = seen.watch(watcher, server.url, "feed")
         // Stop only once the watch is subscribed: under load it may take a while to connect.
-        #expect(await eventually(30) { server.server.broker.subscriberCount("feed") == 1 })
+        #expect(await eventually(60) { server.server.broker.subscriberCount("feed") == 1 })
         #expect(!seen.finished)
         try await server.stop()
-        #expect(await eventually(20) { seen.finished })
+        #expect(await eventually(60) { seen.finished })
         #expect(seen.failure != nil)
         let after = await failure { try await watcher.sync(url: server.url) }
         #expect(after?.contains("cannot connect") == true)

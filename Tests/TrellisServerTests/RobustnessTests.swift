@@ -209,7 +209,7 @@ import TrellisTestSupport
             }
             try await writer.sync(url: server.url)
         }
-        #expect(await eventually(20) { Set(seen.ids) == Set(written) })
+        #expect(await eventually(60) { Set(seen.ids) == Set(written) })
         #expect(try await onThread { slow.closedByPeer() })
         try await server.stop()
     }

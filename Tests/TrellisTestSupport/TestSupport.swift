@@ -147,7 +147,7 @@ public final class BackgroundProcess: @unchecked Sendable {
     public var stderr: String { lock.withLock { errText } }
 
     /// Waits up to `seconds` for an output line passing `match`.
-    public func line(within seconds: Double = 10, where match: (String) -> Bool) -> String? {
+    public func line(within seconds: Double = 30, where match: (String) -> Bool) -> String? {
         let deadline = Date().addingTimeInterval(seconds)
         repeat {
             if let l = lines.first(where: match) { return l }
