@@ -1,9 +1,12 @@
 internal import TrellisSodium
 
 /// An Ed25519 public key (32 bytes).
-public struct PublicKey: Hashable, Sendable {
+public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
     public static let size = 32
     public let bytes: [UInt8]
+
+    /// The key as 64 lowercase hex digits, as `trellis identity` and access lists write it.
+    public var description: String { Hex.encode(bytes) }
 
     public init(bytes: [UInt8]) throws(CryptoError) {
         guard bytes.count == Self.size else {

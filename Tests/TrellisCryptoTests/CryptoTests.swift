@@ -27,3 +27,9 @@ import TrellisCrypto
     #expect(Hex.decode("zz") == nil)
     #expect(Hex.decode("00Ff") == [0, 255])
 }
+
+@Test func publicKeysPrintAsHex() throws {
+    let key = try SigningKey(seed: [UInt8](repeating: 1, count: 32)).publicKey
+    #expect("\(key)" == Hex.encode(key.bytes))
+    #expect("\(key)".count == 64)
+}
