@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "Trellis", targets: ["Trellis"]),
+        .library(name: "TrellisClient", targets: ["TrellisClient"]),
         .library(name: "TrellisServer", targets: ["TrellisServer"]),
         .executable(name: "trellis", targets: ["trellis"]),
     ],
@@ -34,10 +35,22 @@ let package = Package(
         .target(name: "TrellisStorage", dependencies: ["TrellisCore", "TrellisCrypto", "TrellisLZ4"]),
         .target(name: "TrellisSync", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto"]),
         .target(name: "Trellis", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto", "TrellisSync"]),
+        // The WebSocket client (`Store.sync(url:)`, `Store.changes(from:)`) and the wire messages
+        // it shares with the server: an app links it without the server.
+        .target(
+            name: "TrellisClient",
+            dependencies: [
+                "Trellis", "TrellisSync", "TrellisStorage", "TrellisCore", "TrellisCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
         .target(
             name: "TrellisServer",
             dependencies: [
-                "Trellis", "TrellisSync", "TrellisStorage", "TrellisCore", "TrellisCrypto",
+                "Trellis", "TrellisClient", "TrellisSync", "TrellisStorage", "TrellisCore", "TrellisCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -48,20 +61,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "Trellis", "TrellisServer",
+                "Trellis", "TrellisClient", "TrellisServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Fuzz harnesses (scripts/fuzz.sh); built normally, it replays saved inputs.
         .executableTarget(
             name: "trellis-fuzz",
-            dependencies: ["TrellisCore", "TrellisCrypto", "TrellisStorage", "TrellisSync", "TrellisServer"]
+            dependencies: ["TrellisCore", "TrellisCrypto", "TrellisStorage", "TrellisSync", "TrellisClient", "TrellisServer"]
         ),
         .target(name: "TrellisTestSupport", dependencies: ["Trellis"], path: "Tests/TrellisTestSupport"),
         .testTarget(name: "TrellisCryptoTests", dependencies: ["TrellisCrypto"]),
@@ -69,7 +81,7 @@ let package = Package(
         .testTarget(name: "TrellisStorageTests", dependencies: ["TrellisStorage", "TrellisTestSupport"]),
         .testTarget(name: "TrellisSyncTests", dependencies: ["TrellisSync", "TrellisTestSupport"]),
         .testTarget(name: "TrellisTests", dependencies: ["Trellis", "TrellisTestSupport"]),
-        .testTarget(name: "TrellisServerTests", dependencies: ["TrellisServer", "TrellisSync", "TrellisStorage", "TrellisCrypto", "TrellisTestSupport"]),
+        .testTarget(name: "TrellisServerTests", dependencies: ["TrellisServer", "TrellisClient", "TrellisSync", "TrellisStorage", "TrellisCrypto", "TrellisTestSupport"]),
         .testTarget(name: "TrellisCLITests", dependencies: ["TrellisTestSupport"]),
     ]
 )

@@ -22,6 +22,7 @@ let package = Package(
             name: name,
             dependencies: [
                 .product(name: "Trellis", package: trellisIdentity),
+                .product(name: "TrellisClient", package: trellisIdentity),
                 .product(name: "TrellisServer", package: trellisIdentity),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Benchmark", package: "benchmark"),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TrellisClient
 import TrellisCore
 import TrellisCrypto
 import TrellisStorage

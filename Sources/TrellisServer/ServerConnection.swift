@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOWebSocket
 import ServiceLifecycle
+import TrellisClient
 import TrellisCore
 import TrellisCrypto
 import TrellisStorage

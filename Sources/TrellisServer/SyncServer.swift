@@ -8,6 +8,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import UnixSignals
+import TrellisClient
 import Trellis
 import TrellisCore
 import TrellisStorage

@@ -6,6 +6,7 @@
 import Foundation
 @testable import TrellisCore
 import TrellisCrypto
+@testable import TrellisClient
 @testable import TrellisServer
 @testable import TrellisStorage
 @testable import TrellisSync

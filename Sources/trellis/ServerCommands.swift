@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Trellis
 import TrellisCore
+import TrellisClient
 import TrellisServer
 
 struct Serve: AsyncParsableCommand {

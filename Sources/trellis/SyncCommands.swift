@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import Trellis
 import TrellisCore
+import TrellisClient
 import TrellisServer
 
 struct SyncCommand: AsyncParsableCommand {

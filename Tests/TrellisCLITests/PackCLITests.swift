@@ -60,3 +60,17 @@ func loggedIDs(_ s: CLIStore, _ repo: String) throws -> Set<String> {
         #expect(first.hasPrefix("trellis: error:") || first.hasPrefix("Error:"), "\(args): \(r.stderr)")
     }
 }
+
+/// An app that syncs links `TrellisClient`, which must not bring the server (Hummingbird's
+/// HTTP server, service lifecycle) with it. (Read from the manifest: running SwiftPM here would
+/// wait for the lock that `swift test` holds.)
+@Test func theClientModuleLinksNoServer() throws {
+    let manifest = try String(contentsOfFile: TestPaths.packageRoot + "/Package.swift", encoding: .utf8)
+    let start = try #require(manifest.range(of: ".target(\n            name: \"TrellisClient\","))
+    let end = try #require(manifest.range(of: "\n        ),", range: start.upperBound..<manifest.endIndex))
+    let target = String(manifest[start.upperBound..<end.lowerBound])
+    #expect(target.contains("\"HummingbirdWSClient\""))
+    for server in ["TrellisServer", "\"Hummingbird\"", "HummingbirdCore", "HummingbirdWebSocket", "ServiceLifecycle", "NIOPosix"] {
+        #expect(!target.contains(server), "TrellisClient depends on \(server)")
+    }
+}

@@ -4,6 +4,7 @@ import Trellis
 import TrellisCore
 import TrellisSync
 import TrellisTestSupport
+@testable import TrellisClient
 @testable import TrellisServer
 
 @Suite struct AccessTests {

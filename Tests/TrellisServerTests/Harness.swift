@@ -3,6 +3,7 @@ import Logging
 import Testing
 import Trellis
 import TrellisTestSupport
+@testable import TrellisClient
 @testable import TrellisServer
 
 /// A server on a free loopback port, in this process, over its own store.

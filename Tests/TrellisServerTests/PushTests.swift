@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Trellis
 import TrellisTestSupport
+@testable import TrellisClient
 @testable import TrellisServer
 
 /// Collects a watch's changes as they arrive.

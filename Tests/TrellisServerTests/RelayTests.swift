@@ -5,6 +5,7 @@ import TrellisCore
 import TrellisCrypto
 import TrellisSync
 import TrellisTestSupport
+@testable import TrellisClient
 @testable import TrellisServer
 
 @Suite struct RelayTests {

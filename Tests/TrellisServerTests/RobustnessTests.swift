@@ -6,6 +6,7 @@ import TrellisCrypto
 import TrellisStorage
 import TrellisSync
 import TrellisTestSupport
+@testable import TrellisClient
 @testable import TrellisServer
 
 /// Hostile and broken clients: each gets an error or a closed socket, the server keeps serving

@@ -3,6 +3,7 @@ import Testing
 import Trellis
 import TrellisCrypto
 import TrellisTestSupport
+@testable import TrellisClient
 @testable import TrellisServer
 
 /// The server's messages, captured off the socket, decoded and checked by the independent

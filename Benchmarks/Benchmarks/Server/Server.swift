@@ -2,6 +2,7 @@ import Benchmark
 import Foundation
 import Logging
 import Trellis
+import TrellisClient
 import TrellisServer
 
 /// A server on a free loopback port with a writer and a watcher store, all in this process.

@@ -6,7 +6,7 @@ import TrellisSync
 /// The messages a WebSocket connection adds around the sync protocol (docs/server.md §Wire):
 /// authentication, the repositories a peer may use, subscriptions and pushed commits. They
 /// share the sync messages' header (version 1, then a type byte); types 1–4 are sync messages.
-enum ServerMessage: Equatable {
+package enum ServerMessage: Equatable {
     case challenge(server: [UInt8], nonce: [UInt8], relay: Bool)
     case auth(client: [UInt8], signature: [UInt8])
     /// nil: the peer may read and write every repository.
@@ -18,40 +18,44 @@ enum ServerMessage: Equatable {
     /// Relay mode: a client's PUSH was verified and forwarded to this many clients.
     case ack(recipients: Int)
 
-    struct RepositoryAccess: Equatable {
-        var name: String
-        var write: Bool
+    package struct RepositoryAccess: Equatable {
+        package var name: String
+        package var write: Bool
         /// Where the peer may write: every key that may write there, so that the peer can
         /// withhold commits by other authors that the server would refuse.
-        var writers: [PublicKey] = []
+        package var writers: [PublicKey] = []
+
+        package init(name: String, write: Bool, writers: [PublicKey] = []) {
+            (self.name, self.write, self.writers) = (name, write, writers)
+        }
     }
 
     /// At most this many writer keys per repository in `READY`.
-    static let maxWriters = 10_000
+    package static let maxWriters = 10_000
 
-    static let challengeType: UInt8 = 16
-    static let authType: UInt8 = 17
-    static let readyType: UInt8 = 18
-    static let subscribeType: UInt8 = 19
-    static let pushType: UInt8 = 20
-    static let needType: UInt8 = 21
-    static let ackType: UInt8 = 22
+    package static let challengeType: UInt8 = 16
+    package static let authType: UInt8 = 17
+    package static let readyType: UInt8 = 18
+    package static let subscribeType: UInt8 = 19
+    package static let pushType: UInt8 = 20
+    package static let needType: UInt8 = 21
+    package static let ackType: UInt8 = 22
 
-    static let nonceSize = 32
-    static let authContext = Array("trellis-auth-v1\0".utf8)
+    package static let nonceSize = 32
+    package static let authContext = Array("trellis-auth-v1\0".utf8)
 
     /// The bytes a client signs to prove its key: a context string, the server's key, the
     /// server's fresh nonce and the client's key (so a signature answers one challenge only).
-    static func authMessage(server: [UInt8], nonce: [UInt8], client: [UInt8]) -> [UInt8] {
+    package static func authMessage(server: [UInt8], nonce: [UInt8], client: [UInt8]) -> [UInt8] {
         authContext + server + nonce + client
     }
 
     /// The message type of any message, sync or server; nil for an empty or foreign one.
-    static func type(of bytes: [UInt8]) -> UInt8? {
+    package static func type(of bytes: [UInt8]) -> UInt8? {
         bytes.count >= 2 && bytes[0] == SyncMessage.version ? bytes[1] : nil
     }
 
-    func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 128)
         w.u8(SyncMessage.version)
         switch self {
@@ -96,7 +100,7 @@ enum ServerMessage: Equatable {
         return w.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws(TrellisError) -> ServerMessage {
+    package static func decode(_ bytes: [UInt8]) throws(TrellisError) -> ServerMessage {
         guard bytes.count <= SyncMessage.maxMessageBytes else {
             throw TrellisError(.corruptData, "message of \(bytes.count) bytes exceeds the limit of \(SyncMessage.maxMessageBytes)")
         }
