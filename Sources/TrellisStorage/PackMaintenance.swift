@@ -13,6 +13,11 @@ public struct PackReport: Sendable {
     public var longestChain: Int
     public var packBytes: Int
     public var packsRemoved: Int
+
+    /// A report of a repository with nothing to pack.
+    static func empty(_ repository: String) -> PackReport {
+        PackReport(repository: repository, commits: 0, deltas: 0, longestChain: 0, packBytes: 0, packsRemoved: 0)
+    }
 }
 
 /// Seal and repack: the file choreography that keeps every commit in a durable pack or in the
@@ -34,7 +39,7 @@ enum PackMaintenance {
     static func repack(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw,
                        locked: Locked, building: () -> Void = {}) throws(TrellisError) -> PackReport {
         try rewrite(index, packs: true, depth: depth, blockSize: blockSize, locked: locked, building: building)
-            ?? PackReport(repository: index.name, commits: 0, deltas: 0, longestChain: 0, packBytes: 0, packsRemoved: 0)
+            ?? .empty(index.name)
     }
 
     /// `packs`: repack (every pack and the log into one pack); otherwise seal (the log into a new pack).
@@ -80,7 +85,7 @@ enum PackMaintenance {
         try locked { () throws(TrellisError) in index.replacePacks(newPacks) }
         if packs {
             let kept = Set(newPacks.map(\.path))
-            if report == nil { report = PackReport(repository: index.name, commits: 0, deltas: 0, longestChain: 0, packBytes: 0, packsRemoved: 0) }
+            if report == nil { report = .empty(index.name) }
             for p in old where !kept.contains(p.path) {
                 // Pack first: an index without its pack is ignored, a pack without its index is not.
                 unlink(p.path)

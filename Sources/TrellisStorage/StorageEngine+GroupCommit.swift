@@ -111,7 +111,7 @@ extension StorageEngine {
 
     /// Runs `body` under `mutex` as the group leader, which holds the store's write lock: only
     /// here may catching up cut a damaged log tail (readers never change the store).
-    func leaderLocked<T>(_ body: () throws(TrellisError) -> T) throws(TrellisError) -> T {
+    func leaderLocked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         mutex.lock()
         writeLockHeld = true
         defer {
@@ -119,16 +119,6 @@ extension StorageEngine {
             mutex.unlock()
         }
         return try body()
-    }
-
-    func leaderLocked<T>(_ body: () -> T) -> T {
-        mutex.lock()
-        writeLockHeld = true
-        defer {
-            writeLockHeld = false
-            mutex.unlock()
-        }
-        return body()
     }
 
     /// `leaderLocked` in the shape that seal and repack take.
