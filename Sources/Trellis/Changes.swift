@@ -79,7 +79,7 @@ extension Repository {
     /// out, and the wake-ups (this process's writes to the repository, and a timer for other
     /// processes').
     public final class Feed {
-        private let engine: StorageEngine
+        private let engine: any RecordStore
         private let name: String
         private let key: String?
         private var mark: UInt64?
@@ -117,14 +117,14 @@ extension Repository {
                 let (engine, name, key, mark) = (self.engine, self.name, self.key, self.mark)
                 let (found, end) = try await Blocking.read { () throws(TrellisError) -> ([Change], UInt64) in
                     guard let mark else { return ([], try engine.syncView(name).seqEnd) }
-                    let (ids, end) = try engine.arrivals(in: name, since: mark)
+                    let arrived = try engine.arrivals(in: name, since: mark)
                     var found: [Change] = []
-                    for id in ids {
+                    for id in arrived.ids {
                         let info = try engine.info(id)
                         guard key == nil || info.key == key else { continue }
                         found.append(Change(commit: info, document: try engine.commit(id).commit.document))
                     }
-                    return (found, end)
+                    return (found, arrived.end)
                 }
                 self.mark = max(mark ?? 0, end)
                 pending = found

@@ -14,7 +14,7 @@ public struct Repository: Sendable {
     public let name: String
     public let store: Store
 
-    private var engine: StorageEngine { store.engine }
+    private var engine: any RecordStore { store.engine }
 
     // MARK: Writing
 
@@ -77,8 +77,8 @@ public struct Repository: Sendable {
     public func mergeAll() throws(TrellisError) -> [CommitInfo] { try engine.mergeAllHeads(name) }
 
     /// Conflicts resolved by merges, newest merge first: of one record, or of the repository.
-    public func conflicts(_ key: String? = nil) throws(TrellisError) -> [(merge: CommitInfo, conflicts: [MergeConflict])] {
-        try engine.conflicts(name, key: key).map { (merge: $0.0, conflicts: $0.1) }
+    public func conflicts(_ key: String? = nil) throws(TrellisError) -> [ResolvedMerge] {
+        try engine.conflicts(name, key: key)
     }
 
     /// The record decoded as `T`; nil when it does not exist or is deleted.
@@ -126,7 +126,7 @@ public struct Repository: Sendable {
     /// A field-level diff. By default the last change: the newest head against its newest parent.
     /// With only `from`, the diff runs from `from` to the newest head.
     public func diff(_ key: String, from: CommitID? = nil, to: CommitID? = nil) throws(TrellisError) -> RecordDiff {
-        let toInfo = if let to { try version(to, of: key) } else { try engine.current(name, key).0 }
+        let toInfo = if let to { try version(to, of: key) } else { try engine.current(name, key).head }
         let fromID = if let from { try version(from, of: key).id } else { try newestParent(of: toInfo) }
         let old = if let fromID { try document(at: fromID) } else { Document?.none }
         return RecordDiff(from: fromID, to: toInfo.id, changes: DocumentDiff.diff(old, try document(at: toInfo.id)))

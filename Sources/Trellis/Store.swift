@@ -14,12 +14,14 @@ import TrellisStorage
 @_exported import struct TrellisCore.TrellisError
 @_exported import struct TrellisCrypto.PublicKey
 @_exported import struct TrellisStorage.CommitInfo
+@_exported import struct TrellisStorage.ResolvedMerge
 @_exported import struct TrellisStorage.WriteRequest
 @_exported import struct TrellisStorage.PackReport
 @_exported import struct TrellisStorage.RepositoryStats
 @_exported import enum TrellisStorage.Parallel
 
-/// A Trellis store: a directory of named repositories of versioned, signed records.
+/// A Trellis store: named repositories of versioned, signed records, kept in a directory
+/// (`open`, `create`) or in memory (`inMemory`).
 ///
 /// ```swift
 /// let store = try Store.open("/tmp/tasks-store")
@@ -27,9 +29,12 @@ import TrellisStorage
 /// try tasks.put("t1", value: Task(title: "Write docs", done: false))
 /// ```
 public final class Store: Sendable {
-    package let engine: StorageEngine
+    package let engine: any RecordStore
 
-    init(engine: StorageEngine) { self.engine = engine }
+    init(engine: any RecordStore) { self.engine = engine }
+
+    /// The file engine, nil for a store in memory.
+    package var fileEngine: StorageEngine? { engine as? StorageEngine }
 
     /// Opens the store at `path`, creating an empty one there first when `create` is true and none exists.
     public static func open(_ path: String, create: Bool = true) throws(TrellisError) -> Store {
@@ -45,23 +50,34 @@ public final class Store: Sendable {
         Store(engine: try StorageEngine.create(at: path))
     }
 
-    public var path: String { engine.path }
+    /// A new, empty store held in memory, with a new identity: the same commits, merges and
+    /// checks as a store directory, nothing written anywhere, gone with its last reference. It
+    /// syncs with any other store (`sync(with:)`).
+    public static func inMemory() throws(TrellisError) -> Store {
+        Store(engine: try MemoryEngine())
+    }
+
+    /// Whether the store is held in memory rather than in a directory.
+    public var isInMemory: Bool { fileEngine == nil }
+
+    /// The store directory; for a store in memory, its address `memory:` and a random id.
+    public var path: String { fileEngine?.path ?? engine.peerAddress }
 
     /// The store's Ed25519 identity: it signs every commit written here. Reading it needs the
     /// identity key file, which reads of records never do.
     public var identity: PublicKey { get throws(TrellisError) { try engine.identity.publicKey } }
 
-    /// Seconds a write waits for another process holding the store's write lock.
+    /// Seconds a write waits for another process holding the store's write lock (none in memory).
     public var lockTimeout: Double {
-        get { engine.lockTimeout }
-        set { engine.lockTimeout = newValue }
+        get { fileEngine?.lockTimeout ?? 0 }
+        set { fileEngine?.lockTimeout = newValue }
     }
 
     /// When writes are acknowledged: `.full` (after fsync, the default), `.batched` or `.none`
-    /// (docs/architecture.md §Group commit and durability).
+    /// (docs/architecture.md §Group commit and durability). Always `.none` in memory.
     public var durability: Durability {
-        get { engine.durability }
-        set { engine.durability = newValue }
+        get { fileEngine?.durability ?? .none }
+        set { fileEngine?.durability = newValue }
     }
 
     /// Fsyncs every log written since the last fsync (`.batched` and `.none` modes).
@@ -69,19 +85,24 @@ public final class Store: Sendable {
 
     /// A repository's log is sealed into a pack once it passes this many bytes (default 16 MiB).
     public var sealThreshold: UInt64 {
-        get { engine.sealThreshold }
-        set { engine.sealThreshold = newValue }
+        get { fileEngine?.sealThreshold ?? StorageEngine.defaultSealThreshold }
+        set { fileEngine?.sealThreshold = newValue }
     }
 
     /// Rewrites repositories (all when none are named) into one pack each, with commits stored
     /// as deltas against their parents in chains of at most `depth` (docs/architecture.md §Packs).
+    /// A store in memory has no packs: nothing to do.
     @discardableResult
     public func repack(_ repositories: [String] = [], depth: Int = StorageEngine.defaultPackDepth) throws(TrellisError) -> [PackReport] {
-        try engine.repack(repositories, depth: depth)
+        try fileEngine?.repack(repositories, depth: depth) ?? []
     }
 
-    /// Commits, records, bytes on disk and raw, and delta chains of one repository.
-    public func stats(_ repository: String) throws(TrellisError) -> RepositoryStats { try engine.stats(repository) }
+    /// Commits, records, bytes on disk and raw, and delta chains of one repository (of a store
+    /// directory: a store in memory has no bytes on disk to measure).
+    public func stats(_ repository: String) throws(TrellisError) -> RepositoryStats {
+        guard let fileEngine else { throw TrellisError(.invalidArgument, "a store in memory has no packs or logs to measure") }
+        return try fileEngine.stats(repository)
+    }
 
     /// A repository by name. It comes into being with its first write.
     public func repository(_ name: String) throws(TrellisError) -> Repository {
@@ -124,7 +145,7 @@ public final class Store: Sendable {
 
     /// Stores commits made elsewhere after verifying each one (ids, signatures, and merges by
     /// recomputation); all or nothing.
-    public func receive(_ commits: [SignedCommit]) throws(TrellisError) { try engine.receive(commits) }
+    public func receive(_ commits: [SignedCommit]) throws(TrellisError) { try engine.receive(encoded: commits.map(WireCommit.init)) }
 
     /// Writes several changes with one fsync per repository.
     @discardableResult

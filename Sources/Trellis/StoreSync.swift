@@ -13,10 +13,10 @@ extension Store {
     @discardableResult
     public func sync(with other: Store, repositories: [String] = [],
                      observer: Sync.Observer = Sync.Observer()) throws(TrellisError) -> SyncReport {
-        guard Store.canonicalPath(other.path) != Store.canonicalPath(path) else {
+        guard !engine.isSameStore(as: other.engine) else {
             throw TrellisError(.invalidArgument, "cannot sync a store with itself")
         }
-        return try Sync.between(engine, other.engine, address: "path:" + Store.canonicalPath(other.path),
+        return try Sync.between(engine, other.engine, address: other.engine.peerAddress,
                                 repositories: repositories, observer: observer)
     }
 

@@ -71,7 +71,7 @@ extension Store {
 /// `@unchecked Sendable`: it is made, used and dropped inside one connection's task (the push
 /// and need handlers run in that task's receive loop), so its mutable state is never shared.
 private final class Watch: @unchecked Sendable {
-    let engine: StorageEngine
+    let engine: any CommitStore
     let repository: String
     let key: String?
     let emit: @Sendable (Change) -> Void
@@ -79,7 +79,7 @@ private final class Watch: @unchecked Sendable {
     /// A push named a parent this store lacks: catch up with a sync before the next push.
     var behind = false
 
-    init(engine: StorageEngine, repository: String, key: String?, emit: @escaping @Sendable (Change) -> Void) {
+    init(engine: any CommitStore, repository: String, key: String?, emit: @escaping @Sendable (Change) -> Void) {
         (self.engine, self.repository, self.key, self.emit) = (engine, repository, key, emit)
     }
 
@@ -103,12 +103,12 @@ private final class Watch: @unchecked Sendable {
         let asked = Set(held.keys).union(held.values.flatMap(\.parents))
         var present = try engine.stored(asked, in: repository)
         for id in held.keys where present.contains(id) { drop(id) }
-        var batch: [(encoded: [UInt8], signature: [UInt8])] = []
+        var batch: [WireCommit] = []
         var moved = true
         while moved {
             moved = false
             for (id, h) in held.sorted(by: { $0.key < $1.key }) where h.parents.allSatisfy(present.contains) {
-                batch.append((h.commit.encoded, h.commit.signature))
+                batch.append(h.commit)
                 present.insert(id)
                 drop(id)
                 moved = true
@@ -128,7 +128,8 @@ private final class Watch: @unchecked Sendable {
     }
 
     func emitNew() throws(TrellisError) {
-        let (ids, end) = try engine.arrivals(in: repository, since: mark)
+        let arrived = try engine.arrivals(in: repository, since: mark)
+        let ids = arrived.ids, end = arrived.end
         mark = max(mark, end)
         for id in ids {
             let info = try engine.info(id)

@@ -14,7 +14,7 @@ import TrellisSync
 /// `@unchecked Sendable`: it is used by the one task that runs `run`'s body, and its handlers
 /// are called from that task's receive loop, so its mutable state is never shared.
 final class ClientConnection: @unchecked Sendable {
-    let engine: StorageEngine
+    let engine: any CommitStore
     let url: String
     /// The repositories this client may use, as the server said; nil means all of them.
     private(set) var access: [ServerMessage.RepositoryAccess]?
@@ -26,7 +26,7 @@ final class ClientConnection: @unchecked Sendable {
     private var reader: MessageReader
     private let outbound: WebSocketOutboundWriter
 
-    private init(engine: StorageEngine, url: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) {
+    private init(engine: any CommitStore, url: String, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter) {
         self.engine = engine
         self.url = url
         self.outbound = outbound
@@ -43,7 +43,7 @@ final class ClientConnection: @unchecked Sendable {
 
     /// Connects, authenticates with the store's identity and runs `body`; the connection closes
     /// when it returns.
-    static func run<T: Sendable>(url: String, engine: StorageEngine, logger: Logger = Logger(label: "trellis.client"),
+    static func run<T: Sendable>(url: String, engine: any CommitStore, logger: Logger = Logger(label: "trellis.client"),
                                  _ body: @escaping @Sendable (ClientConnection) async throws(TrellisError) -> T) async throws(TrellisError) -> T {
         let endpoint = try endpoint(url)
         let result = ResultBox<T>()
@@ -151,11 +151,12 @@ final class ClientConnection: @unchecked Sendable {
         if selection.isEmpty, let access { selection = access.filter(\.write).map(\.name) }
         if selection.isEmpty, access == nil { selection = try engine.repositoryNames() }
         let address = "url:" + url
-        let saved = PeerState.entry(store: engine.path, peer: address, selection: selection)?.marks ?? [:]
+        let saved = PeerState.entry(in: engine, peer: address, selection: selection)?.marks ?? [:]
         var marks = saved
         var report = SyncReport()
         for repository in selection {
-            let (ids, end) = try engine.arrivals(in: repository, since: saved[repository] ?? 0)
+            let arrived = try engine.arrivals(in: repository, since: saved[repository] ?? 0)
+            let ids = arrived.ids, end = arrived.end
             var batches = CommitBatches(engine: engine, repository: repository, ids: ids)
             while let batch = try batches.nextBatch() {
                 let message = ServerMessage.push(repository: repository, commits: batch).encoded()
@@ -174,7 +175,7 @@ final class ClientConnection: @unchecked Sendable {
             }
             marks[repository] = end
         }
-        try PeerState.save(store: engine.path, peer: address, PeerState.Entry(selection: selection, token: SyncMessage.zeroToken, marks: marks))
+        try PeerState.save(in: engine, peer: address, PeerState.Entry(selection: selection, token: SyncMessage.zeroToken, marks: marks))
         return report
     }
 

@@ -13,7 +13,7 @@ extension Store {
         guard StorageEngine.isValidRepositoryName(repository) else {
             throw TrellisError(.invalidArgument, "invalid repository name '\(repository)'")
         }
-        return try AccessList.load(store: path, repository: repository)
+        return try AccessList.load(from: engine, repository: repository)
     }
 
     /// Grants or revokes a permission and saves the list atomically; a running server applies it
@@ -24,7 +24,7 @@ extension Store {
         let existing = try accessList(repository)
         var list = if let existing { existing } else { AccessList(owner: try identity) }
         if grant { list.grant(key, permission) } else { try list.revoke(key, permission) }
-        try list.save(store: path, repository: repository)
+        try list.save(in: engine, repository: repository)
         return list
     }
 }

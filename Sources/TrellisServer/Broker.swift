@@ -21,7 +21,7 @@ final class Broker: @unchecked Sendable {
         let drop: @Sendable (String) -> Void
     }
 
-    private let engine: StorageEngine
+    private let engine: any CommitStore
     private let policy: AccessPolicy
     private let logger: Logger
     private let lock = NSLock()
@@ -31,7 +31,7 @@ final class Broker: @unchecked Sendable {
     /// The arrival number up to which each subscribed repository has been pushed.
     private var marks: [String: UInt64] = [:]
 
-    init(engine: StorageEngine, policy: AccessPolicy, logger: Logger) {
+    init(engine: any CommitStore, policy: AccessPolicy, logger: Logger) {
         self.engine = engine
         self.policy = policy
         self.logger = logger
@@ -111,7 +111,8 @@ final class Broker: @unchecked Sendable {
 
     private func pushNew(in name: String) throws(TrellisError) {
         guard let mark = lock.withLock({ marks[name] }) else { return }
-        let (ids, end) = try engine.arrivals(in: name, since: mark)
+        let arrived = try engine.arrivals(in: name, since: mark)
+        let ids = arrived.ids, end = arrived.end
         guard !ids.isEmpty, end > mark else { return }
         var messages: [[UInt8]] = []
         var batches = CommitBatches(engine: engine, repository: name, ids: ids)

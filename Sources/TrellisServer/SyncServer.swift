@@ -59,7 +59,7 @@ public struct ServerConfiguration: Sendable {
 /// answers liveness checks.
 public final class SyncServer: Sendable {
     public let configuration: ServerConfiguration
-    let engine: StorageEngine
+    let engine: any CommitStore
     let policy: AccessPolicy
     let broker: Broker
     let budget: MemoryBudget
@@ -89,7 +89,7 @@ public final class SyncServer: Sendable {
     public init(store: Store, configuration: ServerConfiguration, logger: Logger) throws(TrellisError) {
         self.configuration = configuration
         engine = store.engine
-        policy = AccessPolicy(store: store.path, server: try store.identity, open: configuration.open)
+        policy = AccessPolicy(store: store.engine, server: try store.identity, open: configuration.open)
         self.logger = logger
         broker = Broker(engine: engine, policy: policy, logger: logger)
         budget = MemoryBudget(limit: configuration.inboundBudget, perOwner: configuration.maxClientInboundBytes)

@@ -312,9 +312,9 @@ final class RepositoryIndex {
     }
 
     /// The newest head and its document (nil when that head is a tombstone).
-    func current(_ key: String) throws(TrellisError) -> (CommitInfo, Document?)? {
+    func current(_ key: String) throws(TrellisError) -> CurrentVersion? {
         guard let head = try newestHead(key) else { return nil }
-        return (try head.info(), try head.commit().document)
+        return CurrentVersion(head: try head.info(), document: try head.commit().document)
     }
 
     /// Keys that are not deleted, in byte order: the one head is not a tombstone, or the merge
@@ -428,20 +428,6 @@ final class RepositoryIndex {
         return c.commit.document
     }
 
-    /// A key's commits, found by walking parents from its heads; nil for an unknown key.
-    func history(of key: String) throws(TrellisError) -> [CommitInfo]? {
-        guard let hs = heads[key] else { return nil }
-        var stack = hs.map(\.id)
-        var seen = Set(stack)
-        var out: [CommitInfo] = []
-        while let id = stack.popLast() {
-            guard let i = try info(id) else { throw TrellisError(.corruptData, "commit \(id.short) of '\(key)' is missing") }
-            out.append(i)
-            for p in i.parents where seen.insert(p).inserted { stack.append(p) }
-        }
-        return out
-    }
-
     /// Every commit of the repository.
     func allCommits() throws(TrellisError) -> [CommitInfo] {
         var seen = Set<CommitID>()
@@ -481,7 +467,7 @@ final class RepositoryIndex {
     }
 }
 
-extension RepositoryIndex: MergeSource {
+extension RepositoryIndex: RecordIndex {
     func parents(of id: CommitID) throws(TrellisError) -> [CommitID] { try info(id)?.parents ?? [] }
 
     func generation(of id: CommitID) throws(TrellisError) -> UInt32 {

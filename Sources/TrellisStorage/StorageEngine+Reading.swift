@@ -41,7 +41,7 @@ extension StorageEngine {
     }
 
     /// The newest head of a record and its document; the document is nil when that head deletes it.
-    public func current(_ repo: String, _ key: String) throws(TrellisError) -> (CommitInfo, Document?) {
+    public func current(_ repo: String, _ key: String) throws(TrellisError) -> CurrentVersion {
         try reading { () throws(TrellisError) in
             guard let c = try repository(repo).current(key) else {
                 throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
@@ -55,20 +55,11 @@ extension StorageEngine {
     public func merged(_ repo: String, _ key: String) throws(TrellisError) -> Document? {
         try reading { () throws(TrellisError) in
             let index = try repository(repo)
-            guard let document = try mergedDocument(index, key) else {
+            guard let document = try index.mergedDocument(key) else {
                 throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
             }
             return document
         }
-    }
-
-    /// The merged document of a key's heads (the caller holds `mutex`): nil when the key has
-    /// never been written, `.some(nil)` when it is deleted.
-    func mergedDocument(_ index: RepositoryIndex, _ key: String) throws(TrellisError) -> Document?? {
-        let heads = try index.heads(of: key)
-        guard !heads.isEmpty else { return nil }
-        guard heads.count > 1 else { return .some(try index.document(of: heads[0].id)) }
-        return .some(try HeadMerge.mergeCommit(repository: index.name, key: key, heads: heads.map(\.id), source: index).commit.document)
     }
 
     /// Commits newest first: of one key, or of the whole repository; at most `limit` of them.
@@ -77,7 +68,7 @@ extension StorageEngine {
             let index = try repository(repo)
             let infos: [CommitInfo]
             if let key {
-                guard let found = try index.history(of: key) else {
+                guard let found = try index.walkHistory(of: key) else {
                     throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
                 }
                 infos = found
@@ -108,13 +99,6 @@ extension StorageEngine {
         throw TrellisError(.notFound, "unknown commit \(id.short)")
     }
 
-    /// A repository's heads and the end of its arrival numbers, read together (both empty for a
-    /// repository this store does not hold).
-    public struct SyncView: Sendable {
-        public let seqEnd: UInt64
-        public let heads: [CommitID]
-    }
-
     public func syncView(_ repo: String) throws(TrellisError) -> SyncView {
         try reading { () throws(TrellisError) in
             guard let index = try existingRepository(repo) else { return SyncView(seqEnd: 0, heads: []) }
@@ -123,15 +107,15 @@ extension StorageEngine {
     }
 
     /// Commits of a repository that arrived at or after arrival number `start`, parents first.
-    public func ids(in repo: String, arrivedSince start: UInt64) throws(TrellisError) -> [CommitID] {
+    func ids(in repo: String, arrivedSince start: UInt64) throws(TrellisError) -> [CommitID] {
         try arrivals(in: repo, since: start).ids
     }
 
     /// The same, with the arrival end they were read at (the next call can start there).
-    public func arrivals(in repo: String, since start: UInt64) throws(TrellisError) -> (ids: [CommitID], end: UInt64) {
+    public func arrivals(in repo: String, since start: UInt64) throws(TrellisError) -> Arrivals {
         try reading { () throws(TrellisError) in
-            guard let index = try existingRepository(repo) else { return ([], 0) }
-            return (try index.ids(arrivedSince: start), index.seqEnd)
+            guard let index = try existingRepository(repo) else { return Arrivals(ids: [], end: 0) }
+            return Arrivals(ids: try index.ids(arrivedSince: start), end: index.seqEnd)
         }
     }
 
@@ -171,16 +155,8 @@ extension StorageEngine {
 
     /// The conflicts that each merge commit of a repository (or of one key) resolved, newest
     /// first. Merges are deterministic, so they are recomputed rather than stored.
-    public func conflicts(_ repo: String, key: String? = nil) throws(TrellisError) -> [(CommitInfo, [MergeConflict])] {
-        let merges = try history(repo, key: key).filter { $0.kind.isMerge }
-        return try reading { () throws(TrellisError) in
-            let index = try repository(repo)
-            var out: [(CommitInfo, [MergeConflict])] = []
-            for m in merges {
-                let outcome = try HeadMerge.mergeCommit(repository: repo, key: m.key, heads: m.parents, source: index)
-                if !outcome.conflicts.isEmpty { out.append((m, outcome.conflicts)) }
-            }
-            return out
-        }
+    public func conflicts(_ repo: String, key: String? = nil) throws(TrellisError) -> [ResolvedMerge] {
+        let merges = try history(repo, key: key, limit: nil).filter { $0.kind.isMerge }
+        return try reading { () throws(TrellisError) in try repository(repo).resolvedMerges(merges) }
     }
 }

@@ -45,10 +45,10 @@ extension StorageEngine {
         let (index, isNew) = try repositoryForWriting(request.repository, mustExist: request.needsExistingRecord)
         if isNew { batch.created.append(request.repository) }
         // A change on top of several heads builds on their merge, written in the same frame.
-        if request.parents == nil, let merge = try mergeCommit(index, request.key) {
+        if request.parents == nil, let merge = try index.mergeCommit(request.key) {
             try batch.stage(merge, in: index)
         }
-        let commit = try makeCommit(request, index: index)
+        let commit = try index.makeCommit(request, clock: &clock, physicalMillis: FileSystem.nowMillis(), author: try signingKey())
         try batch.stage(commit, in: index)
         return try indexInfo(index, commit.id)
     }
@@ -58,22 +58,15 @@ extension StorageEngine {
     /// or none do. `body` runs under the write lock, possibly on another writer's thread.
     public func transaction<T: Sendable>(_ body: @Sendable (EngineTransaction) throws(TrellisError) -> T) throws(TrellisError) -> T {
         try writeBatch { (batch: inout Batch) throws(TrellisError) in
-            let tx = EngineTransaction(engine: self)
+            let staging = FileStaging(engine: self)
+            let tx = EngineTransaction(staging)
             defer {
                 // Also when `body` throws: what it staged is then rolled back with the batch.
-                batch = tx.batch
+                batch = staging.batch
                 tx.closed = true
             }
             return try body(tx)
         }
-    }
-
-    /// The merge commit of a key's heads, or nil when it has one head.
-    func mergeCommit(_ index: RepositoryIndex, _ key: String) throws(TrellisError) -> SignedCommit? {
-        let heads = try index.heads(of: key)
-        guard heads.count > 1 else { return nil }
-        let outcome = try HeadMerge.mergeCommit(repository: index.name, key: key, heads: heads.map(\.id), source: index)
-        return SignedCommit.merge(outcome.commit)
     }
 
     /// Merges a key's heads into one merge commit, written durably, and returns the single head.
@@ -85,7 +78,7 @@ extension StorageEngine {
         return try writeBatch { (batch: inout Batch) throws(TrellisError) in
             // Already caught up under the write lock; `repository(_:)` would look again without it.
             guard let index = repos[repo] else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
-            if let merge = try mergeCommit(index, key) { try batch.stage(merge, in: index) }
+            if let merge = try index.mergeCommit(key) { try batch.stage(merge, in: index) }
             // safe: the key had heads before, and a merge only replaces them with one.
             return try index.heads(of: key)[0]
         }
@@ -98,7 +91,7 @@ extension StorageEngine {
             guard let index = repos[repo] else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
             var out: [CommitInfo] = []
             for key in index.keysWithSeveralHeads() {
-                if let merge = try mergeCommit(index, key) {
+                if let merge = try index.mergeCommit(key) {
                     try batch.stage(merge, in: index)
                     out.append(try indexInfo(index, merge.id))
                 }
@@ -111,42 +104,23 @@ extension StorageEngine {
     /// each merge commit is recomputed from its parents and must match byte for byte. Parents must
     /// be stored already or come earlier in the batch.
     public func receive(_ commits: [SignedCommit]) throws(TrellisError) {
-        try receive(encoded: commits.map { ($0.encoded, $0.signature) })
+        try receive(encoded: commits.map(WireCommit.init))
     }
 
     /// Batches at least this large are verified on every core (about 18 ms of Ed25519 work).
     static let parallelVerifyMinimum = 256
 
     /// `receive` for commits as they travel: encodings and signatures, verified here.
-    public func receive(encoded commits: [(encoded: [UInt8], signature: [UInt8])]) throws(TrellisError) {
-        // Hashes, decoding and signatures depend on nothing stored: checked first, on every core,
-        // without the lock, so that other sessions keep reading while a large push is verified.
-        // Small batches (most pushes) are checked in line: spreading them costs more than it saves.
-        let check = { @Sendable (c: (encoded: [UInt8], signature: [UInt8])) in
-            Result { () throws(TrellisError) in try SignedCommit.verify(encoded: c.encoded, signature: c.signature) }
-        }
-        let checked = commits.count >= Self.parallelVerifyMinimum ? Parallel.map(commits, check) : commits.map(check)
-        var verifiedCommits: [SignedCommit] = []
-        verifiedCommits.reserveCapacity(checked.count)
-        for result in checked { verifiedCommits.append(try result.get()) }
+    public func receive(encoded commits: [WireCommit]) throws(TrellisError) {
+        // Hashes, decoding and signatures depend on nothing stored: checked first, without the
+        // lock, so that other sessions keep reading while a large push is verified.
+        let verifiedCommits = try SignedCommit.verifyAll(commits)
         try writeBatch { [verifiedCommits] (batch: inout Batch) throws(TrellisError) in
             for verified in verifiedCommits {
-                try StorageEngine.checkKey(verified.commit.key)
                 let (index, isNew) = try repositoryForWriting(verified.commit.repository, mustExist: false)
                 if isNew { batch.created.append(index.name) }
                 guard !index.contains(verified.id) else { continue }
-                for p in verified.commit.parents {
-                    guard let parent = try index.info(p), parent.key == verified.commit.key else {
-                        throw TrellisError(.notFound, "commit \(verified.id.short) names a parent \(p.short) that is not stored")
-                    }
-                }
-                if verified.commit.kind.isMerge {
-                    let recomputed = try HeadMerge.mergeCommit(
-                        repository: index.name, key: verified.commit.key, heads: verified.commit.parents, source: index)
-                    guard recomputed.commit.encoded() == verified.encoded else {
-                        throw TrellisError(.badSignature, "merge commit \(verified.id.short) does not match the merge of its parents")
-                    }
-                }
+                try index.checkReceived(verified)
                 clock.observe(verified.commit.timestamp)
                 try batch.stage(verified, in: index)
             }
@@ -206,53 +180,5 @@ extension StorageEngine {
         unlink(dir + "/log")
         rmdir(dir)
         try? FileSystem.syncDirectory(path + "/repos")
-    }
-
-    func makeCommit(_ request: WriteRequest, index: RepositoryIndex) throws(TrellisError) -> SignedCommit {
-        try StorageEngine.checkKey(request.key)
-        let parents: [CommitID]
-        let base: Document?
-        if let explicit = request.parents {
-            for p in explicit {
-                guard let info = try index.info(p), info.key == request.key else {
-                    throw TrellisError(.notFound, "parent \(p.short) is not a commit of '\(request.key)' in repository '\(index.name)'")
-                }
-            }
-            parents = explicit
-            // Several explicit parents: the new version builds on their merge.
-            base = explicit.count == 1
-                ? try index.document(of: explicit[0])
-                : try HeadMerge.mergeCommit(repository: index.name, key: request.key, heads: explicit, source: index).commit.document
-        } else if let (head, doc) = try index.current(request.key) {
-            parents = [head.id]
-            base = doc
-        } else {
-            parents = []
-            base = nil
-        }
-        let kind: Commit.Kind
-        let document: Document?
-        switch request.change {
-        case .put(let d):
-            kind = .put
-            document = d
-        case .update(let f):
-            kind = .put
-            document = try f(base)
-        case .delete:
-            guard base != nil else {
-                throw TrellisError(.notFound, parents.isEmpty
-                    ? "unknown key '\(request.key)' in repository '\(index.name)'"
-                    : "'\(request.key)' in repository '\(index.name)' is already deleted")
-            }
-            kind = .delete
-            document = nil
-        }
-        try document?.validate()
-        let key = try signingKey()
-        let commit = Commit(kind: kind, repository: index.name, key: request.key, parents: parents,
-                            timestamp: clock.tick(physicalMillis: FileSystem.nowMillis()), author: key.publicKey,
-                            document: document)
-        return SignedCommit.unsigned(commit, author: key)
     }
 }

@@ -4,8 +4,8 @@ import TrellisCrypto
 import TrellisStorage
 
 /// Who may read and write one repository of a serving store (docs/server.md §Access model).
-/// Stored as `access/REPO.acl`, a short text file replaced atomically, so a running server sees a
-/// change on its next check.
+/// Saved as a store setting (in a store directory `access/REPO.acl`, a short text file replaced
+/// atomically), so a running server sees a change on its next check.
 public struct AccessList: Sendable, Equatable {
     public enum Permission: String, Sendable, CaseIterable { case read, write }
 
@@ -46,28 +46,22 @@ public struct AccessList: Sendable, Equatable {
         }
     }
 
-    // MARK: Files
+    // MARK: Saving
 
-    static let suffix = ".acl"
-
-    static func path(store: String, repository: String) -> String { store + "/access/" + repository + suffix }
-
-    /// The repository's list, nil when it has none. A damaged file is an error: the caller
+    /// The repository's list, nil when it has none. A damaged list is an error: the caller
     /// must deny access rather than guess.
-    public static func load(store: String, repository: String) throws(TrellisError) -> AccessList? {
-        let file = path(store: store, repository: repository)
-        guard FileSystem.exists(file) else { return nil }
-        let bytes = try FileSystem.readAll(file)
-        guard bytes.count <= maxFileBytes else { throw TrellisError(.corruptData, "the access list \(file) is too large") }
-        return try decode(String(decoding: bytes, as: UTF8.self), file: file)
+    public static func load(from store: any CommitStore, repository: String) throws(TrellisError) -> AccessList? {
+        guard let bytes = try store.setting(.accessList(repository: repository)) else { return nil }
+        let what = "of repository '\(repository)'"
+        guard bytes.count <= maxFileBytes else { throw TrellisError(.corruptData, "the access list \(what) is too large") }
+        return try decode(String(decoding: bytes, as: UTF8.self), file: what)
     }
 
-    public func save(store: String, repository: String) throws(TrellisError) {
+    public func save(in store: any CommitStore, repository: String) throws(TrellisError) {
         guard StorageEngine.isValidRepositoryName(repository) else {
             throw TrellisError(.invalidArgument, "invalid repository name '\(repository)'")
         }
-        try FileSystem.makeDirectory(store + "/access")
-        try FileSystem.writeAtomically(Self.path(store: store, repository: repository), Array(encoded().utf8))
+        try store.saveSetting(.accessList(repository: repository), Array(encoded().utf8))
     }
 
     func encoded() -> String {
@@ -109,14 +103,14 @@ extension PublicKey {
 
 /// What a serving store lets an authenticated peer do (docs/server.md §Access model).
 public struct AccessPolicy: Sendable {
-    /// The store's path, where `access/` lives; lists are read on every check.
-    public let store: String
+    /// The serving store, whose access lists are read on every check.
+    public let store: any CommitStore
     /// The serving store's own identity, which may always read and write.
     public let server: PublicKey
     /// Every peer may read and write every repository (`--open`, for development).
     public let open: Bool
 
-    public init(store: String, server: PublicKey, open: Bool) {
+    public init(store: any CommitStore, server: PublicKey, open: Bool) {
         (self.store, self.server, self.open) = (store, server, open)
     }
 
@@ -125,7 +119,7 @@ public struct AccessPolicy: Sendable {
     /// but the server.
     public func allows(_ key: PublicKey, _ permission: AccessList.Permission, _ repository: String?) -> Bool {
         if open || key == server { return true }
-        guard let repository, let list = try? AccessList.load(store: store, repository: repository) else { return false }
+        guard let repository, let list = try? AccessList.load(from: store, repository: repository) else { return false }
         return list.allows(key, permission)
     }
 
@@ -133,10 +127,7 @@ public struct AccessPolicy: Sendable {
     /// may read everything. Repositories with a list but no commits yet are included.
     public func readable(by key: PublicKey, existing: [String]) -> [(name: String, write: Bool, writers: [PublicKey])]? {
         if open || key == server { return nil }
-        let listed = ((try? FileSystem.list(store + "/access")) ?? []).compactMap { file in
-            file.hasSuffix(AccessList.suffix) ? String(file.dropLast(AccessList.suffix.count)) : nil
-        }
-        let names = Set(existing).union(listed.filter(StorageEngine.isValidRepositoryName))
+        let names = Set(existing).union((try? store.repositoriesWithAccessLists()) ?? [])
         return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.compactMap { name in
             guard allows(key, .read, name) else { return nil }
             let write = allows(key, .write, name)
@@ -147,7 +138,7 @@ public struct AccessPolicy: Sendable {
     /// Every key that may write `repository`: the server, the list's owner and its writers, sorted.
     public func writers(of repository: String) -> [PublicKey] {
         var keys: Set<PublicKey> = [server]
-        if let list = try? AccessList.load(store: store, repository: repository) {
+        if let list = try? AccessList.load(from: store, repository: repository) {
             keys.insert(list.owner)
             keys.formUnion(list.writers)
         }

@@ -13,7 +13,7 @@ public enum SyncBundle {
     }
 
     /// Every commit of the named repositories (all when none), parents first, as bundle bytes.
-    public static func create(from engine: StorageEngine, repositories: [String] = []) throws(TrellisError) -> ([UInt8], Report) {
+    public static func create(from engine: any CommitStore, repositories: [String] = []) throws(TrellisError) -> ([UInt8], Report) {
         for name in repositories where !StorageEngine.isValidRepositoryName(name) {
             throw TrellisError(.invalidArgument, "invalid repository name '\(name)'")
         }
@@ -45,7 +45,7 @@ public enum SyncBundle {
     }
 
     /// Checks the trailer, then stores each message's commits as one verified batch.
-    public static func apply(_ bytes: [UInt8], to engine: StorageEngine) throws(TrellisError) -> Report {
+    public static func apply(_ bytes: [UInt8], to engine: any CommitStore) throws(TrellisError) -> Report {
         guard bytes.count >= magic.count + 32, Array(bytes.prefix(magic.count)) == magic else {
             throw TrellisError(.corruptData, "not a Trellis bundle (bad magic)")
         }

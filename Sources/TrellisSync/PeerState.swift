@@ -18,31 +18,27 @@ public struct PeerState {
 
     static let magic: [UInt8] = Array("TRLPEER1".utf8)
     static let maxEntries = 64
-    /// Serialises writers in this process; `writeAtomically`'s temporary name is per process.
+    /// Serialises read-modify-write cycles in this process (and `writeAtomically`'s temporary name is per process).
     private static let lock = NSLock()
 
-    static func path(store: String, peer: String) -> String {
-        store + "/peers/" + Hex.encode(Array(Blake2b256.hash(Array(peer.utf8)).prefix(16)))
-    }
-
     /// The saved entries; a missing or damaged file means none (first contact).
-    static func load(store: String, peer: String) -> [Entry] {
-        guard let bytes = try? FileSystem.readAll(path(store: store, peer: peer)), bytes.count > 40,
+    static func load(in store: any CommitStore, peer: String) -> [Entry] {
+        guard let bytes = try? store.setting(.peerState(peer: peer)), bytes.count > 40,
               Blake2b256.hash(Array(bytes.dropLast(32))) == Array(bytes.suffix(32)),
               let entries = try? decode(Array(bytes.dropLast(32)), peer: peer)
         else { return [] }
         return entries
     }
 
-    public static func entry(store: String, peer: String, selection: [String]) -> Entry? {
-        load(store: store, peer: peer).last { $0.selection == selection }
+    public static func entry(in store: any CommitStore, peer: String, selection: [String]) -> Entry? {
+        load(in: store, peer: peer).last { $0.selection == selection }
     }
 
     /// Saves `entry`, replacing any with the same selection; the oldest entries go past 64.
-    public static func save(store: String, peer: String, _ entry: Entry) throws(TrellisError) {
+    public static func save(in store: any CommitStore, peer: String, _ entry: Entry) throws(TrellisError) {
         lock.lock()
         defer { lock.unlock() }
-        var entries = load(store: store, peer: peer).filter { $0.selection != entry.selection }
+        var entries = load(in: store, peer: peer).filter { $0.selection != entry.selection }
         entries.append(entry)
         if entries.count > maxEntries { entries.removeFirst(entries.count - maxEntries) }
         var w = ByteWriter(capacity: 256)
@@ -61,8 +57,7 @@ public struct PeerState {
             }
         }
         w.raw(Blake2b256.hash(w.bytes))
-        try FileSystem.makeDirectory(store + "/peers")
-        try FileSystem.writeAtomically(path(store: store, peer: peer), w.bytes)
+        try store.saveSetting(.peerState(peer: peer), w.bytes)
     }
 
     private static func decode(_ bytes: [UInt8], peer: String) throws(TrellisError) -> [Entry] {

@@ -40,7 +40,7 @@ final class SyncEndpoint {
 
     static let maxHeldBytes = SyncMessage.maxHeldBytes
 
-    let engine: StorageEngine
+    let engine: any CommitStore
     private(set) var selection: [String] = []
     /// Arrival marks bounding this side's scope; nil means everything.
     var scopeMarks: [String: UInt64]?
@@ -67,7 +67,7 @@ final class SyncEndpoint {
     /// Round trips in a row that moved no commit and asked for none.
     private(set) var idleRounds = 0
 
-    init(engine: StorageEngine) { self.engine = engine }
+    init(engine: any CommitStore) { self.engine = engine }
 
     func select(_ names: [String]) { selection = names }
 
@@ -109,9 +109,9 @@ final class SyncEndpoint {
         var cache = scopeCache.flatMap { $0.marks == marks ? $0 : nil } ?? ScopeCache(marks: marks)
         for repo in try repositories() {
             let start = cache.ends[repo] ?? marks?[repo] ?? 0
-            let (ids, end) = try engine.arrivals(in: repo, since: start)
-            for id in ids { cache.ids.append((repo, id)) }
-            cache.ends[repo] = max(start, end)
+            let arrived = try engine.arrivals(in: repo, since: start)
+            for id in arrived.ids { cache.ids.append((repo, id)) }
+            cache.ends[repo] = max(start, arrived.end)
         }
         scopeCache = cache
         return cache.ids
@@ -180,7 +180,7 @@ final class SyncEndpoint {
         for h in held.values { asked[h.repository, default: []].formUnion(h.parents) }
         var stored: [String: Set<CommitID>] = [:]
         for (repo, ids) in asked { stored[repo] = try engine.stored(ids, in: repo) }
-        var batch: [(encoded: [UInt8], signature: [UInt8])] = []
+        var batch: [WireCommit] = []
         var inBatch = Set<CommitID>()
         func present(_ id: CommitID, _ repo: String) -> Bool {
             inBatch.contains(id) || stored[repo]?.contains(id) == true
@@ -191,7 +191,7 @@ final class SyncEndpoint {
             requested.remove(id)
             guard held[id] == nil, !present(id, header.repository) else { continue }
             if allPresent(header.parents, header.repository) {
-                batch.append((c.encoded, c.signature))
+                batch.append(c)
                 inBatch.insert(id)
             } else {
                 heldBytes += c.encoded.count + c.signature.count
@@ -206,7 +206,7 @@ final class SyncEndpoint {
         while released {
             released = false
             for (id, h) in held.sorted(by: { $0.key < $1.key }) where allPresent(h.parents, h.repository) {
-                batch.append((h.commit.encoded, h.commit.signature))
+                batch.append(h.commit)
                 inBatch.insert(id)
                 held[id] = nil
                 heldBytes -= h.commit.encoded.count + h.commit.signature.count
@@ -275,10 +275,10 @@ final class SyncEndpoint {
 
     /// Saves the token and marks for a peer once both sides hold the same commits.
     func saveState(peer: String, token: [UInt8], marks: [String: UInt64]) throws(TrellisError) {
-        try PeerState.save(store: engine.path, peer: peer, PeerState.Entry(selection: selection, token: token, marks: marks))
+        try PeerState.save(in: engine, peer: peer, PeerState.Entry(selection: selection, token: token, marks: marks))
     }
 
     func savedState(peer: String) -> PeerState.Entry? {
-        PeerState.entry(store: engine.path, peer: peer, selection: selection)
+        PeerState.entry(in: engine, peer: peer, selection: selection)
     }
 }

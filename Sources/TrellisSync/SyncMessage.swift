@@ -2,18 +2,6 @@ import TrellisCore
 import TrellisStorage
 
 /// A commit as it travels: its canonical encoding and signature, not yet verified.
-public struct WireCommit: Sendable, Equatable {
-    public let encoded: [UInt8]
-    public let signature: [UInt8]
-
-    public init(encoded: [UInt8], signature: [UInt8]) {
-        self.encoded = encoded
-        self.signature = signature
-    }
-
-    public init(_ c: SignedCommit) { self.init(encoded: c.encoded, signature: c.signature) }
-}
-
 /// The part of WELCOME and SYNC that carries the exchange (docs/sync.md §SYNC).
 public struct SyncBody: Sendable, Equatable {
     public var more = false
@@ -206,12 +194,12 @@ public enum SyncMessage: Sendable, Equatable {
 /// Reads a repository's commits, in the order of `ids`, in batches of about
 /// `SyncMessage.targetCommitBytes`: the unit a push carries in one message.
 public struct CommitBatches {
-    private let engine: StorageEngine
+    private let engine: any CommitStore
     private let repository: String
     private let ids: [CommitID]
     private var next = 0
 
-    public init(engine: StorageEngine, repository: String, ids: [CommitID]) {
+    public init(engine: any CommitStore, repository: String, ids: [CommitID]) {
         (self.engine, self.repository, self.ids) = (engine, repository, ids)
     }
 

@@ -29,7 +29,7 @@ public final class SyncInitiator {
     /// URL); `repositories` selects what to sync, all when empty. Commits of repositories outside
     /// `pushable` (when given) are not sent: the session pulls them only, and ends once the
     /// responder has nothing more to send (docs/server.md §Readers).
-    public init(engine: StorageEngine, address: String, repositories: [String] = [], pushable: Set<String>? = nil,
+    public init(engine: any CommitStore, address: String, repositories: [String] = [], pushable: Set<String>? = nil,
                 writers: [String: Set<PublicKey>]? = nil) throws(TrellisError) {
         for name in repositories where !StorageEngine.isValidRepositoryName(name) {
             throw TrellisError(.invalidArgument, "invalid repository name '\(name)'")
@@ -111,7 +111,7 @@ public final class SyncResponder {
     /// `authenticated` is the key the transport proved the initiator holds; HELLO must name it.
     /// With a `policy`, the initiator must name the repositories it syncs, may select only those
     /// it can read, and may send commits only where it and each commit's author can write.
-    public init(engine: StorageEngine, authenticated: PublicKey? = nil, policy: AccessPolicy? = nil) {
+    public init(engine: any CommitStore, authenticated: PublicKey? = nil, policy: AccessPolicy? = nil) {
         endpoint = SyncEndpoint(engine: engine)
         self.authenticated = authenticated
         self.policy = policy
@@ -244,7 +244,7 @@ public enum Sync {
 
     /// Syncs two stores open in this process, both ways (the in-memory and directory transports).
     @discardableResult
-    public static func between(_ local: StorageEngine, _ remote: StorageEngine, address: String, repositories: [String] = [],
+    public static func between(_ local: any CommitStore, _ remote: any CommitStore, address: String, repositories: [String] = [],
                                observer: Observer = Observer()) throws(TrellisError) -> SyncReport {
         let initiator = try SyncInitiator(engine: local, address: address, repositories: repositories)
         let responder = SyncResponder(engine: remote)

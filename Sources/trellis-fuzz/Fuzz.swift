@@ -114,7 +114,7 @@ enum Scratch {
         return dir
     }()
 
-    nonisolated(unsafe) static let engine: StorageEngine = {
+    static let engine: StorageEngine = {
         let path = directory + "/store"
         if let engine = try? StorageEngine.create(at: path) { return engine }
         preconditionFailure("cannot create a scratch store at \(path)")

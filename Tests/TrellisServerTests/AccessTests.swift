@@ -142,7 +142,7 @@ import TrellisTestSupport
         #expect(list.allows(k1, .read) && !list.allows(k1, .write))
         #expect(throws: TrellisError.self) { try store.changeAccess("r", grant: false, try store.identity, .read) }
 
-        let policy = AccessPolicy(store: store.path, server: try store.identity, open: false)
+        let policy = AccessPolicy(store: store.engine, server: try store.identity, open: false)
         #expect(policy.allows(k2, .read, "r"))
         try Data("trellis-access 1\nowner zz\n".utf8).write(to: URL(fileURLWithPath: store.path + "/access/r.acl"))
         #expect(throws: TrellisError.self) { try store.accessList("r") }

@@ -4,6 +4,7 @@ import Trellis
 import TrellisCore
 import TrellisCrypto
 import TrellisSync
+import TrellisStorage
 import TrellisTestSupport
 @testable import TrellisClient
 @testable import TrellisServer

@@ -237,7 +237,7 @@ private func flipEachByte(of relative: String, in store: String, positions: Rang
     let engine = try StorageEngine.open(at: store)
     #expect(unreadable(all, at: store).isEmpty)
     #expect(try engine.history("r").count == 1)
-    #expect(try engine.current("r", "a").1 != nil)
+    #expect(try engine.current("r", "a").document != nil)
     #expect(throws: TrellisError.self) { try engine.commit(CommitID.zero) }
     #expect(!engine.takeWarnings().isEmpty)
     // The pack's commits could be any record's newest versions: no write starts a new root.

@@ -59,7 +59,7 @@ func visibleState(_ engine: StorageEngine) throws -> [String] {
         }
         for key in try engine.keys(in: repo) + ["rec-2"] where repo == "main" || key != "rec-2" {
             let heads = try engine.heads(repo, key).map(\.id.hex)
-            let current = try engine.current(repo, key).1.map { ValueJSON.text(.map($0)) } ?? "deleted"
+            let current = try engine.current(repo, key).document.map { ValueJSON.text(.map($0)) } ?? "deleted"
             out.append("\(repo)/\(key) \(heads) \(current)")
         }
     }

@@ -54,7 +54,7 @@ private func storeWithOneRecord(_ dir: TemporaryDirectory) throws -> StorageEngi
     }
     #expect(read, "a read waited for another process's write lock")
     #expect(!held.withLock { $0 })
-    #expect(try engine.current("r", "a").1 == (try doc(#"{"v": 2}"#)))
+    #expect(try engine.current("r", "a").document == (try doc(#"{"v": 2}"#)))
 }
 
 @Test func readersKeepReadingWhileAWriterFsyncs() throws {
@@ -80,6 +80,6 @@ private func storeWithOneRecord(_ dir: TemporaryDirectory) throws -> StorageEngi
     #expect(try engine.withIndex("r") { $0.packs.count } == 1)
     #expect(try engine.withIndex("r") { $0.log.isEmpty })
     let reopened = try StorageEngine.open(at: dir.file("s"))
-    #expect(try reopened.current("r", "a").1 == (try doc(#"{"v": 2}"#)))
+    #expect(try reopened.current("r", "a").document == (try doc(#"{"v": 2}"#)))
     #expect(try reopened.history("r").count == 2)
 }

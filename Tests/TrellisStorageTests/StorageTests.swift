@@ -20,9 +20,9 @@ func doc(_ json: String) throws -> Document { try ValueJSON.document(fromJSON: j
 
     let reopened = try StorageEngine.open(at: path)
     #expect(Set(try reopened.heads("tasks", "a").map(\.id)) == [second.id, fork.id])
-    #expect(try reopened.current("tasks", "a").1 == (try doc(#"{"v": 3}"#)))
+    #expect(try reopened.current("tasks", "a").document == (try doc(#"{"v": 3}"#)))
     #expect(try reopened.keys(in: "tasks") == ["a"])
-    #expect(try reopened.current("tasks", "b").1 == nil)
+    #expect(try reopened.current("tasks", "b").document == nil)
     #expect(try reopened.history("tasks").count == 5)
     #expect(try reopened.commit(first.id).commit.document == (try doc(#"{"v": 1}"#)))
     #expect(try reopened.identity.publicKey == engine.identity.publicKey)

@@ -96,7 +96,7 @@ func push(_ commits: [WireCommit], to responder: SyncResponder, hello: [UInt8]) 
     let dir = TemporaryDirectory()
     let (a, b, _, hello) = try openSession(dir)
     try put(a, "r", "k", #"{"x": 2}"#)
-    let mine = try a.commits(in: "r", try a.ids(in: "r", arrivedSince: 0)).map(WireCommit.init)
+    let mine = try a.commits(in: "r", try a.arrivals(in: "r", since: 0).ids).map(WireCommit.init)
     let before = try state(b)
 
     var flipped = mine
@@ -114,7 +114,7 @@ func push(_ commits: [WireCommit], to responder: SyncResponder, hello: [UInt8]) 
     #expect(heads.count == 2)
     let forged = SignedCommit.merge(Commit(kind: .merge, repository: "r", key: "k", parents: heads.map(\.id),
                                            timestamp: heads[0].timestamp, author: nil, document: try doc(#"{"x": 999}"#)))
-    let all = try a.commits(in: "r", try a.ids(in: "r", arrivedSince: 0)).map(WireCommit.init) + [WireCommit(forged)]
+    let all = try a.commits(in: "r", try a.arrivals(in: "r", since: 0).ids).map(WireCommit.init) + [WireCommit(forged)]
     let r2 = SyncResponder(engine: b)
     let e2 = isError(push(all, to: r2, hello: hello))
     #expect(e2?.contains("merge") == true)
@@ -122,7 +122,7 @@ func push(_ commits: [WireCommit], to responder: SyncResponder, hello: [UInt8]) 
 
     // The same batch with the true merge is stored whole.
     let real = try a.mergeHeads("r", "k")
-    let good = try a.commits(in: "r", try a.ids(in: "r", arrivedSince: 0)).map(WireCommit.init)
+    let good = try a.commits(in: "r", try a.arrivals(in: "r", since: 0).ids).map(WireCommit.init)
     #expect(good.last.map { CommitID.of($0.encoded) } == real.id)
     let r3 = SyncResponder(engine: b)
     #expect(isError(push(good, to: r3, hello: hello)) == nil)
@@ -134,7 +134,7 @@ func push(_ commits: [WireCommit], to responder: SyncResponder, hello: [UInt8]) 
     let (a, b, _, _) = try openSession(dir)
     try put(a, "secret", "s", #"{"z": 1}"#)
     let narrow = try SyncInitiator(engine: a, address: "b", repositories: ["r"]).hello()
-    let outside = try a.commits(in: "secret", try a.ids(in: "secret", arrivedSince: 0)).map(WireCommit.init)
+    let outside = try a.commits(in: "secret", try a.arrivals(in: "secret", since: 0).ids).map(WireCommit.init)
     #expect(isError(push(outside, to: SyncResponder(engine: b), hello: narrow)) != nil)
     #expect(try !b.repositoryNames().contains("secret"))
 
@@ -144,7 +144,7 @@ func push(_ commits: [WireCommit], to responder: SyncResponder, hello: [UInt8]) 
     let unknown = SyncMessage.sync(SyncBody(digest: [UInt8](repeating: 0, count: 32), need: [CommitID.of([1, 2, 3])])).encoded()
     #expect(isError(r.handle(unknown)) != nil)
     try put(b, "hidden", "h", #"{"q": 1}"#)
-    let hiddenID = try b.ids(in: "hidden", arrivedSince: 0)[0]
+    let hiddenID = try b.arrivals(in: "hidden", since: 0).ids[0]
     let r2 = SyncResponder(engine: b)
     _ = r2.handle(narrow)
     let ask = SyncMessage.sync(SyncBody(digest: [UInt8](repeating: 0, count: 32), need: [hiddenID])).encoded()

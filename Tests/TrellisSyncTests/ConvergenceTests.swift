@@ -48,7 +48,7 @@ func randomPartitionsConvergeToIdenticalStores(seed: UInt64) throws {
             for _ in 0..<Int(rng.next() % 8) {
                 let repo = repos[Int(rng.next() % 2)], key = keys[Int(rng.next() % UInt64(keys.count))]
                 switch rng.next() % 10 {
-                case 0 where (try? s.current(repo, key).1) != nil:
+                case 0 where (try? s.current(repo, key).document) != nil:
                     try s.write([WriteRequest(repository: repo, key: key, change: .delete)])
                 case 1: if (try? s.heads(repo, key).count) ?? 0 > 1 { try s.mergeHeads(repo, key) }
                 default: try put(s, repo, key, randomDocument(&rng))

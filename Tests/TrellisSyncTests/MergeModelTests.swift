@@ -94,7 +94,7 @@ func mergesKeepEveryConcurrentChange(seed: UInt64) throws {
     var results: [Document?] = []
     for s in stores {
         try s.mergeHeads("r", "k")
-        results.append(try s.current("r", "k").1)
+        results.append(try s.current("r", "k").document)
     }
     #expect(results.allSatisfy { $0 == results[0] }, "stores disagree")
     guard let final = results[0] else { Issue.record("the record vanished"); return }
@@ -128,7 +128,7 @@ func mergesKeepEveryConcurrentChange(seed: UInt64) throws {
     let text: String = if case .text(let t)? = final["t"] { t } else { "" }
     let lines = LineDiff.lines(text).map(String.init)
     #expect(Set(lines).count == lines.count, "seed \(seed): a line is doubled")
-    let conflictTexts = try stores[0].conflicts("r", key: "k").flatMap(\.1).filter { $0.rule == .textHunk }
+    let conflictTexts = try stores[0].conflicts("r", key: "k").flatMap(\.conflicts).filter { $0.rule == .textHunk }
         .flatMap { [$0.ours, $0.theirs] }.compactMap { v -> String? in if case .text(let t)? = v { t } else { nil } }
     for line in model.inserted.subtracting(model.deleted) where !lines.contains(line) {
         #expect(conflictTexts.contains { $0.contains(line) }, "seed \(seed): \(line) lost silently")

@@ -9,12 +9,12 @@ import TrellisTestSupport
 
 func doc(_ json: String) throws -> Document { try ValueJSON.document(fromJSON: json) }
 
-func put(_ e: StorageEngine, _ repo: String, _ key: String, _ json: String) throws {
+func put(_ e: any RecordStore, _ repo: String, _ key: String, _ json: String) throws {
     try e.write([WriteRequest(repository: repo, key: key, change: .put(try doc(json)))])
 }
 
 /// Everything that must agree after a sync: every commit, every key's heads and document.
-func state(_ e: StorageEngine) throws -> [String] {
+func state(_ e: any RecordStore) throws -> [String] {
     var out: [String] = []
     for repo in try e.repositoryNames() {
         var keys = Set<String>()
@@ -25,7 +25,7 @@ func state(_ e: StorageEngine) throws -> [String] {
         for key in keys {
             let heads = try e.heads(repo, key).map(\.id.hex).sorted()
             let current = try e.current(repo, key)
-            out.append("\(repo) \(key) heads \(heads) doc \(current.1.map { ValueJSON.text($0) } ?? "deleted")")
+            out.append("\(repo) \(key) heads \(heads) doc \(current.document.map { ValueJSON.text($0) } ?? "deleted")")
         }
     }
     return out.sorted()
@@ -56,7 +56,7 @@ func state(_ e: StorageEngine) throws -> [String] {
     #expect(try state(a) == state(b))
     try a.mergeHeads("notes", "n1")
     try b.mergeHeads("notes", "n1")
-    #expect(try a.current("notes", "n1").0.id == b.current("notes", "n1").0.id)
+    #expect(try a.current("notes", "n1").head.id == b.current("notes", "n1").head.id)
     try Sync.between(b, a, address: "path:" + dir.file("a"))
     #expect(try state(a) == state(b))
 }
@@ -85,7 +85,7 @@ func state(_ e: StorageEngine) throws -> [String] {
     #expect(Array(filters.prefix(2)) == [5, 5])
     #expect(filters.allSatisfy { $0 <= 10 })
     // Filters cover ten commits, not two thousand: the whole exchange is a few KB.
-    let newBytes = try (a.ids(in: "r", arrivedSince: 2000)).count
+    let newBytes = try (a.arrivals(in: "r", since: 2000).ids).count
     #expect(newBytes == 10)
     #expect(second.bytesSent + second.bytesReceived < 10 * 200 + 2048)
     #expect(try state(a) == state(b))

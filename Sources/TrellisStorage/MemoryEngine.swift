@@ -1,0 +1,336 @@
+import Foundation
+import Synchronization
+import TrellisCore
+import TrellisCrypto
+
+/// A store held in memory (`Store.inMemory()`): the same commits, ids, signatures, merges and
+/// checks as the file engine, with nothing written anywhere. It is gone when the last reference
+/// goes. Tests, caches and previews use it; it syncs with any other store.
+///
+/// One mutex guards all of its state; a write runs whole under it (a store in memory has no
+/// fsync or lock wait worth running outside). Observers are called after it is released.
+public final class MemoryEngine: RecordStore {
+    /// What the mutex guards. A class, so that a batch can hold it while the mutex is held.
+    final class State {
+        var repos: [String: MemoryRepository] = [:]
+        var clock = HybridLogicalClock()
+        var settings: [StoreSetting: [UInt8]] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let signingKey: SigningKey
+    private let observers = Mutex<[UInt64: @Sendable (Set<String>) -> Void]>([:])
+    private let nextObserver = Atomic<UInt64>(0)
+    public let peerAddress: String
+
+    /// A new, empty store with a new identity, or with `identity` when given.
+    public init(identity: SigningKey? = nil) throws(TrellisError) {
+        if let identity {
+            signingKey = identity
+        } else {
+            do { signingKey = try SigningKey.generate() } catch { throw TrellisError(.io, "cannot create an identity key: \(error)") }
+        }
+        peerAddress = "memory:" + UUID().uuidString.lowercased()
+    }
+
+    public var identity: SigningKey { signingKey }
+
+    // MARK: Locking
+
+    /// Marks the thread running a write, so that a write closure calling back into this store
+    /// (which would wait for itself forever) stops with a clear message instead.
+    private static let writingKey = "org.trellis.memory-writing"
+
+    private func refuseReentry(_ what: String) {
+        if let writing = Thread.current.threadDictionary[Self.writingKey] as? UInt, writing == UInt(bitPattern: ObjectIdentifier(self)) {
+            preconditionFailure("Trellis: a write closure called back into its store (\(what)); read what you need before writing, or use the document the closure is given")
+        }
+    }
+
+    private func reading<T: Sendable>(_ body: (State) throws(TrellisError) -> T) throws(TrellisError) -> T {
+        refuseReentry("a read")
+        return try state.withLock { (s: inout State) throws(TrellisError) -> T in try body(s) }
+    }
+
+    private func repository(_ s: State, _ name: String) throws(TrellisError) -> MemoryRepository {
+        guard let repo = s.repos[name] else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
+        return repo
+    }
+
+    /// Runs `body` as one all-or-nothing batch; observers hear of it once the mutex is released.
+    private func writeBatch<T: Sendable>(_ body: (MemoryBatch) throws(TrellisError) -> T) throws(TrellisError) -> T {
+        refuseReentry("a write")
+        let (result, touched) = try state.withLock { (s: inout State) throws(TrellisError) -> (T, Set<String>) in
+            Thread.current.threadDictionary[Self.writingKey] = UInt(bitPattern: ObjectIdentifier(self))
+            defer { Thread.current.threadDictionary[Self.writingKey] = nil }
+            let batch = MemoryBatch(state: s, key: signingKey)
+            do throws(TrellisError) {
+                let result = try body(batch)
+                batch.keep()
+                return (result, batch.touched)
+            } catch {
+                batch.undo()
+                throw error
+            }
+        }
+        if !touched.isEmpty {
+            for observer in observers.withLock({ Array($0.values) }) { observer(touched) }
+        }
+        return result
+    }
+
+    // MARK: CommitStore
+
+    public func repositoryNames() throws(TrellisError) -> [String] {
+        try reading { s in s.repos.keys.sorted() }
+    }
+
+    public func syncView(_ repository: String) throws(TrellisError) -> SyncView {
+        try reading { s in
+            guard let repo = s.repos[repository] else { return SyncView(seqEnd: 0, heads: []) }
+            return SyncView(seqEnd: repo.seqEnd, heads: repo.allHeadIDs)
+        }
+    }
+
+    public func arrivals(in repository: String, since mark: UInt64) throws(TrellisError) -> Arrivals {
+        try reading { s in
+            guard let repo = s.repos[repository] else { return Arrivals(ids: [], end: 0) }
+            return Arrivals(ids: repo.ids(arrivedSince: mark), end: repo.seqEnd)
+        }
+    }
+
+    public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
+        try reading { (s: State) throws(TrellisError) in
+            for repo in s.repos.values { if let c = repo.signedCommit(id) { return c } }
+            throw TrellisError(.notFound, "unknown commit \(id.short)")
+        }
+    }
+
+    public func info(_ id: CommitID) throws(TrellisError) -> CommitInfo {
+        try reading { (s: State) throws(TrellisError) in
+            for repo in s.repos.values { if let i = repo.info(id) { return i } }
+            throw TrellisError(.notFound, "unknown commit \(id.short)")
+        }
+    }
+
+    public func commits(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
+        try reading { (s: State) throws(TrellisError) in
+            let repo = try self.repository(s, repository)
+            var out: [SignedCommit] = []
+            for id in ids {
+                guard let c = repo.signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
+                out.append(c)
+            }
+            return out
+        }
+    }
+
+    public func stored(_ ids: Set<CommitID>, in repository: String) throws(TrellisError) -> Set<CommitID> {
+        try reading { s in
+            guard let repo = s.repos[repository] else { return [] }
+            return ids.filter(repo.contains)
+        }
+    }
+
+    public func receive(encoded commits: [WireCommit]) throws(TrellisError) {
+        let verified = try SignedCommit.verifyAll(commits)
+        try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
+            for c in verified {
+                try StorageEngine.checkRepositoryName(c.commit.repository)
+                let repo = batch.repository(forWriting: c.commit.repository)
+                guard !repo.contains(c.id) else { continue }
+                try repo.checkReceived(c)
+                batch.state.clock.observe(c.commit.timestamp)
+                try batch.add(c, to: repo)
+            }
+        }
+    }
+
+    public func observeCommits(_ observer: @escaping @Sendable (Set<String>) -> Void) -> UInt64 {
+        let token = nextObserver.add(1, ordering: .relaxed).newValue
+        observers.withLock { $0[token] = observer }
+        return token
+    }
+
+    public func stopObservingCommits(_ token: UInt64) {
+        _ = observers.withLock { $0.removeValue(forKey: token) }
+    }
+
+    public func setting(_ name: StoreSetting) throws(TrellisError) -> [UInt8]? {
+        try reading { s in s.settings[name] }
+    }
+
+    public func saveSetting(_ name: StoreSetting, _ bytes: [UInt8]) throws(TrellisError) {
+        try reading { s in s.settings[name] = bytes }
+    }
+
+    public func repositoriesWithAccessLists() throws(TrellisError) -> [String] {
+        try reading { s in
+            s.settings.keys.compactMap { if case .accessList(let name) = $0 { name } else { nil } }.sorted()
+        }
+    }
+
+    // MARK: RecordStore
+
+    @discardableResult
+    public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] {
+        try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
+            var out: [CommitInfo] = []
+            for request in requests { out.append(try batch.stage(request)) }
+            return out
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (EngineTransaction) throws(TrellisError) -> T) throws(TrellisError) -> T {
+        try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
+            let tx = EngineTransaction(batch)
+            defer { tx.closed = true }
+            return try body(tx)
+        }
+    }
+
+    public func merged(_ repository: String, _ key: String) throws(TrellisError) -> Document? {
+        try reading { (s: State) throws(TrellisError) in
+            guard let found = try self.repository(s, repository).mergedDocument(key) else {
+                throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repository)'")
+            }
+            return found
+        }
+    }
+
+    public func current(_ repository: String, _ key: String) throws(TrellisError) -> CurrentVersion {
+        try reading { (s: State) throws(TrellisError) in
+            guard let found = try self.repository(s, repository).current(key) else {
+                throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repository)'")
+            }
+            return found
+        }
+    }
+
+    public func heads(_ repository: String, _ key: String) throws(TrellisError) -> [CommitInfo] {
+        try reading { (s: State) throws(TrellisError) in
+            let heads = try self.repository(s, repository).heads(of: key)
+            guard !heads.isEmpty else { throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repository)'") }
+            return heads
+        }
+    }
+
+    public func keys(in repository: String) throws(TrellisError) -> [String] {
+        try reading { (s: State) throws(TrellisError) in try self.repository(s, repository).liveKeys() }
+    }
+
+    public func history(_ repository: String, key: String? = nil, limit: Int? = nil) throws(TrellisError) -> [CommitInfo] {
+        try reading { (s: State) throws(TrellisError) in
+            let repo = try self.repository(s, repository)
+            guard let key else { return CommitInfo.newestFirst(repo.allCommits, limit: limit) }
+            guard let found = try repo.walkHistory(of: key) else {
+                throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repository)'")
+            }
+            return CommitInfo.newestFirst(found, limit: limit)
+        }
+    }
+
+    @discardableResult
+    public func mergeHeads(_ repository: String, _ key: String) throws(TrellisError) -> CommitInfo {
+        _ = try heads(repository, key)  // unknown key: a clear error
+        return try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
+            let repo = try self.repository(batch.state, repository)
+            if let merge = try repo.mergeCommit(key) { try batch.add(merge, to: repo) }
+            return repo.heads(of: key)[0]
+        }
+    }
+
+    public func mergeAllHeads(_ repository: String) throws(TrellisError) -> [CommitInfo] {
+        try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
+            let repo = try self.repository(batch.state, repository)
+            var out: [CommitInfo] = []
+            for key in repo.keysWithSeveralHeads {
+                if let merge = try repo.mergeCommit(key) {
+                    try batch.add(merge, to: repo)
+                    if let info = repo.info(merge.id) { out.append(info) }
+                }
+            }
+            return out
+        }
+    }
+
+    public func conflicts(_ repository: String, key: String? = nil) throws(TrellisError) -> [ResolvedMerge] {
+        let merges = try history(repository, key: key, limit: nil)
+        return try reading { (s: State) throws(TrellisError) in try self.repository(s, repository).resolvedMerges(merges) }
+    }
+
+    public func resolve(_ text: String) throws(TrellisError) -> CommitID {
+        let hex = text.lowercased()
+        guard hex.count >= 4, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else {
+            throw TrellisError(.invalidArgument, "'\(text)' is not a commit id (4 to 64 hex digits)")
+        }
+        let found = try reading { s in s.repos.values.flatMap { $0.ids(withHexPrefix: hex) } }
+        guard found.count <= 1 else { throw TrellisError(.invalidArgument, "commit prefix '\(text)' is ambiguous") }
+        guard let id = found.first else { throw TrellisError(.notFound, "unknown commit \(text)") }
+        return id
+    }
+
+    /// A store in memory meets no damage.
+    public func takeWarnings() -> [String] { [] }
+
+    /// Nothing to make durable.
+    public func flush() {}
+}
+
+/// One write batch of a `MemoryEngine`, run under its mutex: staged commits go straight into
+/// the repositories (so later reads of the batch see them), journalled so that `undo` removes
+/// them and any repository the batch created.
+final class MemoryBatch: TransactionStaging {
+    let state: MemoryEngine.State
+    private let key: SigningKey
+    private var marks: [String: Int] = [:]
+    private var created: [String] = []
+    private(set) var touched: Set<String> = []
+
+    init(state: MemoryEngine.State, key: SigningKey) {
+        self.state = state
+        self.key = key
+    }
+
+    /// The repository, created when new (and removed again if the batch fails).
+    func repository(forWriting name: String) -> MemoryRepository {
+        if let repo = state.repos[name] { return repo }
+        let repo = MemoryRepository(name: name)
+        state.repos[name] = repo
+        created.append(name)
+        return repo
+    }
+
+    func add(_ commit: SignedCommit, to repo: MemoryRepository) throws(TrellisError) {
+        if marks[repo.name] == nil { marks[repo.name] = repo.journalMark }
+        if try repo.add(commit) { touched.insert(repo.name) }
+    }
+
+    func document(_ repository: String, _ key: String) throws(TrellisError) -> Document? {
+        guard let repo = state.repos[repository], let found = try repo.mergedDocument(key) else { return nil }
+        return found
+    }
+
+    /// As the file engine's `stage`: a change on top of several heads builds on their merge.
+    func stage(_ request: WriteRequest) throws(TrellisError) -> CommitInfo {
+        try StorageEngine.checkRepositoryName(request.repository)
+        if request.needsExistingRecord, state.repos[request.repository] == nil {
+            throw TrellisError(.notFound, "unknown repository '\(request.repository)'")
+        }
+        let repo = repository(forWriting: request.repository)
+        if request.parents == nil, let merge = try repo.mergeCommit(request.key) { try add(merge, to: repo) }
+        let commit = try repo.makeCommit(request, clock: &state.clock, physicalMillis: FileSystem.nowMillis(), author: key)
+        try add(commit.signed(with: key), to: repo)
+        guard let info = repo.info(commit.id) else { throw TrellisError(.corruptData, "commit \(commit.id.short) vanished") }
+        return info
+    }
+
+    func keep() {
+        for name in marks.keys { state.repos[name]?.forgetJournal() }
+    }
+
+    func undo() {
+        for (name, mark) in marks { state.repos[name]?.undo(to: mark) }
+        for name in created { state.repos[name] = nil }
+    }
+}
