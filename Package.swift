@@ -75,7 +75,9 @@ let package = Package(
             name: "trellis-fuzz",
             dependencies: ["TrellisCore", "TrellisCrypto", "TrellisStorage", "TrellisSync", "TrellisClient", "TrellisServer"]
         ),
-        .target(name: "TrellisTestSupport", dependencies: ["Trellis"], path: "Tests/TrellisTestSupport"),
+        // The program of issue 14, carried unchanged: it must compile and run against the package.
+        .executableTarget(name: "trellis-api-check", dependencies: ["Trellis"], path: "Tests/APICheck"),
+        .target(name: "TrellisTestSupport", dependencies: ["Trellis", "TrellisStorage"], path: "Tests/TrellisTestSupport"),
         .testTarget(name: "TrellisCryptoTests", dependencies: ["TrellisCrypto"]),
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisTestSupport"]),
         .testTarget(name: "TrellisStorageTests", dependencies: ["TrellisStorage", "TrellisTestSupport"]),

@@ -174,3 +174,15 @@ extension Repository {
         try await Blocking.read { () throws(TrellisError) in try self.history(key, limit: limit) }
     }
 }
+
+extension Store {
+    /// `sync(with:)` for async callers: it reads and writes both stores, so it runs off the
+    /// cooperative pool, as writes do.
+    @discardableResult
+    public func sync(with other: Store, repositories: [String] = [],
+                     observer: Sync.Observer = Sync.Observer()) async throws(TrellisError) -> SyncReport {
+        try await Blocking.write { () throws(TrellisError) in
+            try self.sync(with: other, repositories: repositories, observer: observer)
+        }
+    }
+}

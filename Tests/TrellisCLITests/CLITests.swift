@@ -210,3 +210,12 @@ final class Failures: @unchecked Sendable {  // guarded by `lock`
     let r = try run("/usr/bin/env", ["python3", script, TestPaths.trellis, s.store, mergeID, base, ours, theirs])
     #expect(r.status == 0, "verifier: \(r.out) \(r.stderr)")
 }
+
+/// The program of issue 14 (Tests/APICheck), built unchanged with the package, runs to "api ok".
+@Test func apiCheckProgramRuns() throws {
+    let dir = TemporaryDirectory()
+    let binary = URL(fileURLWithPath: TestPaths.trellis).deletingLastPathComponent().appendingPathComponent("trellis-api-check").path
+    let result = try run(binary, [dir.file("store")])
+    #expect(result.status == 0, "\(result.stderr)")
+    #expect(result.out == "api ok\n")
+}

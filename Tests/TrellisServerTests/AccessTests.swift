@@ -8,11 +8,11 @@ import TrellisTestSupport
 @testable import TrellisServer
 
 @Suite struct AccessTests {
-    @Test func outsiderCanNeitherReadNorWrite() async throws {
+    @Test(arguments: EngineKind.allCases) func outsiderCanNeitherReadNorWrite(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server"))
-        let writer = try clientStore(dir, "writer")
-        let outsider = try clientStore(dir, "outsider")
+        let server = try await RunningServer.start(dir.file("server"), engine: engine)
+        let writer = try clientStore(dir, "writer", engine)
+        let outsider = try clientStore(dir, "outsider", engine)
         try server.store.changeAccess("tasks", grant: true, try writer.identity, .write)
         try await writer.repository("tasks").put("t1", value: ["title": "secret"])
         try await writer.sync(url: server.url)
@@ -58,10 +58,10 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func writersPushAndReadersPull() async throws {
+    @Test(arguments: EngineKind.allCases) func writersPushAndReadersPull(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server"))
-        let (a, b, reader) = (try clientStore(dir, "a"), try clientStore(dir, "b"), try clientStore(dir, "reader"))
+        let server = try await RunningServer.start(dir.file("server"), engine: engine)
+        let (a, b, reader) = (try clientStore(dir, "a", engine), try clientStore(dir, "b", engine), try clientStore(dir, "reader", engine))
         for w in [a, b] { try server.store.changeAccess("notes", grant: true, try w.identity, .write) }
         try server.store.changeAccess("notes", grant: true, try reader.identity, .read)
 
@@ -85,16 +85,16 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func commitsByAuthorsWithoutWriteAccessAreWithheldAndTheRestGoesThrough() async throws {
+    @Test(arguments: EngineKind.allCases) func commitsByAuthorsWithoutWriteAccessAreWithheldAndTheRestGoesThrough(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server"))
-        let (writer, stranger) = (try clientStore(dir, "writer"), try clientStore(dir, "stranger"))
+        let server = try await RunningServer.start(dir.file("server"), engine: engine)
+        let (writer, stranger) = (try clientStore(dir, "writer", engine), try clientStore(dir, "stranger", engine))
         try server.store.changeAccess("tasks", grant: true, try writer.identity, .write)
         // The writer holds a commit the stranger signed (from a direct sync between them), and
         // builds on it: neither may go to the server, but the writer's own record must.
         try await stranger.repository("tasks").put("s", value: ["v": 1])
         try await writer.repository("tasks").put("w", value: ["v": 2])
-        try writer.sync(with: stranger)
+        try await writer.sync(with: stranger)
         try await writer.repository("tasks").put("s", value: ["v": 3])  // on top of the stranger's commit
         let report = try await writer.sync(url: server.url)
         #expect(report.commitsWithheld == 2)
@@ -103,11 +103,11 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func repositoryWithoutListIsTheServersAlone() async throws {
+    @Test(arguments: EngineKind.allCases) func repositoryWithoutListIsTheServersAlone(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server"))
+        let server = try await RunningServer.start(dir.file("server"), engine: engine)
         try await server.store.repository("private").put("k", value: ["v": 1])
-        let client = try clientStore(dir, "client")
+        let client = try clientStore(dir, "client", engine)
         try server.store.changeAccess("public", grant: true, try client.identity, .write)
         let refused = await failure { try await client.sync(url: server.url, repositories: ["private"]) }
         #expect(refused?.contains("may not read repository 'private'") == true)
@@ -119,10 +119,10 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func openServerLetsEveryoneReadAndWrite() async throws {
+    @Test(arguments: EngineKind.allCases) func openServerLetsEveryoneReadAndWrite(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) { $0.open = true }
-        let (a, b) = (try clientStore(dir, "a"), try clientStore(dir, "b"))
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) { $0.open = true }
+        let (a, b) = (try clientStore(dir, "a", engine), try clientStore(dir, "b", engine))
         try await a.repository("any").put("k", value: ["v": 1])
         try await a.sync(url: server.url)
         try await b.sync(url: server.url)

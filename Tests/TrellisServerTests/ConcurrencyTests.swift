@@ -8,10 +8,10 @@ import TrellisTestSupport
 @Suite struct ConcurrencyTests {
     /// 100 clients push and pull at once for a bounded time; after one last sync each, every
     /// client holds every commit, and so does the server.
-    @Test func hundredClientsConverge() async throws {
+    @Test(arguments: EngineKind.allCases) func hundredClientsConverge(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) { $0.open = true }
-        let clients = try (0..<100).map { try clientStore(dir, "c\($0)") }
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) { $0.open = true }
+        let clients = try (0..<100).map { try clientStore(dir, "c\($0)", engine) }
         let deadline = Date().addingTimeInterval(4)
         let written = try await withThrowingTaskGroup(of: [CommitID].self) { group in
             for (n, client) in clients.enumerated() {

@@ -19,9 +19,10 @@ final class RunningServer: @unchecked Sendable {
         (self.store, self.server, self.port, self.task) = (store, server, port, task)
     }
 
-    static func start(_ path: String, logger given: Logger? = nil,
+    /// A server over a store in `path`, or over a store in memory when `engine` is `.memory`.
+    static func start(_ path: String, engine: EngineKind = .file, logger given: Logger? = nil,
                       configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> RunningServer {
-        let store = try Store.open(path)
+        let store = engine == .file ? try Store.open(path) : try Store.inMemory()
         var config = ServerConfiguration()
         configure(&config)
         var logger = given ?? Logger(label: "trellis.test")
@@ -41,9 +42,9 @@ final class RunningServer: @unchecked Sendable {
     }
 }
 
-/// A client store with its own identity.
-func clientStore(_ dir: TemporaryDirectory, _ name: String) throws -> Store {
-    try Store.open(dir.file(name))
+/// A client store with its own identity, in `dir` or in memory.
+func clientStore(_ dir: TemporaryDirectory, _ name: String, _ engine: EngineKind = .file) throws -> Store {
+    try engine.store(dir, name)
 }
 
 extension Store {
@@ -96,4 +97,10 @@ struct CountingLogHandler: LogHandler {
     func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
         counter.add()
     }
+}
+
+/// A store directory passes fsck; a store in memory verified every commit it holds on receipt.
+func isIntact(_ store: Store) throws -> Bool {
+    if store.isInMemory { return true }
+    return try Store.fsck(store.path).isClean
 }

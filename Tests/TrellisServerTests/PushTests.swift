@@ -32,10 +32,10 @@ final class Collected: @unchecked Sendable {
 }
 
 @Suite struct PushTests {
-    @Test func watchersSeeNewCommitsAsTheyArrive() async throws {
+    @Test(arguments: EngineKind.allCases) func watchersSeeNewCommitsAsTheyArrive(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server"))
-        let (writer, watcher, keyWatcher) = (try clientStore(dir, "w"), try clientStore(dir, "x"), try clientStore(dir, "k"))
+        let server = try await RunningServer.start(dir.file("server"), engine: engine)
+        let (writer, watcher, keyWatcher) = (try clientStore(dir, "w", engine), try clientStore(dir, "x", engine), try clientStore(dir, "k", engine))
         for s in [writer, watcher, keyWatcher] { try server.store.changeAccess("feed", grant: true, try s.identity, .write) }
         // History before the watch starts is caught up silently.
         let old = try await writer.repository("feed").put("a", value: ["n": 0])
@@ -64,10 +64,10 @@ final class Collected: @unchecked Sendable {
         try await server.stop()
     }
 
-    @Test func revokedWatcherIsCutOff() async throws {
+    @Test(arguments: EngineKind.allCases) func revokedWatcherIsCutOff(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server"))
-        let (writer, watcher) = (try clientStore(dir, "w"), try clientStore(dir, "x"))
+        let server = try await RunningServer.start(dir.file("server"), engine: engine)
+        let (writer, watcher) = (try clientStore(dir, "w", engine), try clientStore(dir, "x", engine))
         try server.store.changeAccess("feed", grant: true, try writer.identity, .write)
         try server.store.changeAccess("feed", grant: true, try watcher.identity, .read)
         try await writer.repository("feed").put("a", value: ["n": 0])
@@ -85,10 +85,10 @@ final class Collected: @unchecked Sendable {
         try await server.stop()
     }
 
-    @Test func shutdownEndsWatchesAndRefusesNewConnections() async throws {
+    @Test(arguments: EngineKind.allCases) func shutdownEndsWatchesAndRefusesNewConnections(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) { $0.open = true }
-        let watcher = try clientStore(dir, "x")
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) { $0.open = true }
+        let watcher = try clientStore(dir, "x", engine)
         let seen = Collected()
         _ = seen.watch(watcher, server.url, "feed")
         // Stop only once the watch is subscribed: under load it may take a while to connect.

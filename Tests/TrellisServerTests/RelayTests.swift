@@ -10,11 +10,11 @@ import TrellisTestSupport
 @testable import TrellisServer
 
 @Suite struct RelayTests {
-    @Test func relayForwardsVerifiedCommitsAndStoresNothing() async throws {
+    @Test(arguments: EngineKind.allCases) func relayForwardsVerifiedCommitsAndStoresNothing(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let relay = try await RunningServer.start(dir.file("relay")) { $0.relay = true }
-        let (a, w, late, reader, outsider) = (try clientStore(dir, "a"), try clientStore(dir, "w"), try clientStore(dir, "late"),
-                                              try clientStore(dir, "reader"), try clientStore(dir, "outsider"))
+        let relay = try await RunningServer.start(dir.file("relay"), engine: engine) { $0.relay = true }
+        let (a, w, late, reader, outsider) = (try clientStore(dir, "a", engine), try clientStore(dir, "w", engine), try clientStore(dir, "late", engine),
+                                              try clientStore(dir, "reader", engine), try clientStore(dir, "outsider", engine))
         for s in [a, w, late] { try relay.store.changeAccess("feed", grant: true, try s.identity, .write) }
         try relay.store.changeAccess("feed", grant: true, try reader.identity, .read)
 
@@ -58,13 +58,13 @@ import TrellisTestSupport
         try await relay.stop()
     }
 
-    @Test func relayRefusesForgedCommitsAndSyncMessages() async throws {
+    @Test(arguments: EngineKind.allCases) func relayRefusesForgedCommitsAndSyncMessages(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let relay = try await RunningServer.start(dir.file("relay")) {
+        let relay = try await RunningServer.start(dir.file("relay"), engine: engine) {
             $0.relay = true
             $0.open = true
         }
-        let writer = try clientStore(dir, "w")
+        let writer = try clientStore(dir, "w", engine)
         let id = try await writer.repository("feed").put("k", value: ["v": 1])
         let commit = try writer.commit(id)
         var flipped = commit.signature

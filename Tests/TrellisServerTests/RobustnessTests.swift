@@ -35,12 +35,12 @@ import TrellisTestSupport
         try await client.repository("r").put("k-" + label, value: ["v": 1])
         try await client.sync(url: server.url)
         #expect(try server.store.allCommitIDs("r").isSuperset(of: client.allCommitIDs("r")))
-        #expect(try Store.fsck(server.store.path).isClean)
+        #expect(try isIntact(server.store))
     }
 
-    @Test func nonWebSocketTrafficIsDropped() async throws {
+    @Test(arguments: EngineKind.allCases) func nonWebSocketTrafficIsDropped(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) {
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) {
             $0.open = true
             $0.httpIdleTimeout = 2
         }
@@ -74,9 +74,9 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func badMessagesBeforeAuthenticationAreRefused() async throws {
+    @Test(arguments: EngineKind.allCases) func badMessagesBeforeAuthenticationAreRefused(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) { $0.open = true }
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) { $0.open = true }
         let port = server.port
         let results = try await onThread { () throws -> [String] in
             var out: [String] = []
@@ -104,9 +104,9 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func badMessagesAfterAuthenticationAreRefused() async throws {
+    @Test(arguments: EngineKind.allCases) func badMessagesAfterAuthenticationAreRefused(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) {
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) {
             $0.open = true
             $0.maxMessageBytes = 1 << 20
         }
@@ -130,14 +130,14 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func silentAndHalfOpenClientsAreDropped() async throws {
+    @Test(arguments: EngineKind.allCases) func silentAndHalfOpenClientsAreDropped(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) {
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) {
             $0.open = true
             $0.authTimeout = 0.5
             $0.sessionTimeout = 0.5
         }
-        let other = try clientStore(dir, "stalled")
+        let other = try clientStore(dir, "stalled", engine)
         try await other.repository("r").put("k", value: ["v": 1])
         let hello = try SyncInitiator(engine: other.engine, address: "test", repositories: ["r"]).hello()
         let (port, key) = (server.port, try other.engine.identity)
@@ -156,10 +156,10 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func abruptDisconnectMidSyncLosesNothing() async throws {
+    @Test(arguments: EngineKind.allCases) func abruptDisconnectMidSyncLosesNothing(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) { $0.open = true }
-        let client = try clientStore(dir, "client")
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) { $0.open = true }
+        let client = try clientStore(dir, "client", engine)
         for i in 0..<300 { try await client.repository("r").put("k\(i)", value: ["v": "\(i)", "pad": String(repeating: "x", count: 2000)]) }
         let (port, engine) = (server.port, client.engine)
         for _ in 0..<5 {
@@ -177,15 +177,15 @@ import TrellisTestSupport
             s.reset()
         }
         // Whatever arrived is whole and verified; a proper sync then completes the set.
-        #expect(try Store.fsck(server.store.path).isClean)
+        #expect(try isIntact(server.store))
         try await client.sync(url: server.url)
         #expect(try server.store.allCommitIDs("r") == client.allCommitIDs("r"))
         try await server.stop()
     }
 
-    @Test func slowReaderIsDroppedWithoutHoldingUpOthers() async throws {
+    @Test(arguments: EngineKind.allCases) func slowReaderIsDroppedWithoutHoldingUpOthers(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) {
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) {
             $0.open = true
             $0.maxPendingPushBytes = 64 << 10
         }
@@ -196,12 +196,12 @@ import TrellisTestSupport
             try s.sendBinary(ServerMessage.subscribe(["r"]).encoded())
             return s
         }
-        let watcher = try clientStore(dir, "watcher")
+        let watcher = try clientStore(dir, "watcher", engine)
         let seen = Collected()
         _ = seen.watch(watcher, server.url, "r")
         try await Task.sleep(nanoseconds: 300_000_000)
 
-        let writer = try clientStore(dir, "writer")
+        let writer = try clientStore(dir, "writer", engine)
         var written: [CommitID] = []
         // About 8 MB of pushes: more than the kernel's socket buffers can absorb.
         for round in 0..<8 {
@@ -215,9 +215,9 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func inboundBudgetBoundsMemoryAcrossConnections() async throws {
+    @Test(arguments: EngineKind.allCases) func inboundBudgetBoundsMemoryAcrossConnections(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) {
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) {
             $0.open = true
             $0.inboundBudget = 3 << 20
         }
@@ -242,9 +242,9 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func oneClientCannotTakeTheWholeInboundBudget() async throws {
+    @Test(arguments: EngineKind.allCases) func oneClientCannotTakeTheWholeInboundBudget(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) {
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) {
             $0.open = true
             $0.inboundBudget = 8 << 20
             $0.maxClientInboundBytes = 2 << 20
@@ -274,11 +274,11 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func floodsOfMessagesAreCutOffAndTheirLogLinesCapped() async throws {
+    @Test(arguments: EngineKind.allCases) func floodsOfMessagesAreCutOffAndTheirLogLinesCapped(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
         let counter = CountingLogHandler.Counter()
         let logger = Logger(label: "trellis.test") { _ in CountingLogHandler(counter: counter) }
-        let server = try await RunningServer.start(dir.file("server"), logger: logger) {
+        let server = try await RunningServer.start(dir.file("server"), engine: engine, logger: logger) {
             $0.open = true
             $0.maxMessagesPerSecond = 50
             $0.messageBurst = 100
@@ -300,9 +300,9 @@ import TrellisTestSupport
         try await server.stop()
     }
 
-    @Test func connectionsFromOneAddressAreLimited() async throws {
+    @Test(arguments: EngineKind.allCases) func connectionsFromOneAddressAreLimited(engine: EngineKind) async throws {
         let dir = TemporaryDirectory()
-        let server = try await RunningServer.start(dir.file("server")) {
+        let server = try await RunningServer.start(dir.file("server"), engine: engine) {
             $0.open = true
             $0.maxConnectionsPerAddress = 3
         }

@@ -7,8 +7,8 @@ import TrellisTestSupport
 @testable import TrellisSync
 
 /// Two stores with history; b has not seen a's commits. Returns a responder already past HELLO.
-func openSession(_ dir: TemporaryDirectory) throws -> (a: StorageEngine, b: StorageEngine, responder: SyncResponder, hello: [UInt8]) {
-    let a = try StorageEngine.create(at: dir.file("a")), b = try StorageEngine.create(at: dir.file("b"))
+func openSession(_ dir: TemporaryDirectory, _ engine: EngineKind) throws -> (a: any RecordStore, b: any RecordStore, responder: SyncResponder, hello: [UInt8]) {
+    let a = try engine.engine(dir, "a"), b = try engine.engine(dir, "b")
     try put(a, "r", "k", #"{"x": 1}"#)
     try put(b, "r", "other", #"{"y": 2}"#)
     let hello = try SyncInitiator(engine: a, address: "b").hello()
@@ -20,9 +20,9 @@ func isError(_ reply: [UInt8]) -> String? {
     return nil
 }
 
-@Test func malformedTruncatedAndOversizedMessagesAreRefused() throws {
+@Test(arguments: EngineKind.allCases) func malformedTruncatedAndOversizedMessagesAreRefused(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let (a, b, _, hello) = try openSession(dir)
+    let (a, b, _, hello) = try openSession(dir, engine)
     let before = try state(b)
     var bad: [[UInt8]] = [[], [1], [2, 1], [1, 9], hello + [0], [UInt8](repeating: 0xFF, count: 100)]
     for n in 0..<hello.count { bad.append(Array(hello.prefix(n))) }
@@ -50,9 +50,9 @@ func isError(_ reply: [UInt8]) -> String? {
     #expect(try a.history("r").count == 1)
 }
 
-@Test func filtersWithAbsurdParametersAreRefused() throws {
+@Test(arguments: EngineKind.allCases) func filtersWithAbsurdParametersAreRefused(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let (_, b, _, _) = try openSession(dir)
+    let (_, b, _, _) = try openSession(dir, engine)
     func hello(filter: [UInt8]) -> [UInt8] {
         var w = ByteWriter()
         w.u8(1); w.u8(1)
@@ -92,9 +92,9 @@ func push(_ commits: [WireCommit], to responder: SyncResponder, hello: [UInt8]) 
     return responder.handle(SyncMessage.sync(SyncBody(digest: [UInt8](repeating: 0, count: 32), commits: commits)).encoded())
 }
 
-@Test func badSignaturesAndForgedMergesRejectTheirWholeBatch() throws {
+@Test(arguments: EngineKind.allCases) func badSignaturesAndForgedMergesRejectTheirWholeBatch(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let (a, b, _, hello) = try openSession(dir)
+    let (a, b, _, hello) = try openSession(dir, engine)
     try put(a, "r", "k", #"{"x": 2}"#)
     let mine = try a.commits(in: "r", try a.arrivals(in: "r", since: 0).ids).map(WireCommit.init)
     let before = try state(b)
@@ -129,9 +129,9 @@ func push(_ commits: [WireCommit], to responder: SyncResponder, hello: [UInt8]) 
     #expect(try b.history("r", key: "k").count == 4)
 }
 
-@Test func commitsOutsideTheSelectionAndUnknownNeedsAreRefused() throws {
+@Test(arguments: EngineKind.allCases) func commitsOutsideTheSelectionAndUnknownNeedsAreRefused(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let (a, b, _, _) = try openSession(dir)
+    let (a, b, _, _) = try openSession(dir, engine)
     try put(a, "secret", "s", #"{"z": 1}"#)
     let narrow = try SyncInitiator(engine: a, address: "b", repositories: ["r"]).hello()
     let outside = try a.commits(in: "secret", try a.arrivals(in: "secret", since: 0).ids).map(WireCommit.init)

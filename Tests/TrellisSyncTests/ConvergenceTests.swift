@@ -30,15 +30,15 @@ func randomDocument(_ generator: inout SplitMix) -> String {
     return "{" + fields.joined(separator: ", ") + "}"
 }
 
-@Test(arguments: [1, 2, 3, 4])
-func randomPartitionsConvergeToIdenticalStores(seed: UInt64) throws {
+@Test(arguments: [1, 2, 3, 4], EngineKind.allCases)
+func randomPartitionsConvergeToIdenticalStores(seed: UInt64, engine: EngineKind) throws {
     var rng = SplitMix(state: seed)
     let dir = TemporaryDirectory()
     let count = 3 + Int(rng.next() % 3)
-    let stores = try (0..<count).map { try StorageEngine.create(at: dir.file("s\($0)")) }
+    let stores = try (0..<count).map { try engine.engine(dir, "s\($0)") }
     let repos = ["alpha", "beta"], keys = (0..<6).map { "k\($0)" }
     func sync(_ i: Int, _ j: Int) throws -> SyncReport {
-        try Sync.between(stores[i], stores[j], address: "path:" + dir.file("s\(j)"))
+        try Sync.between(stores[i], stores[j], address: stores[j].peerAddress)
     }
 
     for _ in 0..<6 {

@@ -49,16 +49,16 @@ private func edit(_ doc: Document?, store: Int, serial: Int, _ rng: inout SplitM
     return (d, delta, add, remove, insert, delete)
 }
 
-@Test(arguments: [11, 12, 13, 14, 15, 16])
-func mergesKeepEveryConcurrentChange(seed: UInt64) throws {
+@Test(arguments: [11, 12, 13, 14, 15, 16], EngineKind.allCases)
+func mergesKeepEveryConcurrentChange(seed: UInt64, engine: EngineKind) throws {
     var rng = SplitMix(state: seed)
     let dir = TemporaryDirectory()
     let count = 3 + Int(rng.next() % 3)
-    let stores = try (0..<count).map { try StorageEngine.create(at: dir.file("s\($0)")) }
+    let stores = try (0..<count).map { try engine.engine(dir, "s\($0)") }
     var model = Model()
     var serial = 0
     func sync(_ i: Int, _ j: Int) throws -> SyncReport {
-        try Sync.between(stores[i], stores[j], address: "path:" + dir.file("s\(j)"))
+        try Sync.between(stores[i], stores[j], address: stores[j].peerAddress)
     }
     for _ in 0..<8 {
         let group = (0..<count).map { _ in Int(rng.next() % 2) }

@@ -31,9 +31,9 @@ func state(_ e: any RecordStore) throws -> [String] {
     return out.sorted()
 }
 
-@Test func twoStoresExchangeWhatEachLacksAndAgree() throws {
+@Test(arguments: EngineKind.allCases) func twoStoresExchangeWhatEachLacksAndAgree(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let a = try StorageEngine.create(at: dir.file("a")), b = try StorageEngine.create(at: dir.file("b"))
+    let a = try engine.engine(dir, "a"), b = try engine.engine(dir, "b")
     try put(a, "notes", "n1", #"{"title": "from a", "n": 1}"#)
     try put(b, "notes", "n2", #"{"title": "from b"}"#)
     try put(b, "tasks", "t1", #"{"done": false}"#)
@@ -61,9 +61,9 @@ func state(_ e: any RecordStore) throws -> [String] {
     #expect(try state(a) == state(b))
 }
 
-@Test func laterSyncsFilterOnlyWhatChangedSince() throws {
+@Test(arguments: EngineKind.allCases) func laterSyncsFilterOnlyWhatChangedSince(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let a = try StorageEngine.create(at: dir.file("a")), b = try StorageEngine.create(at: dir.file("b"))
+    let a = try engine.engine(dir, "a"), b = try engine.engine(dir, "b")
     var batch: [WriteRequest] = []
     for i in 0..<2000 { batch.append(WriteRequest(repository: "r", key: "k\(i)", change: .put(try doc(#"{"i": \#(i)}"#)))) }
     try a.write(batch)
@@ -91,16 +91,16 @@ func state(_ e: any RecordStore) throws -> [String] {
     #expect(try state(a) == state(b))
 
     // A store that lost its state (or a stranger) falls back to everything, and still converges.
-    try FileManager.default.removeItem(atPath: dir.file("b") + "/peers")
+    try b.saveSetting(.peerState(peer: "key:" + Hex.encode(try a.identity.publicKey.bytes)), [])
     try put(a, "r", "k1", #"{"i": -3}"#)
     let third = try Sync.between(a, b, address: "b")
     #expect(third.commitsSent == 1 && third.commitsReceived == 0)
     #expect(try state(a) == state(b))
 }
 
-@Test func selectedRepositoriesOnly() throws {
+@Test(arguments: EngineKind.allCases) func selectedRepositoriesOnly(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let a = try StorageEngine.create(at: dir.file("a")), b = try StorageEngine.create(at: dir.file("b"))
+    let a = try engine.engine(dir, "a"), b = try engine.engine(dir, "b")
     try put(a, "one", "k", #"{"x": 1}"#)
     try put(a, "two", "k", #"{"x": 2}"#)
     try Sync.between(a, b, address: "b", repositories: ["one"])
@@ -131,9 +131,9 @@ func state(_ e: any RecordStore) throws -> [String] {
 /// The first-contact HELLO's filter is not tested by the responder, yet its idle WELCOME counted
 /// as one of the two idle rounds that end a pull, so one false positive in the next filter ended
 /// the session. Here that filter is made all false positives, deterministically.
-@Test func oneFalsePositiveNeverEndsAPullEarly() throws {
+@Test(arguments: EngineKind.allCases) func oneFalsePositiveNeverEndsAPullEarly(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let a = try StorageEngine.create(at: dir.file("a")), b = try StorageEngine.create(at: dir.file("b"))
+    let a = try engine.engine(dir, "a"), b = try engine.engine(dir, "b")
     try put(a, "tasks", "t1", #"{"title": "one"}"#)
     try put(b, "tasks", "x", #"{"mine": true}"#)
     let initiator = try SyncInitiator(engine: b, address: "a", repositories: ["tasks"], pushable: [], writers: [:])

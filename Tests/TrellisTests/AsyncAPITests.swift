@@ -10,9 +10,9 @@ private struct Counter: Codable, Sendable {
     var n: Int
 }
 
-@Test func asyncPutGetAndTypedUpdate() async throws {
+@Test(arguments: EngineKind.allCases) func asyncPutGetAndTypedUpdate(engine: EngineKind) async throws {
     let dir = TemporaryDirectory()
-    let todos = try Store.open(dir.file("s")).repository("todos")
+    let todos = try engine.store(dir, "s").repository("todos")
     try await todos.put("a", value: Todo(title: "write", done: false))
     try await todos.update("a", as: Todo.self) { $0.done = true }
     #expect(try await todos.get("a", as: Todo.self) == Todo(title: "write", done: true))
@@ -25,9 +25,9 @@ private struct Counter: Codable, Sendable {
 
 /// Codable get-then-put from concurrent writers loses updates; a typed update decodes, changes
 /// and stores under the write lock, so none is lost.
-@Test func concurrentTypedUpdatesLoseNothing() async throws {
+@Test(arguments: EngineKind.allCases) func concurrentTypedUpdatesLoseNothing(engine: EngineKind) async throws {
     let dir = TemporaryDirectory()
-    let counters = try Store.open(dir.file("s")).repository("counters")
+    let counters = try engine.store(dir, "s").repository("counters")
     try await counters.put("c", value: Counter(n: 0))
     try await withThrowingTaskGroup(of: Void.self) { group in
         for _ in 0..<4 {
@@ -43,9 +43,9 @@ private struct Counter: Codable, Sendable {
 
 private struct Refused: Error, Equatable {}
 
-@Test func transactionsReadTheirOwnWritesAndCommitAllOrNothing() async throws {
+@Test(arguments: EngineKind.allCases) func transactionsReadTheirOwnWritesAndCommitAllOrNothing(engine: EngineKind) async throws {
     let dir = TemporaryDirectory()
-    let store = try Store.open(dir.file("s"))
+    let store = try engine.store(dir, "s")
     try await store.repository("todos").put("a", value: Todo(title: "write", done: false))
     let seen = try await store.write { tx -> [String?] in
         let before = try tx.get("todos", "b", as: Todo.self)?.title

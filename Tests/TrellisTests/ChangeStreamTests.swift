@@ -39,7 +39,7 @@ private func take(_ count: Int, from stream: Repository.Changes, within seconds:
     #expect(other.status == 0, "\(other.stderr)")
     let peer = try Store.open(dir.file("peer"))
     try await peer.repository("todos").put("c", value: Todo(title: "synced", done: true))
-    try store.sync(with: peer)
+    try await store.sync(with: peer)
     try await todos.delete("a")
     // Nothing was iterated until now: all four arrive, oldest first.
     let changes = try await take(4, from: all)
@@ -62,9 +62,9 @@ private func take(_ count: Int, from stream: Repository.Changes, within seconds:
     #expect(try await waiting.value.map(\.key) == ["x", "y"])
 }
 
-@Test func observeYieldsTheCurrentDocumentThenEachNewOne() async throws {
+@Test(arguments: EngineKind.allCases) func observeYieldsTheCurrentDocumentThenEachNewOne(engine: EngineKind) async throws {
     let dir = TemporaryDirectory()
-    let todos = try Store.open(dir.file("s")).repository("todos")
+    let todos = try engine.store(dir, "s").repository("todos")
     try await todos.put("a", value: Todo(title: "one", done: false))
     var seen: [String?] = []
     let observation = todos.observe("a")

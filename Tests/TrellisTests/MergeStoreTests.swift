@@ -10,9 +10,9 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
     try store.repository(repo).history(key).sorted { $0.generation < $1.generation }.map { try store.commit($0.id) }
 }
 
-@Test func twoStoresWriteTheSameMergeCommit() throws {
+@Test(arguments: EngineKind.allCases) func twoStoresWriteTheSameMergeCommit(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let a = try Store.open(dir.file("a")), b = try Store.open(dir.file("b"))
+    let a = try engine.store(dir, "a"), b = try engine.store(dir, "b")
     let repo = try a.repository("r")
     let base = try repo.put("k", try json(#"{"n": {"$counter": 1}, "t": "x"}"#))
     try repo.put("k", try json(#"{"n": {"$counter": 3}, "t": "x"}"#))
@@ -30,14 +30,14 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
     #expect(headA[0].kind == .merge && headA[0].author == nil)
     #expect(try a.commit(headA[0].id).encoded == b.commit(headB[0].id).encoded)
     // The merge commit travels too: received elsewhere, it is verified by recomputation.
-    let c = try Store.open(dir.file("c"))
+    let c = try engine.store(dir, "c")
     try c.receive(commits + [try a.commit(headA[0].id)])
     #expect(try c.repository("r").heads("k").map(\.id) == headA.map(\.id))
 }
 
-@Test func forgedMergesAndBadCommitsAreRefusedWhole() throws {
+@Test(arguments: EngineKind.allCases) func forgedMergesAndBadCommitsAreRefusedWhole(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let a = try Store.open(dir.file("a"))
+    let a = try engine.store(dir, "a")
     let repo = try a.repository("r")
     let base = try repo.put("k", try json(#"{"v": 1}"#))
     let x = try repo.put("k", try json(#"{"v": 2}"#))
@@ -45,7 +45,7 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
     let honest = try a.commit(try repo.merge("k").id)
     var forged = honest.commit
     forged.document = try json(#"{"v": 2}"#)  // claims the older side won
-    let b = try Store.open(dir.file("b"))
+    let b = try engine.store(dir, "b")
     let plain = try [base, x, y].map { try a.commit($0) }
     #expect(throws: TrellisError.self) { try b.receive(plain + [SignedCommit.merge(forged)]) }
     #expect(try b.repositoryNames().isEmpty)  // nothing from the batch was kept
@@ -58,9 +58,9 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
     #expect(try b.repository("r").get("k") == (try json(#"{"v": 3}"#)))
 }
 
-@Test func crissCrossHistoriesMergeOverAVirtualBase() throws {
+@Test(arguments: EngineKind.allCases) func crissCrossHistoriesMergeOverAVirtualBase(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let repo = try Store.open(dir.file("s")).repository("r")
+    let repo = try engine.store(dir, "s").repository("r")
     let base = try repo.put("k", try json(#"{"a": 0, "b": 0, "c": {"$counter": 0}}"#))
     let left = try repo.put("k", try json(#"{"a": 1, "b": 0, "c": {"$counter": 1}}"#), parents: [base])
     let right = try repo.put("k", try json(#"{"a": 0, "b": 1, "c": {"$counter": 2}}"#), parents: [base])
@@ -73,27 +73,27 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
     #expect(merged == (try json(#"{"a": 1, "b": 1, "c": {"$counter": 3}, "x": 1, "y": 2}"#)))
 }
 
-@Test func threeHeadsAndTwoRootsMerge() throws {
+@Test(arguments: EngineKind.allCases) func threeHeadsAndTwoRootsMerge(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let a = try Store.open(dir.file("a"))
+    let a = try engine.store(dir, "a")
     let repo = try a.repository("r")
     let base = try repo.put("k", try json(#"{"s": {"$set": [1]}}"#))
     for n in 2...4 { try repo.put("k", try json(#"{"s": {"$set": [1, \#(n)]}}"#), parents: [base]) }
     #expect(try repo.heads("k").count == 3)
     #expect(try repo.get("k") == (try json(#"{"s": {"$set": [1, 2, 3, 4]}}"#)))
     // Two roots of one key (a store that received another store's independent first version).
-    let b = try Store.open(dir.file("b"))
+    let b = try engine.store(dir, "b")
     try b.repository("r").put("other", try json(#"{"p": 1}"#))
     try b.repository("r").put("k", try json(#"{"q": 2}"#))
     try b.receive(try commitsInOrder(a, "r", "k"))
     #expect(try b.repository("r").get("k") == (try json(#"{"s": {"$set": [1, 2, 3, 4]}, "q": 2}"#)))
 }
 
-@Test func theResolvedDocumentDoesNotDependOnArrivalOrder() throws {
+@Test(arguments: EngineKind.allCases) func theResolvedDocumentDoesNotDependOnArrivalOrder(engine: EngineKind) throws {
     var g = SystemRandomNumberGenerator()
     let dir = TemporaryDirectory()
     for round in 0..<200 {
-        let source = try Store.open(dir.file("src\(round)"))
+        let source = try engine.store(dir, "src\(round)")
         let repo = try source.repository("r")
         var ids = [try repo.put("k", try json(#"""
             {"n": {"$counter": 0}, "s": {"$set": []}, "t": {"$text": "a\nb\nc\nd\n"}, "v": 0, "str": "s", "d": 1.5, "b": true,
@@ -138,7 +138,7 @@ func commitsInOrder(_ store: Store, _ repo: String, _ key: String) throws -> [Si
         // Two other stores receive the commits in different orders that keep parents first.
         var results: [(Document?, [CommitID])] = []
         for copy in 0..<2 {
-            let store = try Store.open(dir.file("copy\(round)-\(copy)"))
+            let store = try engine.store(dir, "copy\(round)-\(copy)")
             var pending = commits
             if copy == 1 { pending.shuffle(using: &g) }
             var have = Set<CommitID>()

@@ -43,6 +43,7 @@ struct Todo: Codable, Sendable, Equatable { var title: String; var done: Bool }
 
 func asyncExample(store: Store) async throws {
     let todos = try store.repository("todos")
+    let changes = todos.changes()  // every change from now on: this process, others, sync
     try await todos.put("a", value: Todo(title: "write", done: false))
     try await store.write { tx in
         let a = try tx.get("todos", "a", as: Todo.self)
@@ -51,6 +52,10 @@ func asyncExample(store: Store) async throws {
     try await todos.update("a", as: Todo.self) { $0.done = true }
     let b = try await todos.get("b", as: Todo.self)  // "write more"
     print(b?.title ?? "")
+    for try await change in changes.prefix(3) { print(change.key) }  // a, b, a
+    let memory = try Store.inMemory()  // a store in memory, for tests and previews
+    try await memory.sync(with: store)
+    print(try await memory.repository("todos").get("b", as: Todo.self)?.title ?? "")
 }
 // README-ASYNC-END
 

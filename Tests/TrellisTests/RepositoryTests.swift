@@ -20,9 +20,9 @@ struct Everything: Codable, Equatable {
     var missing: Int?
 }
 
-@Test func codableRoundTripKeepsTrellisTypes() throws {
+@Test(arguments: EngineKind.allCases) func codableRoundTripKeepsTrellisTypes(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let repo = try Store.open(dir.file("s")).repository("r")
+    let repo = try engine.store(dir, "s").repository("r")
     let value = Everything(
         title: "t", count: -5, small: 200, ratio: 0.25, when: Date(timeIntervalSince1970: 1_700_000_000.123),
         blob: Data([1, 2, 3]), notes: "a\nb\n", hits: 7, tags: ["x", "y"], inner: .init(x: 1, y: ["q"]),
@@ -39,9 +39,9 @@ struct Everything: Codable, Equatable {
     #expect(throws: TrellisError.self) { try repo.get("k", as: [String: Int].self) }
 }
 
-@Test func deleteHistoryAndConcurrentHeads() throws {
+@Test(arguments: EngineKind.allCases) func deleteHistoryAndConcurrentHeads(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let store = try Store.open(dir.file("s"))
+    let store = try engine.store(dir, "s")
     let repo = try store.repository("notes")
     let v1 = try repo.put("n", Document([("body", .text("one\n"))]))
     let v2 = try repo.update("n") { $0["body"] = .text("one\ntwo\n") }
@@ -64,9 +64,9 @@ struct Everything: Codable, Equatable {
     #expect(try store.repository("never").get("x") == nil)
 }
 
-@Test func concurrentWritersInOneProcessSerialize() async throws {
+@Test(arguments: EngineKind.allCases) func concurrentWritersInOneProcessSerialize(engine: EngineKind) async throws {
     let dir = TemporaryDirectory()
-    let store = try Store.open(dir.file("s"))
+    let store = try engine.store(dir, "s")
     let repo = try store.repository("c")
     await withTaskGroup(of: Void.self) { group in
         for _ in 0..<4 {
@@ -101,9 +101,9 @@ final class Dog: Animal, @unchecked Sendable {  // immutable after construction 
     }
 }
 
-@Test func subclassesEncodeTheirSuperclassUnderSuper() throws {
+@Test(arguments: EngineKind.allCases) func subclassesEncodeTheirSuperclassUnderSuper(engine: EngineKind) throws {
     let dir = TemporaryDirectory()
-    let repo = try Store.open(dir.file("s")).repository("r")
+    let repo = try engine.store(dir, "s").repository("r")
     try repo.put("d", value: Dog())
     #expect(try repo.get("d")?["super"] == .map(Document([("name", .string("rex"))])))
     let dog = try #require(try repo.get("d", as: Dog.self))
