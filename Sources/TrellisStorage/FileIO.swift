@@ -12,21 +12,24 @@ final class FileHandle {
 
     init(path: String, flags: Int32, mode: mode_t = 0o644) throws(TrellisError) {
         let fd = open(path, flags | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw FileHandle.error("cannot open \(path)") }
+        guard fd >= 0 else { throw FileHandle.error("cannot open \(path)", path: path) }
         self.fd = fd
         self.path = path
     }
 
     deinit { close(fd) }
 
-    static func error(_ what: String) -> TrellisError {
-        let code: TrellisError.Code = errno == ENOENT ? .notFound : .io
-        return TrellisError(code, "\(what): \(String(cString: strerror(errno)))")
+    /// The error of a failed system call on `path`, with its errno kept as the cause.
+    static func error(_ what: String, path: String, offset: UInt64? = nil) -> TrellisError {
+        let number = errno
+        let code: TrellisError.Code = number == ENOENT ? .notFound : number == EACCES || number == EPERM ? .permissionDenied : .io
+        return TrellisError(code, "\(what): \(String(cString: strerror(number)))",
+                            cause: TrellisError.Cause(errno: number, path: path, offset: offset))
     }
 
     func size() throws(TrellisError) -> UInt64 {
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw FileHandle.error("cannot stat \(path)") }
+        guard fstat(fd, &st) == 0 else { throw FileHandle.error("cannot stat \(path)", path: path) }
         return UInt64(st.st_size)
     }
 
@@ -37,7 +40,7 @@ final class FileHandle {
         while done < count {
             let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
             if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { throw FileHandle.error("cannot read \(path)") }
+            guard n >= 0 else { throw FileHandle.error("cannot read \(path)", path: path, offset: offset + UInt64(done)) }
             if n == 0 { break }
             done += n
         }
@@ -50,17 +53,17 @@ final class FileHandle {
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done)) }
             if n < 0, errno == EINTR { continue }
-            guard n > 0 else { throw FileHandle.error("cannot write \(path)") }
+            guard n > 0 else { throw FileHandle.error("cannot write \(path)", path: path, offset: offset + UInt64(done)) }
             done += n
         }
     }
 
     func sync() throws(TrellisError) {
-        guard fsync(fd) == 0 else { throw FileHandle.error("cannot fsync \(path)") }
+        guard fsync(fd) == 0 else { throw FileHandle.error("cannot fsync \(path)", path: path) }
     }
 
     func truncate(to length: UInt64) throws(TrellisError) {
-        guard ftruncate(fd, off_t(length)) == 0 else { throw FileHandle.error("cannot truncate \(path)") }
+        guard ftruncate(fd, off_t(length)) == 0 else { throw FileHandle.error("cannot truncate \(path)", path: path) }
     }
 
     /// flock(2); false when `wait` is false and another process holds it.
@@ -69,7 +72,7 @@ final class FileHandle {
         while flock(fd, op) != 0 {
             if errno == EINTR { continue }
             if errno == EWOULDBLOCK { return false }
-            throw FileHandle.error("cannot lock \(path)")
+            throw FileHandle.error("cannot lock \(path)", path: path)
         }
         return true
     }
@@ -88,7 +91,7 @@ public enum FileSystem {
 
     public static func makeDirectory(_ path: String) throws(TrellisError) {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
-            throw FileHandle.error("cannot create directory \(path)")
+            throw FileHandle.error("cannot create directory \(path)", path: path)
         }
     }
 
@@ -113,7 +116,7 @@ public enum FileSystem {
     }
 
     public static func list(_ path: String) throws(TrellisError) -> [String] {
-        guard let dir = opendir(path) else { throw FileHandle.error("cannot list \(path)") }
+        guard let dir = opendir(path) else { throw FileHandle.error("cannot list \(path)", path: path) }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
@@ -144,7 +147,7 @@ public enum FileSystem {
     /// The second half: renames the temporary file over `path` (the caller fsyncs the directory).
     static func renameIntoPlace(_ tmp: String, _ path: String) throws(TrellisError) {
         guard rename(tmp, path) == 0 else {
-            let e = FileHandle.error("cannot rename \(tmp) to \(path)")
+            let e = FileHandle.error("cannot rename \(tmp) to \(path)", path: path)
             unlink(tmp)
             throw e
         }
@@ -153,7 +156,7 @@ public enum FileSystem {
     /// Creates a file that must not exist yet, with the given permissions, durably.
     static func createExclusive(_ path: String, _ bytes: [UInt8], mode: mode_t) throws(TrellisError) {
         let f = try FileHandle(path: path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode)
-        guard fchmod(f.fd, mode) == 0 else { throw FileHandle.error("cannot set permissions of \(path)") }
+        guard fchmod(f.fd, mode) == 0 else { throw FileHandle.error("cannot set permissions of \(path)", path: path) }
         try f.write(bytes, at: 0)
         try f.sync()
         try syncDirectory(parent(of: path))

@@ -131,7 +131,7 @@ enum PackMaintenance {
                 if index.log.hasDamage {
                     // Its intact commits are in the new pack; the damaged bytes are kept for inspection.
                     let aside = "\(logPath).damaged-0-\(FileSystem.nowMillis())"
-                    guard rename(logPath, aside) == 0 else { throw FileHandle.error("cannot move \(logPath) aside") }
+                    guard rename(logPath, aside) == 0 else { throw FileHandle.error("cannot move \(logPath) aside", path: logPath) }
                 }
                 try FileSystem.renameIntoPlace(emptyLog, logPath)
             } catch {

@@ -279,18 +279,18 @@ final class PackReader {
     private func readBlock(at offset: UInt64, expectedFirst: Int) throws(TrellisError) -> ([RawPackEntry], UInt64, UInt32) {
         let end = fileSize - UInt64(PackFormat.checksumSize)
         guard offset + UInt64(PackFormat.blockHeaderSize) <= end else {
-            throw TrellisError(.corruptData, "\(path) offset \(offset): truncated block header")
+            throw TrellisError(.corruptData, "\(path) offset \(offset): truncated block header", cause: .init(path: path, offset: offset))
         }
         let header = try file.read(at: offset, count: PackFormat.blockHeaderSize)
-        guard Array(header[0..<4]) == PackFormat.blockMagic else { throw TrellisError(.corruptData, "\(path) offset \(offset): bad block magic") }
+        guard Array(header[0..<4]) == PackFormat.blockMagic else { throw TrellisError(.corruptData, "\(path) offset \(offset): bad block magic", cause: .init(path: path, offset: offset)) }
         var r = ByteReader(header, offset: 4)
         let count = Int(try r.u32()), payloadLength = Int(try r.u32()), rawLength = Int(try r.u32()), crc = try r.u32()
         guard count >= 1, expectedFirst + count <= entryCount, rawLength <= PackFormat.maxBlockRaw,
               offset + UInt64(PackFormat.blockHeaderSize + payloadLength) <= end
-        else { throw TrellisError(.corruptData, "\(path) offset \(offset): block lengths out of range") }
+        else { throw TrellisError(.corruptData, "\(path) offset \(offset): block lengths out of range", cause: .init(path: path, offset: offset)) }
         let payload = try file.read(at: offset + UInt64(PackFormat.blockHeaderSize), count: payloadLength)
         guard CRC32.checksum(payload, seed: CRC32.checksum(header[4..<16])) == crc else {
-            throw TrellisError(.corruptData, "\(path) offset \(offset): block checksum mismatch")
+            throw TrellisError(.corruptData, "\(path) offset \(offset): block checksum mismatch", cause: .init(path: path, offset: offset))
         }
         let raw = try LZ4.decompress(payload[...], rawLength: rawLength, dictionary: dictionary)
         var br = ByteReader(raw)
@@ -299,7 +299,7 @@ final class PackReader {
         for _ in 0..<count {
             let generation = try br.varint()
             let seq = try br.varint()
-            guard seq < seqEnd else { throw TrellisError(.corruptData, "\(path) offset \(offset): arrival number out of range") }
+            guard seq < seqEnd else { throw TrellisError(.corruptData, "\(path) offset \(offset): arrival number out of range", cause: .init(path: path, offset: offset)) }
             let form = try br.u8()
             var distance = 0
             switch form {
@@ -307,20 +307,20 @@ final class PackReader {
             case 1:
                 let d = try br.varint()
                 guard d <= UInt64(expectedFirst + entries.count) else {
-                    throw TrellisError(.corruptData, "\(path) offset \(offset): delta base before the first entry")
+                    throw TrellisError(.corruptData, "\(path) offset \(offset): delta base before the first entry", cause: .init(path: path, offset: offset))
                 }
                 distance = Int(d)
-                guard distance >= 1 else { throw TrellisError(.corruptData, "\(path) offset \(offset): delta distance 0") }
-            default: throw TrellisError(.corruptData, "\(path) offset \(offset): unknown entry form \(form)")
+                guard distance >= 1 else { throw TrellisError(.corruptData, "\(path) offset \(offset): delta distance 0", cause: .init(path: path, offset: offset)) }
+            default: throw TrellisError(.corruptData, "\(path) offset \(offset): unknown entry form \(form)", cause: .init(path: path, offset: offset))
             }
             let payload = try br.raw(try br.length())
             let signature = try br.raw(try br.length())
             guard generation >= 1, generation <= UInt64(UInt32.max), signature.isEmpty || signature.count == 64 else {
-                throw TrellisError(.corruptData, "\(path) offset \(offset): bad entry")
+                throw TrellisError(.corruptData, "\(path) offset \(offset): bad entry", cause: .init(path: path, offset: offset))
             }
             entries.append(RawPackEntry(generation: UInt32(generation), seq: seq, distance: distance, payload: payload, signature: signature))
         }
-        guard br.isAtEnd else { throw TrellisError(.corruptData, "\(path) offset \(offset): trailing bytes in block") }
+        guard br.isAtEnd else { throw TrellisError(.corruptData, "\(path) offset \(offset): trailing bytes in block", cause: .init(path: path, offset: offset)) }
         return (entries, offset + UInt64(PackFormat.blockHeaderSize + payloadLength), crc)
     }
 

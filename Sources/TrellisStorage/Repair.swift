@@ -77,7 +77,7 @@ public enum Repair {
             let pack = packs + "/" + file
             if salvage.damagedPacks.contains(pack) {
                 let aside = "\(pack).damaged-\(millis)"
-                guard rename(pack, aside) == 0 else { throw FileHandle.error("cannot move \(pack) aside") }
+                guard rename(pack, aside) == 0 else { throw FileHandle.error("cannot move \(pack) aside", path: pack) }
                 report.actions.append("repository '\(name)': moved damaged \(file) to \(aside)")
             } else {
                 unlink(pack)
@@ -99,7 +99,7 @@ public enum Repair {
         let log = directory + "/log"
         if salvage.damagedLog, FileSystem.exists(log) {
             let aside = "\(log).damaged-0-\(millis)"
-            guard rename(log, aside) == 0 else { throw FileHandle.error("cannot move \(log) aside") }
+            guard rename(log, aside) == 0 else { throw FileHandle.error("cannot move \(log) aside", path: log) }
             report.actions.append("repository '\(name)': moved the damaged log to \(aside)")
         }
         try LogFile.create(path: log)

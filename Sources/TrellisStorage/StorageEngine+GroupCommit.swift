@@ -78,7 +78,7 @@ extension StorageEngine {
                 }
             }
         } catch {
-            for job in written.committed { job.error = TrellisError(error.code, "the write may not be durable: \(error.message)") }
+            for job in written.committed { job.error = error.adding(context: "the write may not be durable") }
             return
         }
         for name in written.touched.sorted() { maintainAfterWrite(name) }

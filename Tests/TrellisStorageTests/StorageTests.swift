@@ -265,3 +265,19 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
         })])
     }
 }
+
+/// A failed system call keeps its errno and path; codes are open-ended constants.
+@Test func errorsKeepTheirCause() throws {
+    let dir = TemporaryDirectory()
+    let missing = dir.file("missing")
+    #expect {
+        _ = try FileSystem.readAll(missing)
+    } throws: { error in
+        guard let error = error as? TrellisError else { return false }
+        return error.code == .notFound && error.cause?.errno == ENOENT && error.cause?.path == missing
+    }
+    let later = TrellisError.Code(rawValue: "some-future-code")
+    #expect(later != .notFound && later.description == "some-future-code")
+    let wrapped = TrellisError(.io, "disk full", cause: .init(errno: ENOSPC, path: "/x")).adding(context: "the write may not be durable")
+    #expect(wrapped.message == "the write may not be durable: disk full" && wrapped.cause?.errno == ENOSPC)
+}
