@@ -1,3 +1,4 @@
+import Logging
 import TrellisCore
 import TrellisCrypto
 import TrellisStorage
@@ -29,32 +30,64 @@ import TrellisStorage
 /// try tasks.put("t1", value: Task(title: "Write docs", done: false))
 /// ```
 public final class Store: Sendable {
-    package let engine: any RecordStore
+    /// How a store behaves, fixed when it is opened.
+    public struct Configuration: Sendable {
+        /// When writes are acknowledged: `.full` (after fsync, the default), `.batched` or `.none`
+        /// (docs/architecture.md §Group commit and durability). A store in memory is never durable.
+        public var durability: Durability
+        /// Seconds a write waits for another process holding the store's write lock.
+        public var lockTimeout: Double
+        /// A repository's log is sealed into a pack once it passes this many bytes.
+        public var sealThreshold: UInt64
+        /// Where warnings go (a damaged log tail cut, an unreadable pack): logged at `.warning` as
+        /// they happen. Without a logger they are kept for `takeWarnings()`, which the CLI prints.
+        public var logger: Logger?
 
-    init(engine: any RecordStore) { self.engine = engine }
+        public init(durability: Durability = .full, lockTimeout: Double = 10,
+                    sealThreshold: UInt64 = StorageEngine.defaultSealThreshold, logger: Logger? = nil) {
+            (self.durability, self.lockTimeout, self.sealThreshold, self.logger) = (durability, lockTimeout, sealThreshold, logger)
+        }
+    }
+
+    package let engine: any RecordStore
+    public let configuration: Configuration
+
+    init(engine: any RecordStore, configuration: Configuration) {
+        self.engine = engine
+        self.configuration = configuration
+        if let file = engine as? StorageEngine {
+            file.lockTimeout = configuration.lockTimeout
+            file.durability = configuration.durability
+            file.sealThreshold = configuration.sealThreshold
+            if let logger = configuration.logger {
+                let path = file.path
+                file.setWarningHandler { logger.warning("\($0)", metadata: ["store": "\(path)"]) }
+            }
+        }
+    }
 
     /// The file engine, nil for a store in memory.
     package var fileEngine: StorageEngine? { engine as? StorageEngine }
 
     /// Opens the store at `path`, creating an empty one there first when `create` is true and none exists.
-    public static func open(_ path: String, create: Bool = true) throws(TrellisError) -> Store {
+    public static func open(_ path: String, create: Bool = true, configuration: Configuration = Configuration()) throws(TrellisError) -> Store {
         do {
-            return Store(engine: try StorageEngine.open(at: path))
+            return Store(engine: try StorageEngine.open(at: path), configuration: configuration)
         } catch where create && error.code == .storeMissing {
-            return Store(engine: try StorageEngine.create(at: path))
+            return Store(engine: try StorageEngine.create(at: path), configuration: configuration)
         }
     }
 
     /// Creates a new store; fails when one already exists at `path`.
-    public static func create(_ path: String) throws(TrellisError) -> Store {
-        Store(engine: try StorageEngine.create(at: path))
+    public static func create(_ path: String, configuration: Configuration = Configuration()) throws(TrellisError) -> Store {
+        Store(engine: try StorageEngine.create(at: path), configuration: configuration)
     }
 
     /// A new, empty store held in memory, with a new identity: the same commits, merges and
     /// checks as a store directory, nothing written anywhere, gone with its last reference. It
     /// syncs with any other store (`sync(with:)`).
-    public static func inMemory() throws(TrellisError) -> Store {
-        Store(engine: try MemoryEngine())
+    public static func inMemory(configuration: Configuration = Configuration()) throws(TrellisError) -> Store {
+        Store(engine: try MemoryEngine(), configuration: configuration)
     }
 
     /// Whether the store is held in memory rather than in a directory.
@@ -67,27 +100,17 @@ public final class Store: Sendable {
     /// identity key file, which reads of records never do.
     public var identity: PublicKey { get throws(TrellisError) { try engine.identity.publicKey } }
 
-    /// Seconds a write waits for another process holding the store's write lock (none in memory).
-    public var lockTimeout: Double {
-        get { fileEngine?.lockTimeout ?? 0 }
-        set { fileEngine?.lockTimeout = newValue }
-    }
+    /// `configuration.lockTimeout` (0 in memory, where there is no lock to wait for).
+    public var lockTimeout: Double { isInMemory ? 0 : configuration.lockTimeout }
 
-    /// When writes are acknowledged: `.full` (after fsync, the default), `.batched` or `.none`
-    /// (docs/architecture.md §Group commit and durability). Always `.none` in memory.
-    public var durability: Durability {
-        get { fileEngine?.durability ?? .none }
-        set { fileEngine?.durability = newValue }
-    }
+    /// `configuration.durability`; always `.none` in memory.
+    public var durability: Durability { isInMemory ? .none : configuration.durability }
 
     /// Fsyncs every log written since the last fsync (`.batched` and `.none` modes).
     public func flush() { engine.flush() }
 
-    /// A repository's log is sealed into a pack once it passes this many bytes (default 16 MiB).
-    public var sealThreshold: UInt64 {
-        get { fileEngine?.sealThreshold ?? StorageEngine.defaultSealThreshold }
-        set { fileEngine?.sealThreshold = newValue }
-    }
+    /// `configuration.sealThreshold`.
+    public var sealThreshold: UInt64 { configuration.sealThreshold }
 
     /// Rewrites repositories (all when none are named) into one pack each, with commits stored
     /// as deltas against their parents in chains of at most `depth` (docs/architecture.md §Packs).

@@ -24,8 +24,7 @@ extension Store {
     @discardableResult
     public func sync(withStoreAt path: String, repositories: [String] = [],
                      observer: Sync.Observer = Sync.Observer()) throws(TrellisError) -> SyncReport {
-        let other = try Store.open(path, create: false)
-        other.lockTimeout = lockTimeout
+        let other = try Store.open(path, create: false, configuration: configuration)
         return try sync(with: other, repositories: repositories, observer: observer)
     }
 

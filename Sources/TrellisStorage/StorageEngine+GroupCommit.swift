@@ -192,7 +192,7 @@ extension StorageEngine {
             }
             mutex.withLock {
                 syncCount += logs.count - failures.count
-                pendingWarnings += failures
+                for failure in failures { warn(failure) }
             }
         }
     }
@@ -211,7 +211,7 @@ extension StorageEngine {
                                          building: { onLeaderStep?(.sealing) })
         } catch {
             leaderLocked {
-                pendingWarnings.append("repository '\(name)': could not seal the log: \(error.message)")
+                warn("repository '\(name)': could not seal the log: \(error.message)")
                 Leftovers.remove(Leftovers.find(inRepository: index.directory))
                 try? reloadRepository(name)
             }

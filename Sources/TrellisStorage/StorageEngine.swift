@@ -90,6 +90,7 @@ public final class StorageEngine: @unchecked Sendable {
     var repos: [String: RepositoryIndex] = [:]
     var clock = HybridLogicalClock()
     var pendingWarnings: [String] = []
+    var warningHandler: (@Sendable (String) -> Void)?
     var lockWait: Double = 10
     /// Called after each write group with the repositories it wrote (durable in `full` mode),
     /// for local change streams; behind its own lock, so that observers never wait for `mutex`.
@@ -188,16 +189,16 @@ public final class StorageEngine: @unchecked Sendable {
         do throws(TrellisError) {
             _ = try loadRepository(name)
         } catch {
-            pendingWarnings.append("repository '\(name)' cannot be read: \(error.message)")
+            warn("repository '\(name)' cannot be read: \(error.message)")
         }
     }
 
     @discardableResult
     func loadRepository(_ name: String) throws(TrellisError) -> RepositoryIndex {
         let index = try RepositoryIndex(name: name, directory: repoDirectory(name))
-        pendingWarnings += index.takeWarnings()
+        for warning in index.takeWarnings() { warn(warning) }
         if let problem = index.log.headerProblem {
-            pendingWarnings.append("repository '\(name)': \(problem); its frames were read (run `trellis fsck --repair`)")
+            warn("repository '\(name)': \(problem); its frames were read (run `trellis fsck --repair`)")
         }
         repos[name] = index
         try catchUp(index)
@@ -214,7 +215,7 @@ public final class StorageEngine: @unchecked Sendable {
         }
         let scan = try index.log.scanNewFrames()
         for d in scan.skipped {
-            pendingWarnings.append(
+            warn(
                 "repository '\(index.name)': skipped \(d.length) damaged log bytes at offset \(d.offset) (\(d.reason)); the frames after them were read (run `trellis fsck --repair`)")
         }
         if scan.frames.count > 1 { index.reserve(scan.frames.reduce(0) { $0 + $1.contents.entries.count }) }
@@ -225,8 +226,24 @@ public final class StorageEngine: @unchecked Sendable {
         // Readers never change the store: the next writer cuts the tail.
         guard let bad = scan.badTail, writeLockHeld else { return }
         let side = try index.log.cutTail(at: bad.offset)
-        pendingWarnings.append(
+        warn(
             "repository '\(index.name)': cut a damaged log tail of \(bad.length) bytes at offset \(bad.offset) (\(bad.reason)); the bytes were kept in \(side)")
+    }
+
+    /// Records a warning (the caller holds `mutex`): handed to the warning handler when one is
+    /// set, else kept for `takeWarnings`.
+    func warn(_ message: String) {
+        if let warningHandler { warningHandler(message) } else { pendingWarnings.append(message) }
+    }
+
+    /// Sends every warning from now on (and those kept so far) to `handler` instead of keeping
+    /// them for `takeWarnings`: an app logs them (`Store.Configuration.logger`).
+    public func setWarningHandler(_ handler: @escaping @Sendable (String) -> Void) {
+        mutex.withLock {
+            warningHandler = handler
+            for warning in pendingWarnings { handler(warning) }
+            pendingWarnings = []
+        }
     }
 
     /// Warnings about repairs made since the last call (cut tails), for the CLI to print.

@@ -36,18 +36,24 @@ struct StoreOptions: ParsableArguments {
         return 10
     }
 
-    func open() throws(TrellisError) -> Store {
-        let store = try Store.open(try locate(), create: false)
-        store.lockTimeout = lockTimeout
+    /// The configuration the environment asks for: $TRELLIS_LOCK_TIMEOUT, $TRELLIS_DURABILITY
+    /// and $TRELLIS_SEAL_BYTES.
+    func configuration() throws(TrellisError) -> Store.Configuration {
+        var configuration = Store.Configuration(lockTimeout: lockTimeout)
         if let mode = ProcessInfo.processInfo.environment["TRELLIS_DURABILITY"], !mode.isEmpty {
             guard let durability = Durability(rawValue: mode) else {
                 throw TrellisError(.invalidArgument, "TRELLIS_DURABILITY must be full, batched or none, not '\(mode)'")
             }
-            store.durability = durability
+            configuration.durability = durability
         }
         if let t = ProcessInfo.processInfo.environment["TRELLIS_SEAL_BYTES"], let bytes = UInt64(t), bytes > 0 {
-            store.sealThreshold = bytes
+            configuration.sealThreshold = bytes
         }
+        return configuration
+    }
+
+    func open() throws(TrellisError) -> Store {
+        let store = try Store.open(try locate(), create: false, configuration: try configuration())
         Output.warn(store.takeWarnings())
         return store
     }

@@ -14,8 +14,7 @@ final class Rig: Sendable {
 
     init(durability: Durability) throws {
         path = FileManager.default.temporaryDirectory.path + "/trellis-bench-async-\(UUID().uuidString)"
-        store = try Store.open(path)
-        store.durability = durability
+        store = try Store.open(path, configuration: Store.Configuration(durability: durability))
         let todos = try store.repository("todos")
         for k in 0..<1000 { try todos.put("k\(k)", value: Todo(title: "task \(k)", done: false)) }
     }

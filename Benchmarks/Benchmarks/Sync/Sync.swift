@@ -27,9 +27,8 @@ final class SyncPair: @unchecked Sendable {
     init(records: Int, revisions: Int) throws {
         let base = FileManager.default.temporaryDirectory.path + "/trellis-bench-sync-\(UUID().uuidString)"
         paths = [base + "-a", base + "-b"]
-        a = try Store.open(paths[0])
+        a = try Store.open(paths[0], configuration: Store.Configuration(durability: .none))
         b = try Store.open(paths[1])
-        a.durability = .none
         self.records = records
         for r in 0..<revisions {
             for start in stride(from: 0, to: records, by: 1000) {
