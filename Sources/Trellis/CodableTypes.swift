@@ -1,7 +1,8 @@
 import TrellisCore
 
 /// A text field for Codable models: merges line by line, where a `String` merges as a whole.
-public struct Text: Codable, Hashable, Sendable, ExpressibleByStringLiteral {
+/// (Not `Text`, which every SwiftUI file already names.)
+public struct TrellisText: Codable, Hashable, Sendable, ExpressibleByStringLiteral {
     public var value: String
     public init(_ value: String) { self.value = value }
     public init(stringLiteral value: String) { self.value = value }

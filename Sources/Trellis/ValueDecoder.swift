@@ -24,7 +24,7 @@ enum ValueDecoder {
         let special: Any? = switch (type, value) {
         case (is Date.Type, .date(let ms)): Date(timeIntervalSince1970: Double(ms) / 1000)
         case (is Data.Type, .bytes(let b)): Data(b)
-        case (is Text.Type, .text(let s)), (is Text.Type, .string(let s)): Text(s)
+        case (is TrellisText.Type, .text(let s)), (is TrellisText.Type, .string(let s)): TrellisText(s)
         case (is Counter.Type, .counter(let n)), (is Counter.Type, .int(let n)): Counter(n)
         default: nil
         }

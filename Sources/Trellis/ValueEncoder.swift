@@ -1,7 +1,7 @@
 import Foundation
 import TrellisCore
 
-/// Encodes `Encodable` values to Trellis values: Date → date, Data → bytes, `Text` → text,
+/// Encodes `Encodable` values to Trellis values: Date → date, Data → bytes, `TrellisText` → text,
 /// `Counter` → counter, `Set` → set, integers → int, floating point → double.
 enum ValueEncoder {
     static func document(_ value: some Encodable) throws(TrellisError) -> Document {
@@ -20,7 +20,7 @@ enum ValueEncoder {
         switch value {
         case let d as Date: return .date(Int64((d.timeIntervalSince1970 * 1000).rounded()))
         case let d as Data: return .bytes(Array(d))
-        case let t as Text: return .text(t.value)
+        case let t as TrellisText: return .text(t.value)
         case let c as Counter: return .counter(c.value)
         case let s as EncodesAsTrellisSet: return .set(try s.setElements { try encode($0, path: path) })
         default:

@@ -11,7 +11,7 @@ struct Everything: Codable, Equatable {
     var ratio: Double
     var when: Date
     var blob: Data
-    var notes: Text
+    var notes: TrellisText
     var hits: Counter
     var tags: Set<String>
     var inner: Inner
