@@ -53,8 +53,15 @@ public struct MergeWorkload: Sendable {
         return try MergeWorkload(name: "10-field record, disjoint edits", base: base, ours: ours, theirs: theirs)
     }
 
+    /// Three versions of one text: the base and two concurrent edits of it.
+    public struct TextVersions: Sendable {
+        public let base: String
+        public let ours: String
+        public let theirs: String
+    }
+
     /// The text of the 50-line workload, also written out for `git merge-file`.
-    public static func fiftyLines() -> (base: String, ours: String, theirs: String) {
+    public static func fiftyLines() -> TextVersions {
         var lines = (0..<50).map { "Line \($0) of a fifty-line note, with some words in it.\n" }
         let base = lines.joined()
         lines[8] = "Line 8 was rewritten on our side.\n"
@@ -63,7 +70,7 @@ public struct MergeWorkload: Sendable {
         lines = (0..<50).map { "Line \($0) of a fifty-line note, with some words in it.\n" }
         lines[40] = "Line 40 was rewritten on their side.\n"
         lines.remove(at: 45)
-        return (base, ours, lines.joined())
+        return TextVersions(base: base, ours: ours, theirs: lines.joined())
     }
 
     /// A record whose 50-line text field each side edits at different places.

@@ -32,9 +32,9 @@ extension Store {
     /// atomically.
     @discardableResult
     public func createBundle(at path: String, repositories: [String] = []) throws(TrellisError) -> SyncBundle.Report {
-        let (bytes, report) = try SyncBundle.create(from: engine, repositories: repositories)
-        try FileSystem.writeAtomically(FileSystem.absolute(path), bytes)
-        return report
+        let made = try SyncBundle.create(from: engine, repositories: repositories)
+        try FileSystem.writeAtomically(FileSystem.absolute(path), made.bytes)
+        return made.report
     }
 
     /// Verifies and stores the commits of a bundle file.

@@ -125,13 +125,20 @@ public struct AccessPolicy: Sendable {
 
     /// The repositories `key` may read, by name, with whether it may also write; nil when it
     /// may read everything. Repositories with a list but no commits yet are included.
-    public func readable(by key: PublicKey, existing: [String]) -> [(name: String, write: Bool, writers: [PublicKey])]? {
+    /// A repository a peer may read, with whether it may also write and, if so, who may write it.
+    public struct Readable: Sendable, Equatable {
+        public let name: String
+        public let write: Bool
+        public let writers: [PublicKey]
+    }
+
+    public func readable(by key: PublicKey, existing: [String]) -> [Readable]? {
         if open || key == server { return nil }
         let names = Set(existing).union((try? store.repositoriesWithAccessLists()) ?? [])
         return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.compactMap { name in
             guard allows(key, .read, name) else { return nil }
             let write = allows(key, .write, name)
-            return (name, write, write ? writers(of: name) : [])
+            return Readable(name: name, write: write, writers: write ? writers(of: name) : [])
         }
     }
 

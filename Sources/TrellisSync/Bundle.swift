@@ -12,8 +12,14 @@ public enum SyncBundle {
         public var repositories: [String] = []
     }
 
+    /// A bundle made by `create`: its bytes, and what they hold.
+    public struct Made: Sendable {
+        public let bytes: [UInt8]
+        public let report: Report
+    }
+
     /// Every commit of the named repositories (all when none), parents first, as bundle bytes.
-    public static func create(from engine: any CommitStore, repositories: [String] = []) throws(TrellisError) -> ([UInt8], Report) {
+    public static func create(from engine: any CommitStore, repositories: [String] = []) throws(TrellisError) -> Made {
         for name in repositories where !StorageEngine.isValidRepositoryName(name) {
             throw TrellisError(.invalidArgument, "invalid repository name '\(name)'")
         }
@@ -41,7 +47,7 @@ public enum SyncBundle {
         } while endpoint.hasQueued
         out.raw(Blake2b256.hash(out.bytes))
         report.bytes = out.bytes.count
-        return (out.bytes, report)
+        return Made(bytes: out.bytes, report: report)
     }
 
     /// Checks the trailer, then stores each message's commits as one verified batch.

@@ -238,7 +238,7 @@ enum Seeds {
                           .ready(access: [.init(name: "r", write: true, writers: [key.publicKey])]), .subscribe(["r", "s"]),
                           .push(repository: "r", commits: wire), .need(repository: "r", ids: history.prefix(2).map(\.id)), .ack(recipients: 3)]
             .map { $0.encoded() }
-        seeds[.bundle] = [try SyncBundle.create(from: a).0]
+        seeds[.bundle] = [try SyncBundle.create(from: a).bytes]
         seeds[.log] = [try FileSystem.readAll(dir + "/a/repos/r/log")]
         _ = try a.repack()
         let packs = try FileSystem.list(dir + "/a/repos/r/packs")

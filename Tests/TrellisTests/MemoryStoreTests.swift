@@ -68,9 +68,9 @@ private func doc(_ json: String) throws -> Document { try ValueJSON.document(fro
     #expect(try memory.sync(with: file).commitsSent == 0)
 
     let other = try Store.inMemory()
-    let (bytes, report) = try SyncBundle.create(from: memory.engine)
-    #expect(report.commits == 4)
-    #expect(try SyncBundle.apply(bytes, to: other.engine).commits == 4)
+    let made = try SyncBundle.create(from: memory.engine)
+    #expect(made.report.commits == 4)
+    #expect(try SyncBundle.apply(made.bytes, to: other.engine).commits == 4)
     #expect(try other.repository("r").heads("k").map(\.id) == [m1.id])
     #expect(throws: TrellisError.self) { try memory.sync(with: memory) }
 }
