@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh --python
 swift build --build-tests
 swift test --skip-build
+# The DocC catalog, with its getting-started article; a warning fails the run.
+scripts/docs.sh
 # A short, deterministic fuzzing pass over every decoder (docs/fuzzing.md).
 FUZZ_RUNS=${FUZZ_RUNS:-20000} scripts/fuzz.sh
 # The whole suite again under ThreadSanitizer (about 13 minutes here, docs/architecture.md

@@ -69,4 +69,6 @@ func asyncExample(store: Store) async throws {
     let readme = try String(contentsOfFile: TestPaths.packageRoot + "/README.md", encoding: .utf8)
     let begin = try #require(source.range(of: "// README-ASYNC-BEGIN\n")), end = try #require(source.range(of: "// README-ASYNC-END"))
     #expect(readme.contains(String(source[begin.upperBound..<end.lowerBound])))
+    let article = try String(contentsOfFile: TestPaths.packageRoot + "/Sources/Trellis/Trellis.docc/GettingStarted.md", encoding: .utf8)
+    #expect(article.contains(String(source[begin.upperBound..<end.lowerBound])))
 }
