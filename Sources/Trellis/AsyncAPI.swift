@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import TrellisCore
 import TrellisStorage
+import TrellisSync
 
 /// Store work that may block runs off Swift's cooperative pool, so that `await`ing it never
 /// stalls other tasks (docs/architecture.md §The async API and transactions):

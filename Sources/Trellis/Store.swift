@@ -3,23 +3,22 @@ import TrellisCore
 import TrellisCrypto
 import TrellisStorage
 
-@_exported import enum TrellisCore.Value
-@_exported import enum TrellisCore.ValueJSON
-@_exported import enum TrellisCrypto.Hex
-@_exported import struct TrellisCore.Commit
-@_exported import struct TrellisCore.CommitID
-@_exported import struct TrellisCore.Document
-@_exported import struct TrellisCore.FieldChange
-@_exported import struct TrellisCore.MergeConflict
-@_exported import struct TrellisCore.SignedCommit
-@_exported import struct TrellisCore.TrellisError
-@_exported import struct TrellisCrypto.PublicKey
-@_exported import struct TrellisStorage.CommitInfo
-@_exported import struct TrellisStorage.ResolvedMerge
-@_exported import struct TrellisStorage.WriteRequest
-@_exported import struct TrellisStorage.PackReport
-@_exported import struct TrellisStorage.RepositoryStats
-@_exported import enum TrellisStorage.Parallel
+public typealias Value = TrellisCore.Value
+public typealias ValueJSON = TrellisCore.ValueJSON
+public typealias Hex = TrellisCrypto.Hex
+public typealias Commit = TrellisCore.Commit
+public typealias CommitID = TrellisCore.CommitID
+public typealias Document = TrellisCore.Document
+public typealias FieldChange = TrellisCore.FieldChange
+public typealias MergeConflict = TrellisCore.MergeConflict
+public typealias SignedCommit = TrellisCore.SignedCommit
+public typealias TrellisError = TrellisCore.TrellisError
+public typealias PublicKey = TrellisCrypto.PublicKey
+public typealias CommitInfo = TrellisStorage.CommitInfo
+public typealias ResolvedMerge = TrellisStorage.ResolvedMerge
+public typealias WriteRequest = TrellisStorage.WriteRequest
+public typealias PackReport = TrellisStorage.PackReport
+public typealias RepositoryStats = TrellisStorage.RepositoryStats
 
 /// A Trellis store: named repositories of versioned, signed records, kept in a directory
 /// (`open`, `create`) or in memory (`inMemory`).
@@ -176,4 +175,4 @@ public final class Store: Sendable {
 }
 
 public typealias FsckReport = Fsck.Report
-public typealias Durability = StorageEngine.Durability
+public typealias Durability = TrellisStorage.Durability

@@ -3,9 +3,9 @@ import TrellisCore
 import TrellisStorage
 import TrellisSync
 
-@_exported import struct TrellisSync.SyncReport
-@_exported import enum TrellisSync.SyncBundle
-@_exported import enum TrellisSync.Sync
+public typealias SyncReport = TrellisSync.SyncReport
+public typealias SyncBundle = TrellisSync.SyncBundle
+public typealias Sync = TrellisSync.Sync
 
 extension Store {
     /// Syncs with another store open in this process, both ways (docs/sync.md). Only the named

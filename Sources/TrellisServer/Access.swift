@@ -4,7 +4,7 @@ import TrellisCrypto
 import TrellisStorage
 import TrellisSync
 
-@_exported import struct TrellisSync.AccessList
+public typealias AccessList = TrellisSync.AccessList
 
 extension Store {
     /// The access list a server on this store applies to `repository`, nil when it has none (then

@@ -3,42 +3,42 @@ import TrellisCrypto
 
 /// A commit as it travels between stores: its canonical encoding and its signature, checked by
 /// whoever receives it.
-public struct WireCommit: Sendable, Equatable {
-    public let encoded: [UInt8]
-    public let signature: [UInt8]
+package struct WireCommit: Sendable, Equatable {
+    package let encoded: [UInt8]
+    package let signature: [UInt8]
 
-    public init(encoded: [UInt8], signature: [UInt8]) {
+    package init(encoded: [UInt8], signature: [UInt8]) {
         self.encoded = encoded
         self.signature = signature
     }
 
-    public init(_ c: SignedCommit) { self.init(encoded: c.encoded, signature: c.signature) }
+    package init(_ c: SignedCommit) { self.init(encoded: c.encoded, signature: c.signature) }
 }
 
 /// A repository's heads and the end of its arrival numbers, read together (both empty for a
 /// repository the store does not hold).
-public struct SyncView: Sendable, Equatable {
-    public let seqEnd: UInt64
-    public let heads: [CommitID]
+package struct SyncView: Sendable, Equatable {
+    package let seqEnd: UInt64
+    package let heads: [CommitID]
 
-    public init(seqEnd: UInt64, heads: [CommitID]) {
+    package init(seqEnd: UInt64, heads: [CommitID]) {
         (self.seqEnd, self.heads) = (seqEnd, heads)
     }
 }
 
 /// Commits that arrived since a mark, parents first, and the mark to read from next time.
-public struct Arrivals: Sendable, Equatable {
-    public let ids: [CommitID]
-    public let end: UInt64
+package struct Arrivals: Sendable, Equatable {
+    package let ids: [CommitID]
+    package let end: UInt64
 
-    public init(ids: [CommitID], end: UInt64) {
+    package init(ids: [CommitID], end: UInt64) {
         (self.ids, self.end) = (ids, end)
     }
 }
 
 /// Small values a store keeps beside its commits, never synced: what it remembers of each peer
 /// (docs/sync.md §Per-peer state) and the access lists a server applies (docs/server.md).
-public enum StoreSetting: Hashable, Sendable {
+package enum StoreSetting: Hashable, Sendable {
     /// The state saved for the peer at this address.
     case peerState(peer: String)
     /// The access list of this repository.
@@ -53,7 +53,7 @@ public enum StoreSetting: Hashable, Sendable {
 ///
 /// Arrival numbers are per repository, only grow, and number each stored commit once; a commit
 /// arrives after its parents.
-public protocol CommitStore: AnyObject, Sendable {
+package protocol CommitStore: AnyObject, Sendable {
     /// The key this store signs its commits with and authenticates to servers with.
     var identity: SigningKey { get throws(TrellisError) }
 
@@ -100,7 +100,7 @@ public protocol CommitStore: AnyObject, Sendable {
 
 /// The reads and writes of records that `Store` and `Repository` are written against, on top of
 /// what sync needs.
-public protocol RecordStore: CommitStore {
+package protocol RecordStore: CommitStore {
     /// Writes the changes as one all-or-nothing batch; returns the new commits in request order.
     @discardableResult
     func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo]
@@ -131,11 +131,11 @@ public protocol RecordStore: CommitStore {
 }
 
 /// A record's newest head and its document, nil when that head deletes the record.
-public struct CurrentVersion: Sendable {
-    public let head: CommitInfo
-    public let document: Document?
+package struct CurrentVersion: Sendable {
+    package let head: CommitInfo
+    package let document: Document?
 
-    public init(head: CommitInfo, document: Document?) { (self.head, self.document) = (head, document) }
+    package init(head: CommitInfo, document: Document?) { (self.head, self.document) = (head, document) }
 }
 
 /// A merge commit and the conflicts its rules resolved.
@@ -148,16 +148,16 @@ public struct ResolvedMerge: Sendable {
 
 extension CommitStore {
     /// Whether the two are the same store (syncing a store with itself is refused).
-    public func isSameStore(as other: any CommitStore) -> Bool { peerAddress == other.peerAddress }
+    package func isSameStore(as other: any CommitStore) -> Bool { peerAddress == other.peerAddress }
 }
 
 extension RecordStore {
     /// Every commit of a repository, or of one key, newest first.
-    public func history(_ repository: String, key: String? = nil) throws(TrellisError) -> [CommitInfo] {
+    package func history(_ repository: String, key: String? = nil) throws(TrellisError) -> [CommitInfo] {
         try history(repository, key: key, limit: nil)
     }
 
-    public func conflicts(_ repository: String) throws(TrellisError) -> [ResolvedMerge] {
+    package func conflicts(_ repository: String) throws(TrellisError) -> [ResolvedMerge] {
         try conflicts(repository, key: nil)
     }
 }

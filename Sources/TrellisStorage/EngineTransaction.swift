@@ -6,7 +6,7 @@ import TrellisCore
 ///
 /// It lives only inside the closure it is given, which runs under the store's write lock,
 /// possibly on another writer's thread; using it after the closure returns is refused.
-public final class EngineTransaction {
+package final class EngineTransaction {
     private let staging: any TransactionStaging
     var closed = false
 
@@ -18,14 +18,14 @@ public final class EngineTransaction {
 
     /// The record's current document as of this point of the transaction (several heads merged
     /// in memory); nil when the record or its repository does not exist, or it is deleted.
-    public func document(_ repository: String, _ key: String) throws(TrellisError) -> Document? {
+    package func document(_ repository: String, _ key: String) throws(TrellisError) -> Document? {
         try checkOpen()
         return try staging.document(repository, key)
     }
 
     /// Stages a write; it is visible to the transaction's later reads at once.
     @discardableResult
-    public func write(_ request: WriteRequest) throws(TrellisError) -> CommitInfo {
+    package func write(_ request: WriteRequest) throws(TrellisError) -> CommitInfo {
         try checkOpen()
         return try staging.stage(request)
     }

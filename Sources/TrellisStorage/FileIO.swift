@@ -81,15 +81,15 @@ final class FileHandle {
 }
 
 /// File operations shared by storage and sync; every failure is a `TrellisError`.
-public enum FileSystem {
-    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+package enum FileSystem {
+    package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
-    public static func makeDirectory(_ path: String) throws(TrellisError) {
+    package static func makeDirectory(_ path: String) throws(TrellisError) {
         guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
             throw FileHandle.error("cannot create directory \(path)", path: path)
         }
@@ -104,7 +104,7 @@ public enum FileSystem {
         }
     }
 
-    public static func syncDirectory(_ path: String) throws(TrellisError) {
+    package static func syncDirectory(_ path: String) throws(TrellisError) {
         let d = try FileHandle(path: path, flags: O_RDONLY | O_DIRECTORY)
         try d.sync()
     }
@@ -115,7 +115,7 @@ public enum FileSystem {
         rmdir(path)
     }
 
-    public static func list(_ path: String) throws(TrellisError) -> [String] {
+    package static func list(_ path: String) throws(TrellisError) -> [String] {
         guard let dir = opendir(path) else { throw FileHandle.error("cannot list \(path)", path: path) }
         defer { closedir(dir) }
         var names: [String] = []
@@ -129,7 +129,7 @@ public enum FileSystem {
     }
 
     /// Replaces `path` atomically: temporary file, fsync, rename, fsync of the directory (as git's lockfile).
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(TrellisError) {
+    package static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(TrellisError) {
         try renameIntoPlace(try writeAside(path, bytes, mode: mode), path)
         try syncDirectory(parent(of: path))
     }
@@ -168,7 +168,7 @@ public enum FileSystem {
         return stat(path, &st) == 0 ? UInt64(st.st_size) : 0
     }
 
-    public static func readAll(_ path: String) throws(TrellisError) -> [UInt8] {
+    package static func readAll(_ path: String) throws(TrellisError) -> [UInt8] {
         let f = try FileHandle(path: path, flags: O_RDONLY)
         return try f.read(at: 0, count: Int(try f.size()))
     }
@@ -178,7 +178,7 @@ public enum FileSystem {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
-    public static func absolute(_ path: String) -> String {
+    package static func absolute(_ path: String) -> String {
         if path.hasPrefix("/") { return path }
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buf, buf.count) != nil else { return path }

@@ -16,7 +16,7 @@ public enum Fsck {
         public var isClean: Bool { problems.isEmpty }
     }
 
-    public static func check(storeAt path: String) throws(TrellisError) -> Report {
+    package static func check(storeAt path: String) throws(TrellisError) -> Report {
         var report = Report()
         let format = try FileSystem.readAll(path + "/FORMAT")
         guard String(decoding: format, as: UTF8.self) == StorageEngine.formatLine else {

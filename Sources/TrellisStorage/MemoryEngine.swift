@@ -9,7 +9,7 @@ import TrellisCrypto
 ///
 /// One mutex guards all of its state; a write runs whole under it (a store in memory has no
 /// fsync or lock wait worth running outside). Observers are called after it is released.
-public final class MemoryEngine: RecordStore {
+package final class MemoryEngine: RecordStore {
     /// What the mutex guards. A class, so that a batch can hold it while the mutex is held.
     final class State {
         var repos: [String: MemoryRepository] = [:]
@@ -21,10 +21,10 @@ public final class MemoryEngine: RecordStore {
     private let signingKey: SigningKey
     private let observers = Mutex<[UInt64: @Sendable (Set<String>) -> Void]>([:])
     private let nextObserver = Atomic<UInt64>(0)
-    public let peerAddress: String
+    package let peerAddress: String
 
     /// A new, empty store with a new identity, or with `identity` when given.
-    public init(identity: SigningKey? = nil) throws(TrellisError) {
+    package init(identity: SigningKey? = nil) throws(TrellisError) {
         if let identity {
             signingKey = identity
         } else {
@@ -33,7 +33,7 @@ public final class MemoryEngine: RecordStore {
         peerAddress = "memory:" + UUID().uuidString.lowercased()
     }
 
-    public var identity: SigningKey { signingKey }
+    package var identity: SigningKey { signingKey }
 
     // MARK: Locking
 
@@ -81,39 +81,39 @@ public final class MemoryEngine: RecordStore {
 
     // MARK: CommitStore
 
-    public func repositoryNames() throws(TrellisError) -> [String] {
+    package func repositoryNames() throws(TrellisError) -> [String] {
         try reading { s in s.repos.keys.sorted() }
     }
 
-    public func syncView(_ repository: String) throws(TrellisError) -> SyncView {
+    package func syncView(_ repository: String) throws(TrellisError) -> SyncView {
         try reading { s in
             guard let repo = s.repos[repository] else { return SyncView(seqEnd: 0, heads: []) }
             return SyncView(seqEnd: repo.seqEnd, heads: repo.allHeadIDs)
         }
     }
 
-    public func arrivals(in repository: String, since mark: UInt64) throws(TrellisError) -> Arrivals {
+    package func arrivals(in repository: String, since mark: UInt64) throws(TrellisError) -> Arrivals {
         try reading { s in
             guard let repo = s.repos[repository] else { return Arrivals(ids: [], end: 0) }
             return Arrivals(ids: repo.ids(arrivedSince: mark), end: repo.seqEnd)
         }
     }
 
-    public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
+    package func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
         try reading { (s: State) throws(TrellisError) in
             for repo in s.repos.values { if let c = repo.signedCommit(id) { return c } }
             throw TrellisError(.notFound, "unknown commit \(id.short)")
         }
     }
 
-    public func info(_ id: CommitID) throws(TrellisError) -> CommitInfo {
+    package func info(_ id: CommitID) throws(TrellisError) -> CommitInfo {
         try reading { (s: State) throws(TrellisError) in
             for repo in s.repos.values { if let i = repo.info(id) { return i } }
             throw TrellisError(.notFound, "unknown commit \(id.short)")
         }
     }
 
-    public func commits(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
+    package func commits(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
         try reading { (s: State) throws(TrellisError) in
             let repo = try self.repository(s, repository)
             var out: [SignedCommit] = []
@@ -125,14 +125,14 @@ public final class MemoryEngine: RecordStore {
         }
     }
 
-    public func stored(_ ids: Set<CommitID>, in repository: String) throws(TrellisError) -> Set<CommitID> {
+    package func stored(_ ids: Set<CommitID>, in repository: String) throws(TrellisError) -> Set<CommitID> {
         try reading { s in
             guard let repo = s.repos[repository] else { return [] }
             return ids.filter(repo.contains)
         }
     }
 
-    public func receive(encoded commits: [WireCommit]) throws(TrellisError) {
+    package func receive(encoded commits: [WireCommit]) throws(TrellisError) {
         let verified = try SignedCommit.verifyAll(commits)
         try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
             for c in verified {
@@ -146,25 +146,25 @@ public final class MemoryEngine: RecordStore {
         }
     }
 
-    public func observeCommits(_ observer: @escaping @Sendable (Set<String>) -> Void) -> UInt64 {
+    package func observeCommits(_ observer: @escaping @Sendable (Set<String>) -> Void) -> UInt64 {
         let token = nextObserver.add(1, ordering: .relaxed).newValue
         observers.withLock { $0[token] = observer }
         return token
     }
 
-    public func stopObservingCommits(_ token: UInt64) {
+    package func stopObservingCommits(_ token: UInt64) {
         _ = observers.withLock { $0.removeValue(forKey: token) }
     }
 
-    public func setting(_ name: StoreSetting) throws(TrellisError) -> [UInt8]? {
+    package func setting(_ name: StoreSetting) throws(TrellisError) -> [UInt8]? {
         try reading { s in s.settings[name] }
     }
 
-    public func saveSetting(_ name: StoreSetting, _ bytes: [UInt8]) throws(TrellisError) {
+    package func saveSetting(_ name: StoreSetting, _ bytes: [UInt8]) throws(TrellisError) {
         try reading { s in s.settings[name] = bytes }
     }
 
-    public func repositoriesWithAccessLists() throws(TrellisError) -> [String] {
+    package func repositoriesWithAccessLists() throws(TrellisError) -> [String] {
         try reading { s in
             s.settings.keys.compactMap { if case .accessList(let name) = $0 { name } else { nil } }.sorted()
         }
@@ -173,7 +173,7 @@ public final class MemoryEngine: RecordStore {
     // MARK: RecordStore
 
     @discardableResult
-    public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] {
+    package func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] {
         try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
             var out: [CommitInfo] = []
             for request in requests { out.append(try batch.stage(request)) }
@@ -181,7 +181,7 @@ public final class MemoryEngine: RecordStore {
         }
     }
 
-    public func transaction<T: Sendable>(_ body: @Sendable (EngineTransaction) throws(TrellisError) -> T) throws(TrellisError) -> T {
+    package func transaction<T: Sendable>(_ body: @Sendable (EngineTransaction) throws(TrellisError) -> T) throws(TrellisError) -> T {
         try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
             let tx = EngineTransaction(batch)
             defer { tx.closed = true }
@@ -189,7 +189,7 @@ public final class MemoryEngine: RecordStore {
         }
     }
 
-    public func merged(_ repository: String, _ key: String) throws(TrellisError) -> Document? {
+    package func merged(_ repository: String, _ key: String) throws(TrellisError) -> Document? {
         try reading { (s: State) throws(TrellisError) in
             guard let found = try self.repository(s, repository).mergedDocument(key) else {
                 throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repository)'")
@@ -198,7 +198,7 @@ public final class MemoryEngine: RecordStore {
         }
     }
 
-    public func current(_ repository: String, _ key: String) throws(TrellisError) -> CurrentVersion {
+    package func current(_ repository: String, _ key: String) throws(TrellisError) -> CurrentVersion {
         try reading { (s: State) throws(TrellisError) in
             guard let found = try self.repository(s, repository).current(key) else {
                 throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repository)'")
@@ -207,7 +207,7 @@ public final class MemoryEngine: RecordStore {
         }
     }
 
-    public func heads(_ repository: String, _ key: String) throws(TrellisError) -> [CommitInfo] {
+    package func heads(_ repository: String, _ key: String) throws(TrellisError) -> [CommitInfo] {
         try reading { (s: State) throws(TrellisError) in
             let heads = try self.repository(s, repository).heads(of: key)
             guard !heads.isEmpty else { throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repository)'") }
@@ -215,11 +215,11 @@ public final class MemoryEngine: RecordStore {
         }
     }
 
-    public func keys(in repository: String) throws(TrellisError) -> [String] {
+    package func keys(in repository: String) throws(TrellisError) -> [String] {
         try reading { (s: State) throws(TrellisError) in try self.repository(s, repository).liveKeys() }
     }
 
-    public func history(_ repository: String, key: String? = nil, limit: Int? = nil) throws(TrellisError) -> [CommitInfo] {
+    package func history(_ repository: String, key: String? = nil, limit: Int? = nil) throws(TrellisError) -> [CommitInfo] {
         try reading { (s: State) throws(TrellisError) in
             let repo = try self.repository(s, repository)
             guard let key else { return CommitInfo.newestFirst(repo.allCommits, limit: limit) }
@@ -231,7 +231,7 @@ public final class MemoryEngine: RecordStore {
     }
 
     @discardableResult
-    public func mergeHeads(_ repository: String, _ key: String) throws(TrellisError) -> CommitInfo {
+    package func mergeHeads(_ repository: String, _ key: String) throws(TrellisError) -> CommitInfo {
         _ = try heads(repository, key)  // unknown key: a clear error
         return try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
             let repo = try self.repository(batch.state, repository)
@@ -240,7 +240,7 @@ public final class MemoryEngine: RecordStore {
         }
     }
 
-    public func mergeAllHeads(_ repository: String) throws(TrellisError) -> [CommitInfo] {
+    package func mergeAllHeads(_ repository: String) throws(TrellisError) -> [CommitInfo] {
         try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
             let repo = try self.repository(batch.state, repository)
             var out: [CommitInfo] = []
@@ -254,12 +254,12 @@ public final class MemoryEngine: RecordStore {
         }
     }
 
-    public func conflicts(_ repository: String, key: String? = nil) throws(TrellisError) -> [ResolvedMerge] {
+    package func conflicts(_ repository: String, key: String? = nil) throws(TrellisError) -> [ResolvedMerge] {
         let merges = try history(repository, key: key, limit: nil)
         return try reading { (s: State) throws(TrellisError) in try self.repository(s, repository).resolvedMerges(merges) }
     }
 
-    public func resolve(_ text: String) throws(TrellisError) -> CommitID {
+    package func resolve(_ text: String) throws(TrellisError) -> CommitID {
         let hex = text.lowercased()
         guard hex.count >= 4, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else {
             throw TrellisError(.invalidArgument, "'\(text)' is not a commit id (4 to 64 hex digits)")
@@ -271,10 +271,10 @@ public final class MemoryEngine: RecordStore {
     }
 
     /// A store in memory meets no damage.
-    public func takeWarnings() -> [String] { [] }
+    package func takeWarnings() -> [String] { [] }
 
     /// Nothing to make durable.
-    public func flush() {}
+    package func flush() {}
 }
 
 /// One write batch of a `MemoryEngine`, run under its mutex: staged commits go straight into

@@ -1,9 +1,9 @@
 import Dispatch
 
 /// Work spread over the cores for batches whose items are independent (signing, parsing).
-public enum Parallel {
+package enum Parallel {
     /// `transform` applied to every item, results in item order.
-    public static func map<T: Sendable, R>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
+    package static func map<T: Sendable, R>(_ items: [T], _ transform: @Sendable (T) -> R) -> [R] {
         guard items.count > 1 else { return items.map(transform) }
         var results = [R?](repeating: nil, count: items.count)
         let chunks = min(items.count, 8)

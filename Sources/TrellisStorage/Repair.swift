@@ -8,13 +8,13 @@ import TrellisCore
 /// `fsck --repair` (docs/architecture.md §fsck): under the write lock, every commit that can
 /// still be read and verified is rewritten into one fresh pack with a fresh index and
 /// checkpoint; damaged packs and logs are renamed aside, never deleted.
-public enum Repair {
-    public struct Report: Sendable {
+package enum Repair {
+    package struct Report: Sendable {
         /// One line per action taken.
-        public var actions: [String] = []
+        package var actions: [String] = []
     }
 
-    public static func repair(storeAt path: String, lockTimeout: Double = 10) throws(TrellisError) -> Report {
+    package static func repair(storeAt path: String, lockTimeout: Double = 10) throws(TrellisError) -> Report {
         _ = try Fsck.check(storeAt: path)  // a readable FORMAT first
         let lock = try FileHandle(path: path + "/lock", flags: O_RDWR | O_CREAT, mode: 0o644)
         let deadline = FileSystem.nowMillis() + UInt64(lockTimeout * 1000)

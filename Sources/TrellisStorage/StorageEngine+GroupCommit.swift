@@ -179,7 +179,7 @@ extension StorageEngine {
 
     /// Fsyncs every log written since the last flush (`batched` and `none` modes); returns
     /// once they are durable. The fsyncs run without `mutex`, one flush at a time.
-    public func flush() {
+    package func flush() {
         flushing.withLock {
             let logs: [(String, FileHandle)] = mutex.withLock {
                 flushScheduled = false
@@ -221,7 +221,7 @@ extension StorageEngine {
     /// Rewrites each repository (all when `repositories` is empty) into one pack with deltas
     /// of at most `depth` links, then removes the old packs and empties the log. Readers keep
     /// reading the old packs while the new one is built and written.
-    public func repack(_ repositories: [String] = [], depth: Int = StorageEngine.defaultPackDepth) throws(TrellisError) -> [PackReport] {
+    package func repack(_ repositories: [String] = [], depth: Int = StorageEngine.defaultPackDepth) throws(TrellisError) -> [PackReport] {
         guard (0...10_000).contains(depth) else { throw TrellisError(.invalidArgument, "depth must be 0 to 10000") }
         let names = repositories.isEmpty ? try repositoryNames() : repositories
         return try asLeader { () throws(TrellisError) in

@@ -10,14 +10,14 @@ import TrellisCrypto
 
 // Reads: records, history, commits, and what sync sessions read (docs/sync.md).
 extension StorageEngine {
-    public func repositoryNames() throws(TrellisError) -> [String] {
+    package func repositoryNames() throws(TrellisError) -> [String] {
         try reading { () throws(TrellisError) in
             for name in try FileSystem.list(path + "/repos") where repos[name] == nil { loadIfPresent(name) }
             return repos.keys.sorted()
         }
     }
 
-    public func keys(in repo: String) throws(TrellisError) -> [String] {
+    package func keys(in repo: String) throws(TrellisError) -> [String] {
         try reading { () throws(TrellisError) in try repository(repo).liveKeys() }
     }
 
@@ -27,12 +27,12 @@ extension StorageEngine {
     }
 
     /// Counts and sizes of a repository; reads all of its history.
-    public func stats(_ repo: String) throws(TrellisError) -> RepositoryStats {
+    package func stats(_ repo: String) throws(TrellisError) -> RepositoryStats {
         try reading { () throws(TrellisError) in try RepositoryStats.measure(try repository(repo)) }
     }
 
     /// The heads of a record, newest first. Throws when the key has never been written.
-    public func heads(_ repo: String, _ key: String) throws(TrellisError) -> [CommitInfo] {
+    package func heads(_ repo: String, _ key: String) throws(TrellisError) -> [CommitInfo] {
         try reading { () throws(TrellisError) in
             let heads = try repository(repo).heads(of: key)
             guard !heads.isEmpty else { throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'") }
@@ -41,7 +41,7 @@ extension StorageEngine {
     }
 
     /// The newest head of a record and its document; the document is nil when that head deletes it.
-    public func current(_ repo: String, _ key: String) throws(TrellisError) -> CurrentVersion {
+    package func current(_ repo: String, _ key: String) throws(TrellisError) -> CurrentVersion {
         try reading { () throws(TrellisError) in
             guard let c = try repository(repo).current(key) else {
                 throw TrellisError(.notFound, "unknown key '\(key)' in repository '\(repo)'")
@@ -52,7 +52,7 @@ extension StorageEngine {
 
     /// The record's document as every peer holding its heads sees it: the newest head's, or,
     /// with several heads, their merge computed in memory (nothing is written). nil when deleted.
-    public func merged(_ repo: String, _ key: String) throws(TrellisError) -> Document? {
+    package func merged(_ repo: String, _ key: String) throws(TrellisError) -> Document? {
         try reading { () throws(TrellisError) in
             let index = try repository(repo)
             guard let document = try index.mergedDocument(key) else {
@@ -63,7 +63,7 @@ extension StorageEngine {
     }
 
     /// Commits newest first: of one key, or of the whole repository; at most `limit` of them.
-    public func history(_ repo: String, key: String? = nil, limit: Int? = nil) throws(TrellisError) -> [CommitInfo] {
+    package func history(_ repo: String, key: String? = nil, limit: Int? = nil) throws(TrellisError) -> [CommitInfo] {
         try reading { () throws(TrellisError) in
             let index = try repository(repo)
             let infos: [CommitInfo]
@@ -80,11 +80,11 @@ extension StorageEngine {
     }
 
     /// A stored commit, read from its frame on disk.
-    public func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
+    package func commit(_ id: CommitID) throws(TrellisError) -> SignedCommit {
         try reading { () throws(TrellisError) in try lookUp(id) { index throws(TrellisError) in try index.signedCommit(id) } }
     }
 
-    public func info(_ id: CommitID) throws(TrellisError) -> CommitInfo {
+    package func info(_ id: CommitID) throws(TrellisError) -> CommitInfo {
         try reading { () throws(TrellisError) in try lookUp(id) { index throws(TrellisError) in try index.info(id) } }
     }
 
@@ -99,7 +99,7 @@ extension StorageEngine {
         throw TrellisError(.notFound, "unknown commit \(id.short)")
     }
 
-    public func syncView(_ repo: String) throws(TrellisError) -> SyncView {
+    package func syncView(_ repo: String) throws(TrellisError) -> SyncView {
         try reading { () throws(TrellisError) in
             guard let index = try existingRepository(repo) else { return SyncView(seqEnd: 0, heads: []) }
             return SyncView(seqEnd: index.seqEnd, heads: index.allHeadIDs())
@@ -112,7 +112,7 @@ extension StorageEngine {
     }
 
     /// The same, with the arrival end they were read at (the next call can start there).
-    public func arrivals(in repo: String, since start: UInt64) throws(TrellisError) -> Arrivals {
+    package func arrivals(in repo: String, since start: UInt64) throws(TrellisError) -> Arrivals {
         try reading { () throws(TrellisError) in
             guard let index = try existingRepository(repo) else { return Arrivals(ids: [], end: 0) }
             return Arrivals(ids: try index.ids(arrivedSince: start), end: index.seqEnd)
@@ -120,7 +120,7 @@ extension StorageEngine {
     }
 
     /// Which of these commits a repository holds, under one look at the store.
-    public func stored(_ ids: Set<CommitID>, in repo: String) throws(TrellisError) -> Set<CommitID> {
+    package func stored(_ ids: Set<CommitID>, in repo: String) throws(TrellisError) -> Set<CommitID> {
         try reading { () throws(TrellisError) in
             guard let index = try existingRepository(repo) else { return [] }
             return ids.filter(index.contains)
@@ -128,14 +128,14 @@ extension StorageEngine {
     }
 
     /// Stored commits of one repository, in the order asked.
-    public func commits(in repo: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
+    package func commits(in repo: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
         try reading { () throws(TrellisError) in
             try repository(repo).signedCommits(ids)
         }
     }
 
     /// A full id from hex: all 64 digits, or a unique prefix of at least 4, as git accepts.
-    public func resolve(_ text: String) throws(TrellisError) -> CommitID {
+    package func resolve(_ text: String) throws(TrellisError) -> CommitID {
         let hex = text.lowercased()
         guard hex.count >= 4, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else {
             throw TrellisError(.invalidArgument, "'\(text)' is not a commit id (4 to 64 hex digits)")
@@ -155,7 +155,7 @@ extension StorageEngine {
 
     /// The conflicts that each merge commit of a repository (or of one key) resolved, newest
     /// first. Merges are deterministic, so they are recomputed rather than stored.
-    public func conflicts(_ repo: String, key: String? = nil) throws(TrellisError) -> [ResolvedMerge] {
+    package func conflicts(_ repo: String, key: String? = nil) throws(TrellisError) -> [ResolvedMerge] {
         let merges = try history(repo, key: key, limit: nil).filter { $0.kind.isMerge }
         return try reading { () throws(TrellisError) in try repository(repo).resolvedMerges(merges) }
     }

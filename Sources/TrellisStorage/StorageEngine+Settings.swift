@@ -16,19 +16,19 @@ extension StorageEngine: RecordStore {
         }
     }
 
-    public func setting(_ name: StoreSetting) throws(TrellisError) -> [UInt8]? {
+    package func setting(_ name: StoreSetting) throws(TrellisError) -> [UInt8]? {
         let file = settingPath(name)
         guard FileSystem.exists(file) else { return nil }
         return try FileSystem.readAll(file)
     }
 
-    public func saveSetting(_ name: StoreSetting, _ bytes: [UInt8]) throws(TrellisError) {
+    package func saveSetting(_ name: StoreSetting, _ bytes: [UInt8]) throws(TrellisError) {
         let file = settingPath(name)
         try FileSystem.makeDirectory(String(file[..<(file.lastIndex(of: "/") ?? file.endIndex)]))
         try FileSystem.writeAtomically(file, bytes)
     }
 
-    public func repositoriesWithAccessLists() throws(TrellisError) -> [String] {
+    package func repositoriesWithAccessLists() throws(TrellisError) -> [String] {
         ((try? FileSystem.list(path + "/access")) ?? []).compactMap { file in
             guard file.hasSuffix(Self.accessListSuffix) else { return nil }
             let name = String(file.dropLast(Self.accessListSuffix.count))
@@ -37,7 +37,7 @@ extension StorageEngine: RecordStore {
     }
 
     /// `path:` and the store's path with symbolic links resolved.
-    public var peerAddress: String {
+    package var peerAddress: String {
         "path:" + URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
     }
 }

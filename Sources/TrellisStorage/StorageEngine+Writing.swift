@@ -31,7 +31,7 @@ extension StorageEngine {
     /// Writes the changes in one durable batch per repository: one frame, one fsync.
     /// Returns the new commits in request order once they are on disk.
     @discardableResult
-    public func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] {
+    package func write(_ requests: [WriteRequest]) throws(TrellisError) -> [CommitInfo] {
         try writeBatch { (batch: inout Batch) throws(TrellisError) in
             var results: [CommitInfo] = []
             for request in requests { results.append(try stage(request, into: &batch)) }
@@ -56,7 +56,7 @@ extension StorageEngine {
     /// Runs `body` as one write transaction (`EngineTransaction`): its reads see its own
     /// writes, and all of its writes commit together, one frame per repository and one fsync,
     /// or none do. `body` runs under the write lock, possibly on another writer's thread.
-    public func transaction<T: Sendable>(_ body: @Sendable (EngineTransaction) throws(TrellisError) -> T) throws(TrellisError) -> T {
+    package func transaction<T: Sendable>(_ body: @Sendable (EngineTransaction) throws(TrellisError) -> T) throws(TrellisError) -> T {
         try writeBatch { (batch: inout Batch) throws(TrellisError) in
             let staging = FileStaging(engine: self)
             let tx = EngineTransaction(staging)
@@ -72,7 +72,7 @@ extension StorageEngine {
     /// Merges a key's heads into one merge commit, written durably, and returns the single head.
     /// Two stores holding the same heads write byte-identical merge commits.
     @discardableResult
-    public func mergeHeads(_ repo: String, _ key: String) throws(TrellisError) -> CommitInfo {
+    package func mergeHeads(_ repo: String, _ key: String) throws(TrellisError) -> CommitInfo {
         let heads = try self.heads(repo, key)
         guard heads.count > 1 else { return heads[0] }
         return try writeBatch { (batch: inout Batch) throws(TrellisError) in
@@ -85,7 +85,7 @@ extension StorageEngine {
     }
 
     /// Writes one merge commit for each record of `repo` with several heads, in one batch.
-    public func mergeAllHeads(_ repo: String) throws(TrellisError) -> [CommitInfo] {
+    package func mergeAllHeads(_ repo: String) throws(TrellisError) -> [CommitInfo] {
         _ = try withIndex(repo) { _ in () }  // unknown repository: a clear error
         return try writeBatch { (batch: inout Batch) throws(TrellisError) in
             guard let index = repos[repo] else { throw TrellisError(.notFound, "unknown repository '\(repo)'") }
@@ -103,7 +103,7 @@ extension StorageEngine {
     /// Stores commits made elsewhere, all or nothing. Each is re-hashed and its signature checked;
     /// each merge commit is recomputed from its parents and must match byte for byte. Parents must
     /// be stored already or come earlier in the batch.
-    public func receive(_ commits: [SignedCommit]) throws(TrellisError) {
+    package func receive(_ commits: [SignedCommit]) throws(TrellisError) {
         try receive(encoded: commits.map(WireCommit.init))
     }
 
@@ -111,7 +111,7 @@ extension StorageEngine {
     static let parallelVerifyMinimum = 256
 
     /// `receive` for commits as they travel: encodings and signatures, verified here.
-    public func receive(encoded commits: [WireCommit]) throws(TrellisError) {
+    package func receive(encoded commits: [WireCommit]) throws(TrellisError) {
         // Hashes, decoding and signatures depend on nothing stored: checked first, without the
         // lock, so that other sessions keep reading while a large push is verified.
         let verifiedCommits = try SignedCommit.verifyAll(commits)

@@ -19,14 +19,15 @@ import TrellisCrypto
 /// `@unchecked Sendable`: every mutable member is read and written only while `mutex` is held,
 /// except those marked as the group leader's, which only the one thread leading a write group
 /// touches (leaders follow one another under `group`, which orders their accesses).
-public final class StorageEngine: @unchecked Sendable {
-    public static let formatLine = "trellis-store 1\n"
+@usableFromInline
+package final class StorageEngine: @unchecked Sendable {
+    package static let formatLine = "trellis-store 1\n"
 
-    public let path: String
+    package let path: String
 
     /// The store's signing key, read from `identity` the first time something is signed: reading
     /// a store needs read permission only, never the 0600 key file.
-    public var identity: SigningKey {
+    package var identity: SigningKey {
         get throws(TrellisError) {
             mutex.lock()
             defer { mutex.unlock() }
@@ -34,34 +35,25 @@ public final class StorageEngine: @unchecked Sendable {
         }
     }
     /// Seconds a writer waits for another process's write lock.
-    public var lockTimeout: Double {
+    package var lockTimeout: Double {
         get { mutex.withLock { lockWait } }
         set { mutex.withLock { lockWait = newValue } }
     }
 
     /// A repository's log is sealed into a pack once it passes this many bytes.
-    public var sealThreshold: UInt64 {
+    package var sealThreshold: UInt64 {
         get { mutex.withLock { sealBytes } }
         set { mutex.withLock { sealBytes = newValue } }
     }
-    public static let defaultSealThreshold: UInt64 = 16 << 20
+    @usableFromInline package static let defaultSealThreshold: UInt64 = 16 << 20
     /// Longest delta chain in a pack unless `repack --depth` says otherwise.
-    public static let defaultPackDepth = 50
+    @usableFromInline package static let defaultPackDepth = 50
 
-    /// When a write is acknowledged (docs/architecture.md §Durability).
-    public enum Durability: String, Sendable, CaseIterable {
-        /// After fsync: an acknowledged write survives a power failure. Concurrent writers share fsyncs.
-        case full
-        /// After write(2); logs are fsynced within `batchedFlushDelay`. A crash of the process
-        /// loses nothing; a power failure may lose the last fraction of a second.
-        case batched
-        /// After write(2); the operating system decides when data reaches the disk.
-        case none
-    }
+    package typealias Durability = TrellisStorage.Durability
 
-    public static let batchedFlushDelay = 0.1
+    package static let batchedFlushDelay = 0.1
 
-    public var durability: Durability {
+    package var durability: Durability {
         get { mutex.withLock { durabilityMode } }
         set { mutex.withLock { durabilityMode = newValue } }
     }
@@ -99,13 +91,13 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Registers `observer`, called with the names of the repositories each write group of this
     /// engine changed (not other processes'), on the writer's thread; returns its token.
-    public func observeCommits(_ observer: @escaping @Sendable (Set<String>) -> Void) -> UInt64 {
+    package func observeCommits(_ observer: @escaping @Sendable (Set<String>) -> Void) -> UInt64 {
         let token = nextObserver.add(1, ordering: .relaxed).newValue
         commitObservers.withLock { $0[token] = observer }
         return token
     }
 
-    public func stopObservingCommits(_ token: UInt64) {
+    package func stopObservingCommits(_ token: UInt64) {
         _ = commitObservers.withLock { $0.removeValue(forKey: token) }
     }
 
@@ -124,7 +116,7 @@ public final class StorageEngine: @unchecked Sendable {
     // MARK: Opening
 
     /// Creates a new, empty store directory.
-    public static func create(at path: String) throws(TrellisError) -> StorageEngine {
+    package static func create(at path: String) throws(TrellisError) -> StorageEngine {
         let path = FileSystem.absolute(path)
         if FileSystem.exists(path + "/FORMAT") {
             throw TrellisError(.invalidArgument, "a Trellis store already exists at \(path)")
@@ -139,7 +131,7 @@ public final class StorageEngine: @unchecked Sendable {
         return try open(at: path)
     }
 
-    public static func open(at path: String) throws(TrellisError) -> StorageEngine {
+    package static func open(at path: String) throws(TrellisError) -> StorageEngine {
         let path = FileSystem.absolute(path)
         guard FileSystem.isDirectory(path) else {
             throw TrellisError(.storeMissing, "no Trellis store at \(path)")
@@ -238,7 +230,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     /// Sends every warning from now on (and those kept so far) to `handler` instead of keeping
     /// them for `takeWarnings`: an app logs them (`Store.Configuration.logger`).
-    public func setWarningHandler(_ handler: @escaping @Sendable (String) -> Void) {
+    package func setWarningHandler(_ handler: @escaping @Sendable (String) -> Void) {
         mutex.withLock {
             warningHandler = handler
             for warning in pendingWarnings { handler(warning) }
@@ -247,7 +239,7 @@ public final class StorageEngine: @unchecked Sendable {
     }
 
     /// Warnings about repairs made since the last call (cut tails), for the CLI to print.
-    public func takeWarnings() -> [String] {
+    package func takeWarnings() -> [String] {
         mutex.withLock {
             defer { pendingWarnings = [] }
             return pendingWarnings
@@ -256,7 +248,7 @@ public final class StorageEngine: @unchecked Sendable {
 
     // MARK: Names
 
-    public static func isValidRepositoryName(_ name: String) -> Bool {
+    package static func isValidRepositoryName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard (1...64).contains(bytes.count), bytes[0] != UInt8(ascii: ".") else { return false }
         return bytes.allSatisfy { b in

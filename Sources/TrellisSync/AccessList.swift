@@ -50,14 +50,14 @@ public struct AccessList: Sendable, Equatable {
 
     /// The repository's list, nil when it has none. A damaged list is an error: the caller
     /// must deny access rather than guess.
-    public static func load(from store: any CommitStore, repository: String) throws(TrellisError) -> AccessList? {
+    package static func load(from store: any CommitStore, repository: String) throws(TrellisError) -> AccessList? {
         guard let bytes = try store.setting(.accessList(repository: repository)) else { return nil }
         let what = "of repository '\(repository)'"
         guard bytes.count <= maxFileBytes else { throw TrellisError(.corruptData, "the access list \(what) is too large") }
         return try decode(String(decoding: bytes, as: UTF8.self), file: what)
     }
 
-    public func save(in store: any CommitStore, repository: String) throws(TrellisError) {
+    package func save(in store: any CommitStore, repository: String) throws(TrellisError) {
         guard StorageEngine.isValidRepositoryName(repository) else {
             throw TrellisError(.invalidArgument, "invalid repository name '\(repository)'")
         }
@@ -102,22 +102,22 @@ extension PublicKey {
 }
 
 /// What a serving store lets an authenticated peer do (docs/server.md §Access model).
-public struct AccessPolicy: Sendable {
+package struct AccessPolicy: Sendable {
     /// The serving store, whose access lists are read on every check.
-    public let store: any CommitStore
+    package let store: any CommitStore
     /// The serving store's own identity, which may always read and write.
-    public let server: PublicKey
+    package let server: PublicKey
     /// Every peer may read and write every repository (`--open`, for development).
-    public let open: Bool
+    package let open: Bool
 
-    public init(store: any CommitStore, server: PublicKey, open: Bool) {
+    package init(store: any CommitStore, server: PublicKey, open: Bool) {
         (self.store, self.server, self.open) = (store, server, open)
     }
 
     /// Whether `key` holds `permission` on `repository`, or on every repository when it is nil.
     /// A repository without a list belongs to the server alone; a damaged list denies everyone
     /// but the server.
-    public func allows(_ key: PublicKey, _ permission: AccessList.Permission, _ repository: String?) -> Bool {
+    package func allows(_ key: PublicKey, _ permission: AccessList.Permission, _ repository: String?) -> Bool {
         if open || key == server { return true }
         guard let repository, let list = try? AccessList.load(from: store, repository: repository) else { return false }
         return list.allows(key, permission)
@@ -126,13 +126,13 @@ public struct AccessPolicy: Sendable {
     /// The repositories `key` may read, by name, with whether it may also write; nil when it
     /// may read everything. Repositories with a list but no commits yet are included.
     /// A repository a peer may read, with whether it may also write and, if so, who may write it.
-    public struct Readable: Sendable, Equatable {
-        public let name: String
-        public let write: Bool
-        public let writers: [PublicKey]
+    package struct Readable: Sendable, Equatable {
+        package let name: String
+        package let write: Bool
+        package let writers: [PublicKey]
     }
 
-    public func readable(by key: PublicKey, existing: [String]) -> [Readable]? {
+    package func readable(by key: PublicKey, existing: [String]) -> [Readable]? {
         if open || key == server { return nil }
         let names = Set(existing).union((try? store.repositoriesWithAccessLists()) ?? [])
         return names.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }.compactMap { name in
@@ -143,7 +143,7 @@ public struct AccessPolicy: Sendable {
     }
 
     /// Every key that may write `repository`: the server, the list's owner and its writers, sorted.
-    public func writers(of repository: String) -> [PublicKey] {
+    package func writers(of repository: String) -> [PublicKey] {
         var keys: Set<PublicKey> = [server]
         if let list = try? AccessList.load(from: store, repository: repository) {
             keys.insert(list.owner)

@@ -3,20 +3,20 @@ import TrellisCrypto
 
 /// A salted Bloom filter of commit ids (docs/sync.md §Filters). The salt keys the hash, so
 /// each filter's false positives are its own.
-public struct BloomFilter: Sendable, Equatable {
-    public static let defaultBitsPerEntry = 10
-    public static let defaultHashCount = 7
-    public static let maxEntries = 1 << 24
-    public static let maxBits = 1 << 27
+package struct BloomFilter: Sendable, Equatable {
+    package static let defaultBitsPerEntry = 10
+    package static let defaultHashCount = 7
+    package static let maxEntries = 1 << 24
+    package static let maxBits = 1 << 27
 
-    public let count: Int
-    public let salt: [UInt8]
-    public let hashCount: Int
-    public let bitCount: Int
-    public private(set) var bits: [UInt8]
+    package let count: Int
+    package let salt: [UInt8]
+    package let hashCount: Int
+    package let bitCount: Int
+    package private(set) var bits: [UInt8]
 
     /// A filter holding `ids`, with a fresh random salt.
-    public init(_ ids: some Collection<CommitID>, bitsPerEntry: Int = defaultBitsPerEntry,
+    package init(_ ids: some Collection<CommitID>, bitsPerEntry: Int = defaultBitsPerEntry,
                 hashCount: Int = defaultHashCount) throws(TrellisError) {
         guard ids.count <= Self.maxEntries else {
             throw TrellisError(.invalidArgument, "a filter holds at most \(Self.maxEntries) ids, not \(ids.count)")
@@ -60,7 +60,7 @@ public struct BloomFilter: Sendable, Equatable {
     }
 
     /// Tests many ids with one hasher.
-    public func membership() -> (CommitID) -> Bool {
+    package func membership() -> (CommitID) -> Bool {
         guard count > 0, let hash = try? Self.hasher(salt) else { return { _ in false } }
         return { id in
             var all = true
@@ -69,9 +69,9 @@ public struct BloomFilter: Sendable, Equatable {
         }
     }
 
-    public func contains(_ id: CommitID) -> Bool { membership()(id) }
+    package func contains(_ id: CommitID) -> Bool { membership()(id) }
 
-    public func write(to w: inout ByteWriter) {
+    package func write(to w: inout ByteWriter) {
         w.varint(UInt64(count))
         guard count > 0 else { return }
         w.raw(salt)
@@ -81,7 +81,7 @@ public struct BloomFilter: Sendable, Equatable {
     }
 
     /// Reads a filter, refusing parameters outside docs/sync.md §Filters before allocating.
-    public static func read(from r: inout ByteReader) throws(TrellisError) -> BloomFilter {
+    package static func read(from r: inout ByteReader) throws(TrellisError) -> BloomFilter {
         let n = try r.varint()
         guard n <= UInt64(maxEntries) else { throw TrellisError(.corruptData, "filter claims \(n) entries; the limit is \(maxEntries)") }
         guard n > 0 else { return BloomFilter(count: 0, salt: [], hashCount: defaultHashCount, bitCount: 0, bits: []) }

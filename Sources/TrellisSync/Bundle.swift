@@ -4,7 +4,7 @@ import TrellisStorage
 
 /// Bundle files: commits carried offline in one direction (docs/sync.md §Bundles).
 public enum SyncBundle {
-    public static let magic: [UInt8] = Array("TRLBNDL1".utf8)
+    package static let magic: [UInt8] = Array("TRLBNDL1".utf8)
 
     public struct Report: Sendable, Equatable, Codable {
         public var commits = 0
@@ -19,7 +19,7 @@ public enum SyncBundle {
     }
 
     /// Every commit of the named repositories (all when none), parents first, as bundle bytes.
-    public static func create(from engine: any CommitStore, repositories: [String] = []) throws(TrellisError) -> Made {
+    package static func create(from engine: any CommitStore, repositories: [String] = []) throws(TrellisError) -> Made {
         for name in repositories where !StorageEngine.isValidRepositoryName(name) {
             throw TrellisError(.invalidArgument, "invalid repository name '\(name)'")
         }
@@ -51,7 +51,7 @@ public enum SyncBundle {
     }
 
     /// Checks the trailer, then stores each message's commits as one verified batch.
-    public static func apply(_ bytes: [UInt8], to engine: any CommitStore) throws(TrellisError) -> Report {
+    package static func apply(_ bytes: [UInt8], to engine: any CommitStore) throws(TrellisError) -> Report {
         guard bytes.count >= magic.count + 32, Array(bytes.prefix(magic.count)) == magic else {
             throw TrellisError(.corruptData, "not a Trellis bundle (bad magic)")
         }

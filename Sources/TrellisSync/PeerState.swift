@@ -5,13 +5,13 @@ import TrellisStorage
 
 /// What a store remembers about its last sync with a peer (docs/sync.md §Per-peer state):
 /// for each selection, the token both sides saved and this store's arrival marks.
-public struct PeerState {
-    public struct Entry: Equatable, Sendable {
-        public var selection: [String]
-        public var token: [UInt8]
-        public var marks: [String: UInt64]
+package struct PeerState {
+    package struct Entry: Equatable, Sendable {
+        package var selection: [String]
+        package var token: [UInt8]
+        package var marks: [String: UInt64]
 
-        public init(selection: [String], token: [UInt8], marks: [String: UInt64]) {
+        package init(selection: [String], token: [UInt8], marks: [String: UInt64]) {
             (self.selection, self.token, self.marks) = (selection, token, marks)
         }
     }
@@ -30,12 +30,12 @@ public struct PeerState {
         return entries
     }
 
-    public static func entry(in store: any CommitStore, peer: String, selection: [String]) -> Entry? {
+    package static func entry(in store: any CommitStore, peer: String, selection: [String]) -> Entry? {
         load(in: store, peer: peer).last { $0.selection == selection }
     }
 
     /// Saves `entry`, replacing any with the same selection; the oldest entries go past 64.
-    public static func save(in store: any CommitStore, peer: String, _ entry: Entry) throws(TrellisError) {
+    package static func save(in store: any CommitStore, peer: String, _ entry: Entry) throws(TrellisError) {
         lock.lock()
         defer { lock.unlock() }
         var entries = load(in: store, peer: peer).filter { $0.selection != entry.selection }

@@ -3,55 +3,55 @@ import TrellisStorage
 
 /// A commit as it travels: its canonical encoding and signature, not yet verified.
 /// The part of WELCOME and SYNC that carries the exchange (docs/sync.md §SYNC).
-public struct SyncBody: Sendable, Equatable {
-    public var more = false
+package struct SyncBody: Sendable, Equatable {
+    package var more = false
     /// Set only by the responder, when the stores agree and the session is over.
-    public var done = false
-    public var digest: [UInt8]
-    public var filter: BloomFilter?
-    public var need: [CommitID] = []
-    public var commits: [WireCommit] = []
+    package var done = false
+    package var digest: [UInt8]
+    package var filter: BloomFilter?
+    package var need: [CommitID] = []
+    package var commits: [WireCommit] = []
 
-    public init(digest: [UInt8], filter: BloomFilter? = nil, need: [CommitID] = [], commits: [WireCommit] = [], more: Bool = false) {
+    package init(digest: [UInt8], filter: BloomFilter? = nil, need: [CommitID] = [], commits: [WireCommit] = [], more: Bool = false) {
         (self.digest, self.filter, self.need, self.commits, self.more) = (digest, filter, need, commits, more)
     }
 
     /// The responder's closing body: the stores agree.
-    public static func done(digest: [UInt8]) -> SyncBody {
+    package static func done(digest: [UInt8]) -> SyncBody {
         var b = SyncBody(digest: digest)
         b.done = true
         return b
     }
 }
 
-public struct Hello: Sendable, Equatable {
-    public var peer: [UInt8]
-    public var token: [UInt8]
-    public var selection: [String]
-    public var digest: [UInt8]
-    public var filter: BloomFilter
+package struct Hello: Sendable, Equatable {
+    package var peer: [UInt8]
+    package var token: [UInt8]
+    package var selection: [String]
+    package var digest: [UInt8]
+    package var filter: BloomFilter
 }
 
 /// The four messages of docs/sync.md §Messages, with their byte encoding.
-public enum SyncMessage: Sendable, Equatable {
+package enum SyncMessage: Sendable, Equatable {
     case hello(Hello)
     case welcome(peer: [UInt8], accepted: Bool, body: SyncBody)
     case sync(SyncBody)
     case error(String)
 
-    public static let version: UInt8 = 1
-    public static let maxMessageBytes = 48 << 20
-    public static let targetCommitBytes = 4 << 20
-    public static let maxSelection = 1024
-    public static let maxNeed = 100_000
-    public static let maxCommits = 1_000_000
-    public static let maxCommitBytes = 32 << 20
+    package static let version: UInt8 = 1
+    package static let maxMessageBytes = 48 << 20
+    package static let targetCommitBytes = 4 << 20
+    package static let maxSelection = 1024
+    package static let maxNeed = 100_000
+    package static let maxCommits = 1_000_000
+    package static let maxCommitBytes = 32 << 20
     /// Commits a receiver holds while their parents are asked for.
-    public static let maxHeldBytes = 64 << 20
-    public static let maxErrorBytes = 4096
-    public static let zeroToken = [UInt8](repeating: 0, count: 32)
+    package static let maxHeldBytes = 64 << 20
+    package static let maxErrorBytes = 4096
+    package static let zeroToken = [UInt8](repeating: 0, count: 32)
 
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 256)
         w.u8(Self.version)
         switch self {
@@ -93,7 +93,7 @@ public enum SyncMessage: Sendable, Equatable {
     }
 
     /// Decodes a message, refusing anything outside the rules and limits of docs/sync.md.
-    public static func decode(_ bytes: [UInt8]) throws(TrellisError) -> SyncMessage {
+    package static func decode(_ bytes: [UInt8]) throws(TrellisError) -> SyncMessage {
         guard bytes.count <= maxMessageBytes else {
             throw TrellisError(.corruptData, "sync message of \(bytes.count) bytes exceeds the limit of \(maxMessageBytes)")
         }
@@ -164,7 +164,7 @@ public enum SyncMessage: Sendable, Equatable {
 
     /// A commit list as SYNC bodies carry it: a varint count, then per commit a varint length
     /// and the encoding, a varint signature length (0 or 64) and the signature.
-    public static func writeCommits(_ commits: [WireCommit], to w: inout ByteWriter) {
+    package static func writeCommits(_ commits: [WireCommit], to w: inout ByteWriter) {
         w.varint(UInt64(commits.count))
         for c in commits {
             w.varint(UInt64(c.encoded.count))
@@ -174,7 +174,7 @@ public enum SyncMessage: Sendable, Equatable {
         }
     }
 
-    public static func readCommits(_ r: inout ByteReader) throws(TrellisError) -> [WireCommit] {
+    package static func readCommits(_ r: inout ByteReader) throws(TrellisError) -> [WireCommit] {
         let commitCount = try r.length(elementSize: 2)
         guard commitCount <= maxCommits else { throw TrellisError(.corruptData, "\(commitCount) commits exceed \(maxCommits)") }
         var commits: [WireCommit] = []
@@ -193,17 +193,17 @@ public enum SyncMessage: Sendable, Equatable {
 
 /// Reads a repository's commits, in the order of `ids`, in batches of about
 /// `SyncMessage.targetCommitBytes`: the unit a push carries in one message.
-public struct CommitBatches {
+package struct CommitBatches {
     private let engine: any CommitStore
     private let repository: String
     private let ids: [CommitID]
     private var next = 0
 
-    public init(engine: any CommitStore, repository: String, ids: [CommitID]) {
+    package init(engine: any CommitStore, repository: String, ids: [CommitID]) {
         (self.engine, self.repository, self.ids) = (engine, repository, ids)
     }
 
-    public mutating func nextBatch() throws(TrellisError) -> [WireCommit]? {
+    package mutating func nextBatch() throws(TrellisError) -> [WireCommit]? {
         guard next < ids.count else { return nil }
         var batch: [WireCommit] = []
         var bytes = 0

@@ -4,15 +4,15 @@ import TrellisStorage
 
 /// The side that starts a sync: sends HELLO, then a request for every reply until the
 /// responder says the stores agree (docs/sync.md §The session).
-public final class SyncInitiator {
-    public static let maxRounds = 10_000
-    public static let maxIdleRounds = 16
+package final class SyncInitiator {
+    package static let maxRounds = 10_000
+    package static let maxIdleRounds = 16
 
     private let endpoint: SyncEndpoint
     private let peerKey: String
     private var lastSent: SyncEndpoint.Snapshot?
     private var saved: PeerState.Entry?
-    public private(set) var finished = false
+    package private(set) var finished = false
     /// Whether the responder tested the request it is answering against a filter of this
     /// side's commits: not a first-contact HELLO (it ignores that filter), not a SYNC sent
     /// without a filter (`more`).
@@ -23,13 +23,13 @@ public final class SyncInitiator {
     /// Pulling only: tested idle replies after which the responder has sent everything. Each
     /// hides a commit the responder holds with the filter's false-positive rate (about 1%), so
     /// the chance that one stays hidden is about 10⁻⁶; the next sync fetches it.
-    public static let pullOnlyIdleReplies = 3
+    package static let pullOnlyIdleReplies = 3
 
     /// `address` names the responder for this store's per-peer state (a canonical path or a
     /// URL); `repositories` selects what to sync, all when empty. Commits of repositories outside
     /// `pushable` (when given) are not sent: the session pulls them only, and ends once the
     /// responder has nothing more to send (docs/server.md §Readers).
-    public init(engine: any CommitStore, address: String, repositories: [String] = [], pushable: Set<String>? = nil,
+    package init(engine: any CommitStore, address: String, repositories: [String] = [], pushable: Set<String>? = nil,
                 writers: [String: Set<PublicKey>]? = nil) throws(TrellisError) {
         for name in repositories where !StorageEngine.isValidRepositoryName(name) {
             throw TrellisError(.invalidArgument, "invalid repository name '\(name)'")
@@ -41,9 +41,9 @@ public final class SyncInitiator {
         peerKey = address
     }
 
-    public var report: SyncReport { endpoint.report }
+    package var report: SyncReport { endpoint.report }
 
-    public func hello() throws(TrellisError) -> [UInt8] {
+    package func hello() throws(TrellisError) -> [UInt8] {
         saved = endpoint.savedState(peer: peerKey)
         let snapshot = try endpoint.snapshot()
         lastSent = snapshot
@@ -54,7 +54,7 @@ public final class SyncInitiator {
     }
 
     /// Handles a reply; returns the next request, or nil when the sync is complete.
-    public func handle(_ reply: [UInt8]) throws(TrellisError) -> [UInt8]? {
+    package func handle(_ reply: [UInt8]) throws(TrellisError) -> [UInt8]? {
         guard !finished, let sent = lastSent else { throw TrellisError(.invalidArgument, "the sync session is not expecting a reply") }
         endpoint.report.rounds += 1
         let body: SyncBody
@@ -99,11 +99,11 @@ public final class SyncInitiator {
 
 /// The side that answers: one reply for every request. Failures become ERROR replies, and
 /// `failure` keeps the reason.
-public final class SyncResponder {
+package final class SyncResponder {
     private let endpoint: SyncEndpoint
     private var peerKey: String?
-    public private(set) var failure: TrellisError?
-    public private(set) var finished = false
+    package private(set) var failure: TrellisError?
+    package private(set) var finished = false
 
     private let authenticated: PublicKey?
     private let policy: AccessPolicy?
@@ -111,18 +111,18 @@ public final class SyncResponder {
     /// `authenticated` is the key the transport proved the initiator holds; HELLO must name it.
     /// With a `policy`, the initiator must name the repositories it syncs, may select only those
     /// it can read, and may send commits only where it and each commit's author can write.
-    public init(engine: any CommitStore, authenticated: PublicKey? = nil, policy: AccessPolicy? = nil) {
+    package init(engine: any CommitStore, authenticated: PublicKey? = nil, policy: AccessPolicy? = nil) {
         endpoint = SyncEndpoint(engine: engine)
         self.authenticated = authenticated
         self.policy = policy
     }
 
-    public var report: SyncReport { endpoint.report }
+    package var report: SyncReport { endpoint.report }
 
     /// The initiator's identity once HELLO has arrived.
-    public private(set) var peer: PublicKey?
+    package private(set) var peer: PublicKey?
 
-    public func handle(_ request: [UInt8]) -> [UInt8] {
+    package func handle(_ request: [UInt8]) -> [UInt8] {
         do throws(TrellisError) {
             guard failure == nil, !finished else { throw TrellisError(.invalidArgument, "the sync session has ended") }
             return endpoint.countSent(try respond(to: try endpoint.decodeReceived(request)).encoded())
@@ -215,7 +215,7 @@ public enum Sync {
         }
     }
 
-    public static func run(_ initiator: SyncInitiator, observer: Observer = Observer(),
+    package static func run(_ initiator: SyncInitiator, observer: Observer = Observer(),
                            exchange: ([UInt8]) throws(TrellisError) -> [UInt8]) throws(TrellisError) -> SyncReport {
         var request: [UInt8]? = try initiator.hello()
         while let r = request {
@@ -229,7 +229,7 @@ public enum Sync {
     }
 
     /// `run` over a transport that waits (a network connection).
-    public static func run(_ initiator: SyncInitiator, observer: Observer = Observer(),
+    package static func run(_ initiator: SyncInitiator, observer: Observer = Observer(),
                            exchange: ([UInt8]) async throws(TrellisError) -> [UInt8]) async throws(TrellisError) -> SyncReport {
         var request: [UInt8]? = try initiator.hello()
         while let r = request {
@@ -244,7 +244,7 @@ public enum Sync {
 
     /// Syncs two stores open in this process, both ways (the in-memory and directory transports).
     @discardableResult
-    public static func between(_ local: any CommitStore, _ remote: any CommitStore, address: String, repositories: [String] = [],
+    package static func between(_ local: any CommitStore, _ remote: any CommitStore, address: String, repositories: [String] = [],
                                observer: Observer = Observer()) throws(TrellisError) -> SyncReport {
         let initiator = try SyncInitiator(engine: local, address: address, repositories: repositories)
         let responder = SyncResponder(engine: remote)

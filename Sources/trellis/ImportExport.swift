@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Synchronization
 import Trellis
+import TrellisStorage
 import TrellisCore
 
 struct Import: ParsableCommand {

@@ -2,13 +2,13 @@ import Trellis
 import TrellisStorage
 
 /// The engines a suite runs against: a store directory and a store in memory.
-public enum EngineKind: String, CaseIterable, Sendable, CustomStringConvertible {
+package enum EngineKind: String, CaseIterable, Sendable, CustomStringConvertible {
     case file, memory
 
-    public var description: String { rawValue }
+    package var description: String { rawValue }
 
     /// A new, empty engine: in `dir` under `name`, or in memory.
-    public func engine(_ dir: TemporaryDirectory, _ name: String) throws -> any RecordStore {
+    package func engine(_ dir: TemporaryDirectory, _ name: String) throws -> any RecordStore {
         switch self {
         case .file: try StorageEngine.create(at: dir.file(name))
         case .memory: try MemoryEngine()
@@ -16,7 +16,7 @@ public enum EngineKind: String, CaseIterable, Sendable, CustomStringConvertible 
     }
 
     /// A new, empty store: in `dir` under `name`, or in memory.
-    public func store(_ dir: TemporaryDirectory, _ name: String) throws -> Store {
+    package func store(_ dir: TemporaryDirectory, _ name: String) throws -> Store {
         switch self {
         case .file: try Store.open(dir.file(name))
         case .memory: try Store.inMemory()

@@ -43,11 +43,16 @@ final class PushRig: @unchecked Sendable {
         _ = try await push(timeout: 10)
     }
 
+    /// The write itself, synchronous (as before the async API), so the figure stays comparable.
+    private func write(at start: UInt64) throws -> CommitID {
+        try writer.repository("feed").put("k", value: ["at": start])
+    }
+
     /// Writes one commit, syncs it to the server, and waits for the watcher to store it;
     /// returns the nanoseconds from before the write to the watcher's receipt.
     func push(timeout: Double = 5) async throws -> UInt64 {
         let start = DispatchTime.now().uptimeNanoseconds
-        let id = try writer.repository("feed").put("k", value: ["at": start])
+        let id = try write(at: start)
         try await writer.sync(url: url, repositories: ["feed"])
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
