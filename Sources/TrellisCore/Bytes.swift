@@ -1,21 +1,21 @@
 /// Appends the primitive fields of the canonical formats (docs/format.md).
-public struct ByteWriter {
-    public private(set) var bytes: [UInt8] = []
+package struct ByteWriter {
+    package private(set) var bytes: [UInt8] = []
 
-    public init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
+    package init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
-    public mutating func u8(_ v: UInt8) { bytes.append(v) }
+    package mutating func u8(_ v: UInt8) { bytes.append(v) }
 
-    public mutating func u32(_ v: UInt32) {
+    package mutating func u32(_ v: UInt32) {
         withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
-    public mutating func u64(_ v: UInt64) {
+    package mutating func u64(_ v: UInt64) {
         withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }
     }
 
     /// Unsigned LEB128.
-    public mutating func varint(_ v: UInt64) {
+    package mutating func varint(_ v: UInt64) {
         var v = v
         while v >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -25,43 +25,43 @@ public struct ByteWriter {
     }
 
     /// Zig-zag then LEB128, so small negative numbers stay short.
-    public mutating func signedVarint(_ v: Int64) {
+    package mutating func signedVarint(_ v: Int64) {
         varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
     }
 
-    public mutating func raw(_ b: some Collection<UInt8>) { bytes.append(contentsOf: b) }
+    package mutating func raw(_ b: some Collection<UInt8>) { bytes.append(contentsOf: b) }
 
     /// Length-prefixed UTF-8.
-    public mutating func string(_ s: String) {
+    package mutating func string(_ s: String) {
         varint(UInt64(s.utf8.count))
         bytes.append(contentsOf: s.utf8)
     }
 }
 
 /// Reads the primitives that `ByteWriter` writes; every read is bounds-checked and throws on short input.
-public struct ByteReader {
-    public let bytes: [UInt8]
-    public private(set) var offset: Int
+package struct ByteReader {
+    package let bytes: [UInt8]
+    package private(set) var offset: Int
 
-    public init(_ bytes: [UInt8], offset: Int = 0) {
+    package init(_ bytes: [UInt8], offset: Int = 0) {
         self.bytes = bytes
         self.offset = offset
     }
 
-    public var remaining: Int { bytes.count - offset }
-    public var isAtEnd: Bool { offset >= bytes.count }
+    package var remaining: Int { bytes.count - offset }
+    package var isAtEnd: Bool { offset >= bytes.count }
 
     private func truncated() -> TrellisError {
         TrellisError(.corruptData, "truncated data at byte \(offset)")
     }
 
-    public mutating func u8() throws(TrellisError) -> UInt8 {
+    package mutating func u8() throws(TrellisError) -> UInt8 {
         guard offset < bytes.count else { throw truncated() }
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    public mutating func u32() throws(TrellisError) -> UInt32 {
+    package mutating func u32() throws(TrellisError) -> UInt32 {
         guard remaining >= 4 else { throw truncated() }
         var v: UInt32 = 0
         for i in 0..<4 { v = v << 8 | UInt32(bytes[offset + i]) }
@@ -69,7 +69,7 @@ public struct ByteReader {
         return v
     }
 
-    public mutating func u64() throws(TrellisError) -> UInt64 {
+    package mutating func u64() throws(TrellisError) -> UInt64 {
         guard remaining >= 8 else { throw truncated() }
         var v: UInt64 = 0
         for i in 0..<8 { v = v << 8 | UInt64(bytes[offset + i]) }
@@ -77,7 +77,7 @@ public struct ByteReader {
         return v
     }
 
-    public mutating func varint() throws(TrellisError) -> UInt64 {
+    package mutating func varint() throws(TrellisError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -97,13 +97,13 @@ public struct ByteReader {
         }
     }
 
-    public mutating func signedVarint() throws(TrellisError) -> Int64 {
+    package mutating func signedVarint() throws(TrellisError) -> Int64 {
         let u = try varint()
         return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
     }
 
     /// A length that must fit in what is left, so hostile lengths never allocate.
-    public mutating func length(elementSize: Int = 1) throws(TrellisError) -> Int {
+    package mutating func length(elementSize: Int = 1) throws(TrellisError) -> Int {
         let n = try varint()
         guard n <= UInt64(remaining / max(elementSize, 1)) else {
             throw TrellisError(.corruptData, "length \(n) exceeds the remaining \(remaining) bytes at byte \(offset)")
@@ -111,13 +111,13 @@ public struct ByteReader {
         return Int(n)
     }
 
-    public mutating func raw(_ count: Int) throws(TrellisError) -> ArraySlice<UInt8> {
+    package mutating func raw(_ count: Int) throws(TrellisError) -> ArraySlice<UInt8> {
         guard count >= 0, remaining >= count else { throw truncated() }
         defer { offset += count }
         return bytes[offset..<offset + count]
     }
 
-    public mutating func string() throws(TrellisError) -> String {
+    package mutating func string() throws(TrellisError) -> String {
         let n = try length()
         let slice = try raw(n)
         guard let s = String(validating: slice, as: UTF8.self) else {

@@ -6,20 +6,20 @@ enum Tag: UInt8 {
 }
 
 /// The canonical binary encoding of values: deterministic, so equal values give equal bytes.
-public enum CanonicalEncoder {
-    public static func encode(_ value: Value) -> [UInt8] {
+package enum CanonicalEncoder {
+    package static func encode(_ value: Value) -> [UInt8] {
         var w = ByteWriter()
         write(value, to: &w)
         return w.bytes
     }
 
-    public static func encode(_ document: Document) -> [UInt8] {
+    package static func encode(_ document: Document) -> [UInt8] {
         var w = ByteWriter()
         write(document, to: &w)
         return w.bytes
     }
 
-    public static func write(_ document: Document, to w: inout ByteWriter) {
+    package static func write(_ document: Document, to w: inout ByteWriter) {
         w.u8(Tag.map.rawValue)
         w.varint(UInt64(document.fields.count))
         for field in document.fields {
@@ -28,7 +28,7 @@ public enum CanonicalEncoder {
         }
     }
 
-    public static func write(_ value: Value, to w: inout ByteWriter) {
+    package static func write(_ value: Value, to w: inout ByteWriter) {
         switch value {
         case .null: w.u8(Tag.null.rawValue)
         case .bool(let b): w.u8(b ? Tag.trueValue.rawValue : Tag.falseValue.rawValue)
@@ -68,10 +68,10 @@ public enum CanonicalEncoder {
 }
 
 /// Decodes canonical values and rejects every non-canonical form, so decode∘encode is the identity on bytes.
-public enum CanonicalDecoder {
+package enum CanonicalDecoder {
     /// Decodes a document and refuses everything `Document.validate` refuses, so that every
     /// stored document is one the encoder could have produced.
-    public static func decodeDocument(_ r: inout ByteReader) throws(TrellisError) -> Document {
+    package static func decodeDocument(_ r: inout ByteReader) throws(TrellisError) -> Document {
         guard case .map(let d) = try decodeValue(&r, level: 1) else {
             throw TrellisError(.corruptData, "expected a map for the document")
         }
@@ -79,7 +79,7 @@ public enum CanonicalDecoder {
     }
 
     /// Decodes a value as a field of a document (level 2).
-    public static func decodeValue(_ r: inout ByteReader) throws(TrellisError) -> Value {
+    package static func decodeValue(_ r: inout ByteReader) throws(TrellisError) -> Value {
         try decodeValue(&r, level: 2)
     }
 

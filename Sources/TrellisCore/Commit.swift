@@ -90,7 +90,7 @@ public struct Commit: Hashable, Sendable {
         }
     }
 
-    public static func decodeHeader(_ r: inout ByteReader) throws(TrellisError) -> Header {
+    package static func decodeHeader(_ r: inout ByteReader) throws(TrellisError) -> Header {
         guard Array(try r.raw(4)) == magic else { throw TrellisError(.corruptData, "not a commit (bad magic)") }
         let version = try r.u8()
         guard version == formatVersion else {
@@ -143,7 +143,7 @@ public struct SignedCommit: Hashable, Sendable {
     /// 64 bytes; empty for author-less merge commits.
     public let signature: [UInt8]
 
-    public static func sign(_ commit: Commit, with key: SigningKey) -> SignedCommit {
+    package static func sign(_ commit: Commit, with key: SigningKey) -> SignedCommit {
         var c = commit
         c.author = key.publicKey
         let bytes = c.encoded()
@@ -153,14 +153,14 @@ public struct SignedCommit: Hashable, Sendable {
 
     /// A commit with its author set and id computed, to be signed later (`signed(with:)`):
     /// a batch computes ids in order, then signs them all at once, in parallel.
-    public static func unsigned(_ commit: Commit, author key: SigningKey) -> SignedCommit {
+    package static func unsigned(_ commit: Commit, author key: SigningKey) -> SignedCommit {
         var c = commit
         c.author = key.publicKey
         let bytes = c.encoded()
         return SignedCommit(commit: c, id: CommitID.of(bytes), encoded: bytes, signature: [])
     }
 
-    public func signed(with key: SigningKey) -> SignedCommit {
+    package func signed(with key: SigningKey) -> SignedCommit {
         SignedCommit(commit: commit, id: id, encoded: encoded, signature: key.sign(id.bytes))
     }
 

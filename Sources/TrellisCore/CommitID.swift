@@ -70,7 +70,7 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
 
     /// Appends the 32 bytes without building an array.
-    public func write(to w: inout ByteWriter) {
+    package func write(to w: inout ByteWriter) {
         w.u64(w0); w.u64(w1); w.u64(w2); w.u64(w3)
     }
 

@@ -18,9 +18,9 @@ public struct FieldChange: Hashable, Sendable {
     public var pathString: String { path.joined(separator: ".") }
 }
 
-public enum DocumentDiff {
+package enum DocumentDiff {
     /// Changes from `old` to `new`; nil stands for "no record" (before creation or after deletion).
-    public static func diff(_ old: Document?, _ new: Document?) -> [FieldChange] {
+    package static func diff(_ old: Document?, _ new: Document?) -> [FieldChange] {
         var out: [FieldChange] = []
         diff(old ?? Document(), new ?? Document(), path: [], into: &out)
         return out
@@ -66,7 +66,7 @@ public enum DocumentDiff {
     }
 
     /// A one-line summary such as "+title ~done -notes", for logs.
-    public static func summary(_ changes: [FieldChange]) -> String {
+    package static func summary(_ changes: [FieldChange]) -> String {
         if changes.isEmpty { return "no field changes" }
         return changes.map { c in
             switch c.kind {

@@ -1,5 +1,5 @@
 /// One side of a merge: a version of a record and what orders it against the other side.
-public struct MergeSide: Sendable, Equatable {
+package struct MergeSide: Sendable, Equatable {
     /// nil when this side deleted the record.
     public var document: Document?
     public var timestamp: HLCTimestamp
@@ -44,14 +44,14 @@ public struct MergeConflict: Hashable, Sendable {
 /// The three-way merge of two versions of a record against their common ancestor
 /// (docs/merge.md). The result depends only on the contents, timestamps and ids of the sides,
 /// never on which side is passed first.
-public enum DocumentMerge {
-    public struct Result: Sendable, Equatable {
+package enum DocumentMerge {
+    package struct Result: Sendable, Equatable {
         /// nil when the merged record is deleted.
-        public var document: Document?
-        public var conflicts: [MergeConflict]
+        package var document: Document?
+        package var conflicts: [MergeConflict]
     }
 
-    public static func merge(base: Document?, _ a: MergeSide, _ b: MergeSide) -> Result {
+    package static func merge(base: Document?, _ a: MergeSide, _ b: MergeSide) -> Result {
         let (older, newer) = MergeSide.isNewer(a, than: b) ? (b, a) : (a, b)
         var conflicts: [MergeConflict] = []
         switch (older.document, newer.document) {

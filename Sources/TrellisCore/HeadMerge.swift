@@ -1,17 +1,17 @@
 /// What a merge of several heads needs from the store: the graph and each commit's version.
-public protocol MergeSource: CommitGraph {
+package protocol MergeSource: CommitGraph {
     func side(of id: CommitID) throws(TrellisError) -> MergeSide
 }
 
 /// Merges any number of heads of one record into one deterministic merge commit (docs/merge.md).
-public enum HeadMerge {
-    public struct Outcome: Sendable {
-        public var commit: Commit
-        public var conflicts: [MergeConflict]
+package enum HeadMerge {
+    package struct Outcome: Sendable {
+        package var commit: Commit
+        package var conflicts: [MergeConflict]
     }
 
     /// The merge commit of `heads`: author-less, parents sorted, timestamp = the heads' maximum.
-    public static func mergeCommit(repository: String, key: String, heads: [CommitID],
+    package static func mergeCommit(repository: String, key: String, heads: [CommitID],
                                    source: some MergeSource) throws(TrellisError) -> Outcome {
         let (merged, conflicts) = try fold(heads, source: source)
         let commit = Commit(

@@ -23,13 +23,13 @@ public struct HLCTimestamp: Hashable, Comparable, Sendable, CustomStringConverti
 }
 
 /// The clock itself. The physical time comes from outside, because Core does no I/O.
-public struct HybridLogicalClock: Sendable {
-    public private(set) var last: HLCTimestamp
+package struct HybridLogicalClock: Sendable {
+    package private(set) var last: HLCTimestamp
 
-    public init(last: HLCTimestamp = .zero) { self.last = last }
+    package init(last: HLCTimestamp = .zero) { self.last = last }
 
     /// A timestamp greater than every one this clock has issued or observed.
-    public mutating func tick(physicalMillis: UInt64) -> HLCTimestamp {
+    package mutating func tick(physicalMillis: UInt64) -> HLCTimestamp {
         if physicalMillis > last.wallMillis {
             last = HLCTimestamp(wallMillis: physicalMillis, logical: 0)
         } else if last.logical == UInt32.max {
@@ -41,7 +41,7 @@ public struct HybridLogicalClock: Sendable {
     }
 
     /// Folds in a timestamp seen elsewhere (a stored or received commit).
-    public mutating func observe(_ t: HLCTimestamp) {
+    package mutating func observe(_ t: HLCTimestamp) {
         if t > last { last = t }
     }
 }

@@ -1,9 +1,9 @@
 /// Dates as UTC milliseconds, written `YYYY-MM-DDTHH:MM:SS.sssZ`. Proleptic Gregorian calendar,
 /// years 0000-9999; no Foundation, so the civil-date arithmetic is here (after H. Hinnant).
-public enum ISO8601 {
-    public static let range: ClosedRange<Int64> = -62_167_219_200_000...253_402_300_799_999
+package enum ISO8601 {
+    package static let range: ClosedRange<Int64> = -62_167_219_200_000...253_402_300_799_999
 
-    public static func format(millis: Int64) -> String {
+    package static func format(millis: Int64) -> String {
         let ms = millis
         var days = ms / 86_400_000
         var rem = ms % 86_400_000
@@ -14,7 +14,7 @@ public enum ISO8601 {
     }
 
     /// Accepts `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; fraction digits past milliseconds must be zero.
-    public static func parse(_ text: String) -> Int64? {
+    package static func parse(_ text: String) -> Int64? {
         let c = Array(text.utf8)
         var i = 0
         func digits(_ n: Int) -> Int64? {

@@ -1,5 +1,5 @@
 /// A parsed JSON text. Integers without fraction or exponent stay integers, so `1` and `1.0` differ.
-public indirect enum JSON: Equatable, Sendable {
+package indirect enum JSON: Equatable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -9,7 +9,7 @@ public indirect enum JSON: Equatable, Sendable {
     /// Members in input order; the parser rejects duplicate names.
     case object([(String, JSON)])
 
-    public static func == (a: JSON, b: JSON) -> Bool {
+    package static func == (a: JSON, b: JSON) -> Bool {
         switch (a, b) {
         case (.null, .null): true
         case (.bool(let x), .bool(let y)): x == y
@@ -24,16 +24,16 @@ public indirect enum JSON: Equatable, Sendable {
 }
 
 /// A strict RFC 8259 parser with a nesting limit, written here because Core imports no Foundation.
-public struct JSONParser {
-    public static let maxDepth = 200
+package struct JSONParser {
+    package static let maxDepth = 200
     private let bytes: [UInt8]
     private var i = 0
 
-    public static func parse(_ text: String) throws(TrellisError) -> JSON {
+    package static func parse(_ text: String) throws(TrellisError) -> JSON {
         try parse(Array(text.utf8))
     }
 
-    public static func parse(_ bytes: [UInt8]) throws(TrellisError) -> JSON {
+    package static func parse(_ bytes: [UInt8]) throws(TrellisError) -> JSON {
         var p = JSONParser(bytes: bytes)
         p.skipSpace()
         let v = try p.value(depth: 0)
@@ -211,8 +211,8 @@ public struct JSONParser {
 }
 
 /// Writes JSON: compact, or indented by two spaces. Object members keep the order given.
-public struct JSONWriter {
-    public static func write(_ json: JSON, pretty: Bool = false) -> String {
+package struct JSONWriter {
+    package static func write(_ json: JSON, pretty: Bool = false) -> String {
         var out: [UInt8] = []
         write(json, pretty: pretty, indent: 0, into: &out)
         return String(decoding: out, as: UTF8.self)

@@ -7,9 +7,9 @@ public enum LineEdit: Hashable, Sendable {
 
 /// Myers' O(ND) shortest edit script (Myers 1986), the algorithm behind `git diff`'s default.
 /// It gives a minimal diff, which keeps both the display and later three-way merges small.
-public enum LineDiff {
+package enum LineDiff {
     /// Splits text into lines, each keeping its "\n" so that joining them gives the text back.
-    public static func lines(_ text: String) -> [Substring] {
+    package static func lines(_ text: String) -> [Substring] {
         // Split on the byte 0x0A: no grapheme breaking is needed to find line ends.
         var out: [Substring] = []
         let utf8 = text.utf8
@@ -27,7 +27,7 @@ public enum LineDiff {
         return out
     }
 
-    public static func diff(_ old: String, _ new: String) -> [LineEdit] {
+    package static func diff(_ old: String, _ new: String) -> [LineEdit] {
         let a = lines(old), b = lines(new)
         return script(a, b).map { edit in
             switch edit {
@@ -38,14 +38,14 @@ public enum LineDiff {
         }
     }
 
-    public enum Step: Hashable, Sendable {
+    package enum Step: Hashable, Sendable {
         case same(Int, Int)
         case removed(Int)
         case added(Int)
     }
 
     /// The edit script turning `a` into `b`, as indices into each.
-    public static func script<T: Equatable>(_ a: [T], _ b: [T]) -> [Step] {
+    package static func script<T: Equatable>(_ a: [T], _ b: [T]) -> [Step] {
         // Trim the common prefix and suffix first: most edits touch a small part.
         var prefix = 0
         while prefix < a.count, prefix < b.count, a[prefix] == b[prefix] { prefix += 1 }

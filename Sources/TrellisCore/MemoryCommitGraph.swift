@@ -1,5 +1,5 @@
 /// A commit graph held in memory, for merges computed away from a store (benchmarks, tests).
-public struct MemoryCommitGraph: MergeSource, Sendable {
+package struct MemoryCommitGraph: MergeSource, Sendable {
     private struct Node: Sendable {
         var side: MergeSide
         var parents: [CommitID]
@@ -8,20 +8,20 @@ public struct MemoryCommitGraph: MergeSource, Sendable {
 
     private var nodes: [CommitID: Node] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Adds a commit; its parents must be added first.
-    public mutating func add(_ commit: SignedCommit) {
+    package mutating func add(_ commit: SignedCommit) {
         let generation = 1 + (commit.commit.parents.compactMap { nodes[$0]?.generation }.max() ?? 0)
         nodes[commit.id] = Node(
             side: MergeSide(document: commit.commit.document, timestamp: commit.commit.timestamp, id: commit.id),
             parents: commit.commit.parents, generation: generation)
     }
 
-    public func parents(of id: CommitID) -> [CommitID] { nodes[id]?.parents ?? [] }
-    public func generation(of id: CommitID) -> UInt32 { nodes[id]?.generation ?? 0 }
+    package func parents(of id: CommitID) -> [CommitID] { nodes[id]?.parents ?? [] }
+    package func generation(of id: CommitID) -> UInt32 { nodes[id]?.generation ?? 0 }
 
-    public func side(of id: CommitID) throws(TrellisError) -> MergeSide {
+    package func side(of id: CommitID) throws(TrellisError) -> MergeSide {
         guard let node = nodes[id] else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
         return node.side
     }

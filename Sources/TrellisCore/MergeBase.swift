@@ -1,7 +1,7 @@
 import HeapModule
 
 /// The commit graph as merge-base search needs it.
-public protocol CommitGraph {
+package protocol CommitGraph {
     /// The parents of a commit; empty for roots and for commits the graph does not hold.
     func parents(of id: CommitID) throws(TrellisError) -> [CommitID]
     /// 1 for a root, else 1 + the largest generation of the parents (as Git's commit-graph).
@@ -11,7 +11,7 @@ public protocol CommitGraph {
 /// Lowest common ancestors, found by painting down from both sides in order of decreasing
 /// generation (Git's `paint_down_to_common`): the walk stops as soon as every commit still
 /// queued is known to lie below a common ancestor, so it never visits older history.
-public enum MergeBase {
+package enum MergeBase {
     private struct Flags: OptionSet {
         let rawValue: UInt8
         static let left = Flags(rawValue: 1), right = Flags(rawValue: 2), stale = Flags(rawValue: 4), result = Flags(rawValue: 8)
@@ -24,7 +24,7 @@ public enum MergeBase {
         static func < (a: Entry, b: Entry) -> Bool { (a.generation, a.id) < (b.generation, b.id) }
     }
 
-    public static func lowestCommonAncestors(_ left: [CommitID], _ right: [CommitID], in graph: some CommitGraph) throws(TrellisError) -> [CommitID] {
+    package static func lowestCommonAncestors(_ left: [CommitID], _ right: [CommitID], in graph: some CommitGraph) throws(TrellisError) -> [CommitID] {
         var flags: [CommitID: Flags] = [:]
         var queue = Heap<Entry>()
         for (ids, side) in [(left, Flags.left), (right, Flags.right)] {
@@ -72,7 +72,7 @@ public enum MergeBase {
     }
 
     /// Whether `ancestor` is reachable from `id`; generations prune the walk.
-    public static func isAncestor(_ ancestor: CommitID, of id: CommitID, in graph: some CommitGraph) throws(TrellisError) -> Bool {
+    package static func isAncestor(_ ancestor: CommitID, of id: CommitID, in graph: some CommitGraph) throws(TrellisError) -> Bool {
         let floor = try graph.generation(of: ancestor)
         var stack = [id]
         var seen: Set<CommitID> = []

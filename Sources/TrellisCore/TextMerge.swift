@@ -1,7 +1,7 @@
 /// Three-way merge of sequences (docs/merge.md §Text): each side's changes against the base are
 /// cut into hunks, and only hunks of both sides that touch the same base elements conflict.
-public enum Diff3 {
-    public enum Chunk<T: Equatable>: Equatable {
+package enum Diff3 {
+    package enum Chunk<T: Equatable>: Equatable {
         /// Taken as is: unchanged, changed on one side only, or changed the same on both.
         case resolved([T])
         /// Changed differently on both sides.
@@ -33,7 +33,7 @@ public enum Diff3 {
     /// Merges `ours` (the older side) and `theirs` (the newer) against `base`. Insertions at
     /// the same place are both kept, ours first (once when equal); a conflict is a run of hunks
     /// of both sides chained by overlaps, unless both sides made it the same.
-    public static func merge<T: Equatable>(base: [T], ours: [T], theirs: [T]) -> [Chunk<T>] {
+    package static func merge<T: Equatable>(base: [T], ours: [T], theirs: [T]) -> [Chunk<T>] {
         var all = hunks(base, ours, side: 0) + hunks(base, theirs, side: 1)
         // By start; at one start insertions first, then ours before theirs.
         all.sort { a, b in
@@ -159,18 +159,18 @@ public enum Diff3 {
 }
 
 /// The outcome of merging text.
-public struct TextMergeResult: Equatable, Sendable {
-    public enum Piece: Equatable, Sendable {
+package struct TextMergeResult: Equatable, Sendable {
+    package enum Piece: Equatable, Sendable {
         case text(String)
         /// A hunk that neither lines nor words could merge.
         case conflict(base: String, ours: String, theirs: String)
     }
 
-    public var pieces: [Piece]
-    public var isClean: Bool { !pieces.contains { if case .conflict = $0 { true } else { false } } }
+    package var pieces: [Piece]
+    package var isClean: Bool { !pieces.contains { if case .conflict = $0 { true } else { false } } }
 
     /// The merged text with each conflict resolved to one side.
-    public func resolved(preferOurs: Bool) -> String {
+    package func resolved(preferOurs: Bool) -> String {
         pieces.map { piece in
             switch piece {
             case .text(let s): s
@@ -182,13 +182,13 @@ public struct TextMergeResult: Equatable, Sendable {
 
 /// Text merges over UTF-8 bytes, never over Unicode characters, so that every peer splits and
 /// compares text the same way (docs/merge.md §Text).
-public enum TextMerge {
+package enum TextMerge {
     typealias Token = ArraySlice<UInt8>
 
     /// Lines first; a conflicting line hunk is merged again over words (runs of non-white-space
     /// bytes and runs of white-space bytes), and only a hunk that still conflicts stays one.
     /// `ours` is the older side: of two insertions at one place, its comes first.
-    public static func merge(base: String, ours: String, theirs: String) -> TextMergeResult {
+    package static func merge(base: String, ours: String, theirs: String) -> TextMergeResult {
         let (b, o, t) = (Array(base.utf8), Array(ours.utf8), Array(theirs.utf8))
         let chunks = Diff3.merge(base: lines(b), ours: lines(o), theirs: lines(t))
         var pieces: [TextMergeResult.Piece] = []
@@ -251,7 +251,7 @@ public enum TextMerge {
     }
 
     /// The merge as git-style text: conflicts between `<<<<<<<`, `=======` and `>>>>>>>` markers.
-    public static func withMarkers(_ result: TextMergeResult, oursLabel: String, theirsLabel: String) -> String {
+    package static func withMarkers(_ result: TextMergeResult, oursLabel: String, theirsLabel: String) -> String {
         var out = ""
         for piece in result.pieces {
             switch piece {

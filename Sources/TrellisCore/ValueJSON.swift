@@ -7,7 +7,7 @@ public enum ValueJSON {
         try document(from: JSONParser.parse(text))
     }
 
-    public static func document(from json: JSON) throws(TrellisError) -> Document {
+    package static func document(from json: JSON) throws(TrellisError) -> Document {
         guard case .object = json else {
             throw TrellisError(.invalidValue, "a document must be a JSON object")
         }
@@ -18,7 +18,7 @@ public enum ValueJSON {
         return doc
     }
 
-    public static func value(from json: JSON) throws(TrellisError) -> Value {
+    package static func value(from json: JSON) throws(TrellisError) -> Value {
         try value(from: json, path: "")
     }
 
@@ -83,11 +83,11 @@ public enum ValueJSON {
         }
     }
 
-    public static func json(_ document: Document) -> JSON {
+    package static func json(_ document: Document) -> JSON {
         .object(document.fields.map { ($0.name, json($0.value)) })
     }
 
-    public static func json(_ value: Value) -> JSON {
+    package static func json(_ value: Value) -> JSON {
         switch value {
         case .null: .null
         case .bool(let b): .bool(b)

@@ -1,10 +1,10 @@
 internal import TrellisSodium
 
 /// BLAKE2b with a 32-byte digest (libsodium's `crypto_generichash`, no key).
-public enum Blake2b256 {
-    public static let digestSize = 32
+package enum Blake2b256 {
+    package static let digestSize = 32
 
-    public static func hash(_ bytes: [UInt8]) -> [UInt8] {
+    package static func hash(_ bytes: [UInt8]) -> [UInt8] {
         _ = Sodium.ready  // hashing needs no randomness, so an init failure does not matter here
         var out = [UInt8](repeating: 0, count: digestSize)
         let rc = withOutput(&out) { o in
@@ -18,16 +18,16 @@ public enum Blake2b256 {
 
 /// BLAKE2b with a 16-byte digest keyed by a 16-byte salt: the Bloom filter hash of
 /// docs/sync.md §Filters. Returns the digest as two big-endian words.
-public struct SaltedHash: Sendable {
-    public static let saltSize = 16
-    public let salt: [UInt8]
+package struct SaltedHash: Sendable {
+    package static let saltSize = 16
+    package let salt: [UInt8]
 
-    public init(salt: [UInt8]) throws(CryptoError) {
+    package init(salt: [UInt8]) throws(CryptoError) {
         guard salt.count == Self.saltSize else { throw CryptoError("a filter salt has 16 bytes, got \(salt.count)") }
         self.salt = salt
     }
 
-    public func words(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
+    package func words(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64) {
         _ = Sodium.ready
         var out = (UInt64(0), UInt64(0))
         let rc = withUnsafeMutableBytes(of: &out) { o in
@@ -44,8 +44,8 @@ public struct SaltedHash: Sendable {
 }
 
 /// Cryptographically secure random bytes from libsodium.
-public enum SecureRandom {
-    public static func bytes(_ count: Int) throws(CryptoError) -> [UInt8] {
+package enum SecureRandom {
+    package static func bytes(_ count: Int) throws(CryptoError) -> [UInt8] {
         try Sodium.require()
         guard count > 0 else { return [] }
         var out = [UInt8](repeating: 0, count: count)

@@ -32,21 +32,21 @@ public enum Signature {
 }
 
 /// An Ed25519 signing key. Holds the 32-byte seed; `description` never shows it.
-public struct SigningKey: Sendable, CustomStringConvertible {
-    public static let seedSize = 32
-    public let seed: [UInt8]
-    public let publicKey: PublicKey
-    private let secretKey: [UInt8]  // libsodium's 64-byte form: seed || public key
+package struct SigningKey: Sendable, CustomStringConvertible {
+    package static let seedSize = 32
+    package let seed: [UInt8]
+    package let publicKey: PublicKey
+    private let secretKey: [UInt8]  // libsodium's 64-byte form: seed || package key
 
     /// A new random key.
-    public static func generate() throws(CryptoError) -> SigningKey {
+    package static func generate() throws(CryptoError) -> SigningKey {
         try Sodium.require()
         var seed = [UInt8](repeating: 0, count: seedSize)
         withOutput(&seed) { randombytes_buf($0, seedSize) }
         return try SigningKey(seed: seed)
     }
 
-    public init(seed: [UInt8]) throws(CryptoError) {
+    package init(seed: [UInt8]) throws(CryptoError) {
         try Sodium.require()
         guard seed.count == Self.seedSize else {
             throw CryptoError("an Ed25519 seed has 32 bytes, got \(seed.count)")
@@ -63,7 +63,7 @@ public struct SigningKey: Sendable, CustomStringConvertible {
     }
 
     /// The detached 64-byte signature of `message`.
-    public func sign(_ message: [UInt8]) -> [UInt8] {
+    package func sign(_ message: [UInt8]) -> [UInt8] {
         var sig = [UInt8](repeating: 0, count: Signature.size)
         let rc = withOutput(&sig) { s in
             withInput(message) { m in
@@ -75,5 +75,5 @@ public struct SigningKey: Sendable, CustomStringConvertible {
         return sig
     }
 
-    public var description: String { "SigningKey(public: \(Hex.encode(publicKey.bytes)))" }
+    package var description: String { "SigningKey(public: \(Hex.encode(publicKey.bytes)))" }
 }
