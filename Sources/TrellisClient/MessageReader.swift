@@ -2,6 +2,7 @@ import Foundation
 import HummingbirdWSClient
 import NIOCore
 import NIOWebSocket
+import Synchronization
 import TrellisCore
 import TrellisSync
 
@@ -9,12 +10,14 @@ import TrellisSync
 /// large messages at once cannot exhaust memory, and no one client can take it all: each owner
 /// (a client key, or an address before authentication) holds at most `perOwner` bytes across
 /// its connections (docs/server.md §Limits).
-package final class MemoryBudget: @unchecked Sendable {  // safe: every field is behind `lock`
+package final class MemoryBudget: Sendable {
     package let limit: Int
     package let perOwner: Int
-    private var used = 0
-    private var byOwner: [String: Int] = [:]
-    private let lock = NSLock()
+    private struct Use {
+        var total = 0
+        var byOwner: [String: Int] = [:]
+    }
+    private let use = Mutex(Use())
 
     package init(limit: Int, perOwner: Int? = nil) {
         self.limit = limit
@@ -25,27 +28,27 @@ package final class MemoryBudget: @unchecked Sendable {  // safe: every field is
 
     /// Reserves `bytes` for `owner`, or says whose limit it would pass.
     package func reserve(_ bytes: Int, for owner: String) -> Refusal? {
-        lock.withLock {
-            let held = byOwner[owner] ?? 0
+        use.withLock { u in
+            let held = u.byOwner[owner] ?? 0
             guard held + bytes <= perOwner else { return .owner }
-            guard used + bytes <= limit else { return .server }
-            used += bytes
-            byOwner[owner] = held + bytes
+            guard u.total + bytes <= limit else { return .server }
+            u.total += bytes
+            u.byOwner[owner] = held + bytes
             return nil
         }
     }
 
     package func release(_ bytes: Int, for owner: String) {
         guard bytes > 0 else { return }
-        lock.withLock {
-            used -= bytes
-            let left = (byOwner[owner] ?? 0) - bytes
-            byOwner[owner] = left > 0 ? left : nil
+        use.withLock { u in
+            u.total -= bytes
+            let left = (u.byOwner[owner] ?? 0) - bytes
+            u.byOwner[owner] = left > 0 ? left : nil
         }
     }
 
-    package var inUse: Int { lock.withLock { used } }
-    package func inUse(by owner: String) -> Int { lock.withLock { byOwner[owner] ?? 0 } }
+    package var inUse: Int { use.withLock { $0.total } }
+    package func inUse(by owner: String) -> Int { use.withLock { $0.byOwner[owner] ?? 0 } }
 }
 
 

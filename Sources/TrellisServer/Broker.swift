@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Synchronization
 import TrellisClient
 import TrellisCore
 import TrellisCrypto
@@ -11,9 +12,8 @@ import TrellisSync
 /// by the server's own writes or by another process on the same store all reach subscribers,
 /// in arrival order (parents first).
 ///
-/// `@unchecked Sendable`: `subscribers` and `marks` are behind `lock`, pushes are one at a time
-/// behind `pushLock`, and the rest is immutable.
-final class Broker: @unchecked Sendable {
+/// Its mutable state is in a `Mutex`; pushes run one at a time under `pushing`.
+final class Broker: Sendable {
     struct Subscriber {
         let key: PublicKey
         let outbox: Outbox
@@ -24,12 +24,14 @@ final class Broker: @unchecked Sendable {
     private let engine: any CommitStore
     private let policy: AccessPolicy
     private let logger: Logger
-    private let lock = NSLock()
+    private struct State {
+        var subscribers: [String: [ObjectIdentifier: Subscriber]] = [:]
+        /// The arrival number up to which each subscribed repository has been pushed.
+        var marks: [String: UInt64] = [:]
+    }
+    private let state = Mutex(State())
     /// Held while pushing, so two pushes for one repository never race past each other's mark.
-    private let pushLock = NSLock()
-    private var subscribers: [String: [ObjectIdentifier: Subscriber]] = [:]
-    /// The arrival number up to which each subscribed repository has been pushed.
-    private var marks: [String: UInt64] = [:]
+    private let pushing = Mutex(())
 
     init(engine: any CommitStore, policy: AccessPolicy, logger: Logger) {
         self.engine = engine
@@ -40,42 +42,42 @@ final class Broker: @unchecked Sendable {
     /// Subscribes `id` to `repositories`; commits arriving from now on are pushed.
     func subscribe(_ id: ObjectIdentifier, _ subscriber: Subscriber, to repositories: [String]) throws(TrellisError) {
         var fresh: [String] = []
-        lock.withLock {
+        state.withLock { s in
             for name in repositories {
-                if subscribers[name] == nil { fresh.append(name) }
-                subscribers[name, default: [:]][id] = subscriber
+                if s.subscribers[name] == nil { fresh.append(name) }
+                s.subscribers[name, default: [:]][id] = subscriber
             }
         }
         // A repository nobody watched starts at its current end, read under the push lock so a
         // concurrent push cannot move the mark past it.
-        pushLock.lock()
-        defer { pushLock.unlock() }
-        for name in fresh where lock.withLock({ marks[name] == nil }) {
-            let end = try engine.syncView(name).seqEnd
-            lock.withLock { marks[name] = end }
+        try pushing.withLock { (_: inout Void) throws(TrellisError) in
+            for name in fresh where state.withLock({ $0.marks[name] == nil }) {
+                let end = try engine.syncView(name).seqEnd
+                state.withLock { $0.marks[name] = end }
+            }
         }
     }
 
     func unsubscribe(_ id: ObjectIdentifier) {
-        lock.withLock {
-            for name in Array(subscribers.keys) {
-                subscribers[name]?[id] = nil
-                if subscribers[name]?.isEmpty == true {
-                    subscribers[name] = nil
-                    marks[name] = nil
+        state.withLock { s in
+            for name in Array(s.subscribers.keys) {
+                s.subscribers[name]?[id] = nil
+                if s.subscribers[name]?.isEmpty == true {
+                    s.subscribers[name] = nil
+                    s.marks[name] = nil
                 }
             }
         }
     }
 
-    var subscribedRepositories: [String] { lock.withLock { Array(subscribers.keys) } }
+    var subscribedRepositories: [String] { state.withLock { Array($0.subscribers.keys) } }
 
-    func subscriberCount(_ repository: String) -> Int { lock.withLock { subscribers[repository]?.count ?? 0 } }
+    func subscriberCount(_ repository: String) -> Int { state.withLock { $0.subscribers[repository]?.count ?? 0 } }
 
     /// Pushes whatever arrived in `repositories` since their marks. Blocking: call it off the
     /// event loops.
     func pushNew(in repositories: [String]) {
-        pushLock.withLock {
+        pushing.withLock { _ in
             for name in repositories {
                 do throws(TrellisError) { try pushNew(in: name) } catch {
                     logger.error("push failed", metadata: ["repository": "\(name)", "error": "\(error.message)"])
@@ -87,7 +89,7 @@ final class Broker: @unchecked Sendable {
     /// Relay mode: sends `message` as it is to every other subscriber of `repository` that may
     /// read it; returns how many it went to.
     func forward(_ message: [UInt8], in repository: String, except sender: ObjectIdentifier) -> Int {
-        let targets = lock.withLock { (subscribers[repository] ?? [:]).filter { $0.key != sender }.map(\.value) }
+        let targets = state.withLock { ($0.subscribers[repository] ?? [:]).filter { $0.key != sender }.map(\.value) }
         return deliver([message], in: repository, to: targets)
     }
 
@@ -110,16 +112,16 @@ final class Broker: @unchecked Sendable {
     }
 
     private func pushNew(in name: String) throws(TrellisError) {
-        guard let mark = lock.withLock({ marks[name] }) else { return }
+        guard let mark = state.withLock({ $0.marks[name] }) else { return }
         let arrived = try engine.arrivals(in: name, since: mark)
         let ids = arrived.ids, end = arrived.end
         guard !ids.isEmpty, end > mark else { return }
         var messages: [[UInt8]] = []
         var batches = CommitBatches(engine: engine, repository: name, ids: ids)
         while let batch = try batches.nextBatch() { messages.append(ServerMessage.push(repository: name, commits: batch).encoded()) }
-        let targets = lock.withLock { () -> [Subscriber] in
-            marks[name] = end
-            return Array((subscribers[name] ?? [:]).values)
+        let targets = state.withLock { s -> [Subscriber] in
+            s.marks[name] = end
+            return Array((s.subscribers[name] ?? [:]).values)
         }
         _ = deliver(messages, in: name, to: targets)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HummingbirdWebSocket
 import NIOCore
 import NIOWebSocket
@@ -35,9 +36,8 @@ struct RateLimit {
 /// two messages never interleave. Pushes are dropped, and the connection marked slow, once more
 /// than `maxPending` bytes wait.
 ///
-/// `@unchecked Sendable`: `pending` and `overflowed` are behind `lock`, and the stream's
-/// continuation may be used from any task.
-final class Outbox: @unchecked Sendable {
+/// What it counts is in a `Mutex`; the stream's continuation may be used from any task.
+final class Outbox: Sendable {
     enum Item {
         case message([UInt8])
         case close(WebSocketErrorCode, String)
@@ -45,10 +45,13 @@ final class Outbox: @unchecked Sendable {
 
     let items: AsyncStream<Item>
     private let continuation: AsyncStream<Item>.Continuation
-    private let lock = NSLock()
-    private var pending = 0
+    private struct Counts {
+        var pending = 0
+        var overflowed = false
+    }
+    private let counts = Mutex(Counts())
     let maxPending: Int
-    private(set) var overflowed = false
+    var overflowed: Bool { counts.withLock { $0.overflowed } }
 
     init(maxPending: Int) {
         (items, continuation) = AsyncStream.makeStream(of: Item.self)
@@ -57,19 +60,19 @@ final class Outbox: @unchecked Sendable {
 
     /// Queues a reply; replies are never dropped (a session has one in flight at a time).
     func send(_ bytes: [UInt8]) {
-        lock.withLock { pending += bytes.count }
+        counts.withLock { $0.pending += bytes.count }
         continuation.yield(.message(bytes))
     }
 
     /// Queues a push; false, and nothing queued, when the peer is too far behind.
     func push(_ bytes: [UInt8]) -> Bool {
-        let ok = lock.withLock {
+        let ok = counts.withLock { c in
             // One message may exceed the limit when nothing else waits.
-            guard !overflowed, pending == 0 || pending + bytes.count <= maxPending else {
-                overflowed = true
+            guard !c.overflowed, c.pending == 0 || c.pending + bytes.count <= maxPending else {
+                c.overflowed = true
                 return false
             }
-            pending += bytes.count
+            c.pending += bytes.count
             return true
         }
         if ok { continuation.yield(.message(bytes)) }
@@ -89,7 +92,7 @@ final class Outbox: @unchecked Sendable {
             switch item {
             case .message(let bytes):
                 try await outbound.writeBinaryMessage(ByteBuffer(bytes: bytes))
-                lock.withLock { pending -= bytes.count }
+                counts.withLock { $0.pending -= bytes.count }
             case .close(let code, let reason):
                 try await outbound.close(code, reason: String(reason.utf8.prefix(120)) ?? "")
                 return

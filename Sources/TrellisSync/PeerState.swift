@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TrellisCore
 import TrellisCrypto
 import TrellisStorage
@@ -19,7 +20,7 @@ package struct PeerState {
     static let magic: [UInt8] = Array("TRLPEER1".utf8)
     static let maxEntries = 64
     /// Serialises read-modify-write cycles in this process (and `writeAtomically`'s temporary name is per process).
-    private static let lock = NSLock()
+    private static let saving = Mutex(())
 
     /// The saved entries; a missing or damaged file means none (first contact).
     static func load(in store: any CommitStore, peer: String) -> [Entry] {
@@ -36,8 +37,10 @@ package struct PeerState {
 
     /// Saves `entry`, replacing any with the same selection; the oldest entries go past 64.
     package static func save(in store: any CommitStore, peer: String, _ entry: Entry) throws(TrellisError) {
-        lock.lock()
-        defer { lock.unlock() }
+        try saving.withLock { (_: inout Void) throws(TrellisError) in try save(entry, peer: peer, in: store) }
+    }
+
+    private static func save(_ entry: Entry, peer: String, in store: any CommitStore) throws(TrellisError) {
         var entries = load(in: store, peer: peer).filter { $0.selection != entry.selection }
         entries.append(entry)
         if entries.count > maxEntries { entries.removeFirst(entries.count - maxEntries) }
