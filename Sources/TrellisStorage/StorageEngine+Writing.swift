@@ -8,8 +8,8 @@ import Synchronization
 import TrellisCore
 import TrellisCrypto
 
-// Writes: commits built from requests, merges of several heads, verified receipt of commits
-// made elsewhere, and the creation of repositories.
+// Writes: commits built from requests, merges of several heads, and the creation of
+// repositories.
 extension StorageEngine {
     /// The commits a write collects before they go to disk: one frame per repository.
     struct Batch {
@@ -97,33 +97,6 @@ extension StorageEngine {
                 }
             }
             return out
-        }
-    }
-
-    /// Stores commits made elsewhere, all or nothing. Each is re-hashed and its signature checked;
-    /// each merge commit is recomputed from its parents and must match byte for byte. Parents must
-    /// be stored already or come earlier in the batch.
-    package func receive(_ commits: [SignedCommit]) throws(TrellisError) {
-        try receive(encoded: commits.map(WireCommit.init))
-    }
-
-    /// Batches at least this large are verified on every core (about 18 ms of Ed25519 work).
-    static let parallelVerifyMinimum = 256
-
-    /// `receive` for commits as they travel: encodings and signatures, verified here.
-    package func receive(encoded commits: [WireCommit]) throws(TrellisError) {
-        // Hashes, decoding and signatures depend on nothing stored: checked first, without the
-        // lock, so that other sessions keep reading while a large push is verified.
-        let verifiedCommits = try SignedCommit.verifyAll(commits)
-        try writeBatch { [verifiedCommits] (batch: inout Batch) throws(TrellisError) in
-            for verified in verifiedCommits {
-                let (index, isNew) = try repositoryForWriting(verified.commit.repository, mustExist: false)
-                if isNew { batch.created.append(index.name) }
-                guard !index.contains(verified.id) else { continue }
-                try index.checkReceived(verified)
-                clock.observe(verified.commit.timestamp)
-                try batch.stage(verified, in: index)
-            }
         }
     }
 

@@ -11,9 +11,10 @@ import TrellisCrypto
 /// The storage layer of a store directory (docs/format.md §Store layout): identity, write lock,
 /// and one append-only log per repository with its in-memory index.
 ///
-/// The engine is one class in four files by concern: this one (state, opening, identity,
-/// catching up with other processes), `+Reading`, `+Writing` (requests, merges, receive) and
-/// `+GroupCommit` (the write group's leader, the write lock, fsync, seal and repack). Its members
+/// The engine is one class in files by concern: this one (state, opening, identity, catching up
+/// with other processes), `+Reading` (reads and the index), `+Writing` (requests, transactions,
+/// merges), `+Receiving` (receipt and verification), `+GroupCommit` (the write group's leader,
+/// the write lock, fsync), `+Maintenance` (seal and repack) and `+Settings`. Its members
 /// are internal, not private, only so that those files can share them.
 ///
 /// `@unchecked Sendable`: every mutable member is read and written only while `mutex` is held,

@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import TrellisCore
+import TrellisCrypto
+
+// Seal and repack: logs sealed into packs after writes, and whole repositories rewritten into one
+// pack (docs/architecture.md §Packs, checkpoints and repack).
+extension StorageEngine {
+    /// Seals a log that passed the threshold and rewrites a stale checkpoint. The write is
+    /// already durable, so a failure here is reported as a warning, not as a failed write.
+    func maintainAfterWrite(_ name: String) {
+        let (found, blockSize) = leaderLocked { () -> (RepositoryIndex?, Int) in
+            guard let index = repos[name], index.log.validEnd >= sealBytes || !index.checkpointIsCurrent else { return (nil, 0) }
+            return (index, packBlockSize)
+        }
+        // A checkpoint covers packs only, so a stale one is replaced by sealing the log.
+        guard let index = found else { return }
+        do throws(TrellisError) {
+            _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth, blockSize: blockSize, locked: leaderStep,
+                                         building: { onLeaderStep?(.sealing) })
+        } catch {
+            leaderLocked {
+                warn("repository '\(name)': could not seal the log: \(error.message)")
+                Leftovers.remove(Leftovers.find(inRepository: index.directory))
+                try? reloadRepository(name)
+            }
+        }
+    }
+
+    /// Rewrites each repository (all when `repositories` is empty) into one pack with deltas
+    /// of at most `depth` links, then removes the old packs and empties the log. Readers keep
+    /// reading the old packs while the new one is built and written.
+    package func repack(_ repositories: [String] = [], depth: Int = StorageEngine.defaultPackDepth) throws(TrellisError) -> [PackReport] {
+        guard (0...10_000).contains(depth) else { throw TrellisError(.invalidArgument, "depth must be 0 to 10000") }
+        let names = repositories.isEmpty ? try repositoryNames() : repositories
+        return try asLeader { () throws(TrellisError) in
+            var reports: [PackReport] = []
+            for name in names {
+                let (found, blockSize) = leaderLocked { (repos[name], packBlockSize) }
+                guard let index = found else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
+                do throws(TrellisError) {
+                    reports.append(try PackMaintenance.repack(index, depth: depth, blockSize: blockSize, locked: leaderStep,
+                                                              building: { onLeaderStep?(.sealing) }))
+                } catch {
+                    leaderLocked { try? reloadRepository(name) }
+                    throw error
+                }
+            }
+            return reports
+        }
+    }
+}
