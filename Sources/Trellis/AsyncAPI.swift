@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import Synchronization
 import TrellisCore
 import TrellisStorage
 import TrellisSync
@@ -34,7 +33,7 @@ enum Blocking {
 /// Carries an error of the caller's own out of a closure that the engine runs (which throws
 /// only `TrellisError`): the engine rolls back, and the caller gets its own error back.
 final class CallerError: Sendable {
-    private let error = Mutex<(any Error)?>(nil)
+    private let error = Locked<(any Error)?>(nil)
     static let marker = "the closure threw an error of its own"
 
     /// Runs `body`; an error other than `TrellisError` is kept and replaced by a marker.

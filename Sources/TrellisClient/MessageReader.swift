@@ -1,8 +1,8 @@
+import TrellisStorage
 import Foundation
 import HummingbirdWSClient
 import NIOCore
 import NIOWebSocket
-import Synchronization
 import TrellisCore
 import TrellisSync
 
@@ -17,7 +17,7 @@ package final class MemoryBudget: Sendable {
         var total = 0
         var byOwner: [String: Int] = [:]
     }
-    private let use = Mutex(Use())
+    private let use = Locked(Use())
 
     package init(limit: Int, perOwner: Int? = nil) {
         self.limit = limit

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import HummingbirdWSClient
 import Logging
 import NIOCore
@@ -186,7 +185,7 @@ final class ClientConnection: @unchecked Sendable {
 
 /// Hands a value out of the WebSocket handler.
 final class ResultBox<T: Sendable>: Sendable {
-    private let value = Mutex<Result<T, TrellisError>?>(nil)
+    private let value = Locked<Result<T, TrellisError>?>(nil)
     func set(_ v: Result<T, TrellisError>) { value.withLock { $0 = v } }
     func get() -> Result<T, TrellisError>? { value.withLock { $0 } }
 }

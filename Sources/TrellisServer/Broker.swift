@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import TrellisClient
 import TrellisCore
 import TrellisCrypto
@@ -12,7 +11,7 @@ import TrellisSync
 /// by the server's own writes or by another process on the same store all reach subscribers,
 /// in arrival order (parents first).
 ///
-/// Its mutable state is in a `Mutex`; pushes run one at a time under `pushing`.
+/// Its mutable state is in a `Locked` box; pushes run one at a time under `pushing`.
 final class Broker: Sendable {
     struct Subscriber {
         let key: PublicKey
@@ -29,9 +28,9 @@ final class Broker: Sendable {
         /// The arrival number up to which each subscribed repository has been pushed.
         var marks: [String: UInt64] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     /// Held while pushing, so two pushes for one repository never race past each other's mark.
-    private let pushing = Mutex(())
+    private let pushing = Locked(())
 
     init(engine: any CommitStore, policy: AccessPolicy, logger: Logger) {
         self.engine = engine

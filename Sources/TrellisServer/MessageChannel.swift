@@ -1,5 +1,5 @@
+import TrellisStorage
 import Foundation
-import Synchronization
 import HummingbirdWebSocket
 import NIOCore
 import NIOWebSocket
@@ -36,7 +36,7 @@ struct RateLimit {
 /// two messages never interleave. Pushes are dropped, and the connection marked slow, once more
 /// than `maxPending` bytes wait.
 ///
-/// What it counts is in a `Mutex`; the stream's continuation may be used from any task.
+/// What it counts is in a `Locked` box; the stream's continuation may be used from any task.
 final class Outbox: Sendable {
     enum Item {
         case message([UInt8])
@@ -49,7 +49,7 @@ final class Outbox: Sendable {
         var pending = 0
         var overflowed = false
     }
-    private let counts = Mutex(Counts())
+    private let counts = Locked(Counts())
     let maxPending: Int
     var overflowed: Bool { counts.withLock { $0.overflowed } }
 

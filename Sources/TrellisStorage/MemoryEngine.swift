@@ -1,3 +1,4 @@
+import TrellisStorage
 import Foundation
 import Synchronization
 import TrellisCore
@@ -17,9 +18,9 @@ package final class MemoryEngine: RecordStore {
         var settings: [StoreSetting: [UInt8]] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let signingKey: SigningKey
-    private let observers = Mutex<[UInt64: @Sendable (Set<String>) -> Void]>([:])
+    private let observers = Locked<[UInt64: @Sendable (Set<String>) -> Void]>([:])
     private let nextObserver = Atomic<UInt64>(0)
     package let peerAddress: String
 

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
+import TrellisStorage
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 import Foundation
-import Synchronization
 import TrellisCore
 import TrellisCrypto
 
@@ -27,7 +27,7 @@ extension StorageEngine {
     /// concurrent writers share an fsync. Each caller returns only once its frames are durable
     /// (in `full` mode). A batch that fails leaves no trace and does not affect the others.
     func writeBatch<T: Sendable>(_ body: @Sendable (inout Batch) throws(TrellisError) -> T) throws(TrellisError) -> T {
-        let result = Mutex<T?>(nil)
+        let result = Locked<T?>(nil)
         var failure: TrellisError?
         withoutActuallyEscaping(body) { body in
             let job = GroupJob { (batch: inout Batch) throws(TrellisError) in

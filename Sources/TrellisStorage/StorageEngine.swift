@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import TrellisStorage
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -87,7 +88,7 @@ package final class StorageEngine: @unchecked Sendable {
     var lockWait: Double = 10
     /// Called after each write group with the repositories it wrote (durable in `full` mode),
     /// for local change streams; behind its own lock, so that observers never wait for `mutex`.
-    let commitObservers = Mutex<[UInt64: @Sendable (Set<String>) -> Void]>([:])
+    let commitObservers = Locked<[UInt64: @Sendable (Set<String>) -> Void]>([:])
     let nextObserver = Atomic<UInt64>(0)
 
     /// Registers `observer`, called with the names of the repositories each write group of this

@@ -20,7 +20,7 @@ package struct PeerState {
     static let magic: [UInt8] = Array("TRLPEER1".utf8)
     static let maxEntries = 64
     /// Serialises read-modify-write cycles in this process (and `writeAtomically`'s temporary name is per process).
-    private static let saving = Mutex(())
+    private static let saving = Locked(())
 
     /// The saved entries; a missing or damaged file means none (first contact).
     static func load(in store: any CommitStore, peer: String) -> [Entry] {

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import Trellis
 import TrellisStorage
 import TrellisCore
@@ -147,7 +146,7 @@ final class ProgressBar: Sendable {
     private let total: Int?
     private let label: String
     private let enabled = isatty(STDERR_FILENO) == 1
-    private let lastDrawn = Mutex(DispatchTime.now().uptimeNanoseconds)
+    private let lastDrawn = Locked(DispatchTime.now().uptimeNanoseconds)
 
     init(total: Int?, label: String) {
         self.total = total

@@ -1,6 +1,6 @@
+import TrellisStorage
 import ArgumentParser
 import Foundation
-import Synchronization
 import Trellis
 import TrellisCore
 import TrellisClient
@@ -66,7 +66,7 @@ struct SyncCommand: AsyncParsableCommand {
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
             throw TrellisError(.io, "cannot create \(dir): \(error.localizedDescription)")
         }
-        let count = Mutex(0)
+        let count = Locked(0)
         return { bytes, sent in
             let n = count.withLock { n in
                 n += 1

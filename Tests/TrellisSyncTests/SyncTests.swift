@@ -52,7 +52,9 @@ func state(_ e: any RecordStore) throws -> [String] {
     try put(b, "notes", "n1", #"{"title": "from a", "n": 2}"#)
     let again = try Sync.between(a, b, address: "path:" + dir.file("b"))
     #expect(again.commitsSent == 1 && again.commitsReceived == 1)
-    #expect(again.rounds <= 3)
+    // Three round trips, or four when a freshly salted filter happens to hide one of the two new
+    // commits (a false positive, about 1% per filter): seen once in about a hundred runs.
+    #expect(again.rounds <= 4)
     #expect(try state(a) == state(b))
     try a.mergeHeads("notes", "n1")
     try b.mergeHeads("notes", "n1")
