@@ -53,7 +53,7 @@ func state(_ e: any RecordStore) throws -> [String] {
     let again = try Sync.between(a, b, address: "path:" + dir.file("b"))
     #expect(again.commitsSent == 1 && again.commitsReceived == 1)
     // Three round trips, or four when a freshly salted filter happens to hide one of the two new
-    // commits (a false positive, about 1% per filter): seen once in about a hundred runs.
+    // commits (a false positive, about 1% per filter; it happened once in 18 runs here).
     #expect(again.rounds <= 4)
     #expect(try state(a) == state(b))
     try a.mergeHeads("notes", "n1")
