@@ -30,7 +30,7 @@ final class Broker: Sendable {
     }
     private let state = Locked(State())
     /// Held while pushing, so two pushes for one repository never race past each other's mark.
-    private let pushing = Locked(())
+    private let pushing = NSLock()
 
     init(engine: any CommitStore, policy: AccessPolicy, logger: Logger) {
         self.engine = engine
@@ -49,11 +49,11 @@ final class Broker: Sendable {
         }
         // A repository nobody watched starts at its current end, read under the push lock so a
         // concurrent push cannot move the mark past it.
-        try pushing.withLock { (_: inout Void) throws(TrellisError) in
-            for name in fresh where state.withLock({ $0.marks[name] == nil }) {
-                let end = try engine.syncView(name).seqEnd
-                state.withLock { $0.marks[name] = end }
-            }
+        pushing.lock()
+        defer { pushing.unlock() }
+        for name in fresh where state.withLock({ $0.marks[name] == nil }) {
+            let end = try engine.syncView(name).seqEnd
+            state.withLock { $0.marks[name] = end }
         }
     }
 
@@ -76,7 +76,7 @@ final class Broker: Sendable {
     /// Pushes whatever arrived in `repositories` since their marks. Blocking: call it off the
     /// event loops.
     func pushNew(in repositories: [String]) {
-        pushing.withLock { _ in
+        pushing.withLock {
             for name in repositories {
                 do throws(TrellisError) { try pushNew(in: name) } catch {
                     logger.error("push failed", metadata: ["repository": "\(name)", "error": "\(error.message)"])

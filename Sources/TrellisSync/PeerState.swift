@@ -19,8 +19,9 @@ package struct PeerState {
 
     static let magic: [UInt8] = Array("TRLPEER1".utf8)
     static let maxEntries = 64
-    /// Serialises read-modify-write cycles in this process (and `writeAtomically`'s temporary name is per process).
-    private static let saving = Locked(())
+    /// Serialises read-modify-write cycles in this process (and `writeAtomically`'s temporary name
+    /// is per process): a lock over a region, guarding no value of its own.
+    private static let saving = NSLock()
 
     /// The saved entries; a missing or damaged file means none (first contact).
     static func load(in store: any CommitStore, peer: String) -> [Entry] {
@@ -37,7 +38,9 @@ package struct PeerState {
 
     /// Saves `entry`, replacing any with the same selection; the oldest entries go past 64.
     package static func save(in store: any CommitStore, peer: String, _ entry: Entry) throws(TrellisError) {
-        try saving.withLock { (_: inout Void) throws(TrellisError) in try save(entry, peer: peer, in: store) }
+        saving.lock()
+        defer { saving.unlock() }
+        try save(entry, peer: peer, in: store)
     }
 
     private static func save(_ entry: Entry, peer: String, in store: any CommitStore) throws(TrellisError) {

@@ -64,6 +64,26 @@ let benchmarks: @Sendable () -> Void = {
         for i in benchmark.scaledIterations { blackHole(try await repo.get("k\(i % 1000)", as: Todo.self)) }
     }
 
+    // The same calls on a store in memory (`Store.inMemory()`), against the store directory above.
+    nonisolated(unsafe) var memoryTodos: Repository?
+    func inMemory() throws -> Repository {
+        if let memoryTodos { return memoryTodos }
+        let todos = try Store.inMemory().repository("todos")
+        for k in 0..<1000 { try todos.put("k\(k)", value: Todo(title: "task \(k)", done: false)) }
+        memoryTodos = todos
+        return todos
+    }
+    Benchmark("put, sync, in memory") { benchmark in
+        let repo = try inMemory()
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations { try repo.put("k\(i % 1000)", value: Todo(title: "t\(i)", done: true)) }
+    }
+    Benchmark("get, sync, in memory") { benchmark in
+        let repo = try inMemory()
+        benchmark.startMeasurement()
+        for i in benchmark.scaledIterations { blackHole(try repo.get("k\(i % 1000)", as: Todo.self)) }
+    }
+
     // Each sample: `trellis put` in another process; the delay runs from the commit's own
     // timestamp (taken when that process built it) to its arrival on this process's stream.
     nonisolated(unsafe) var streamRig: (Rig, Repository.Changes.Iterator)?
