@@ -26,16 +26,20 @@ extension Repository {
         Changes(repository: self, key: key, start: try? store.engine.syncView(name).seqEnd)
     }
 
-    /// The record's current document (nil when absent or deleted), then each new one as
-    /// commits arrive, as GRDB's `ValueObservation` does. Consecutive equal documents are
-    /// yielded once.
+    /// The record's document when `observe` is called (nil when absent or deleted), then the
+    /// record's merged document after each commit to it, as GRDB's `ValueObservation` does.
+    /// Documents are read as the stream is iterated, so commits that land before it reads may
+    /// come out as one value (the newest), and consecutive equal documents are yielded once.
     public func observe(_ key: String) -> AsyncThrowingStream<Document?, any Error> {
         let changes = self.changes(key)
+        // Read with the stream's start, so that the first value is the one before any change
+        // the stream hears (an in-memory read; it waits only for a writer's index steps).
+        let first = Result { () throws(TrellisError) -> Document? in try self.get(key) }
         let repository = self
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    var last = try await repository.get(key)
+                    var last = try first.get()
                     continuation.yield(last)
                     for try await _ in changes {
                         let now = try await repository.get(key)
