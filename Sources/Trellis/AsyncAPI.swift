@@ -7,9 +7,8 @@ import TrellisSync
 /// Store work that may block runs off Swift's cooperative pool, so that `await`ing it never
 /// stalls other tasks (docs/architecture.md §The async API and transactions):
 /// - writes, which may wait for another process's write lock, for the write group or for an
-///   fsync, each on a thread of its own (`WriterThreads`, which keeps idle ones for reuse): a
-///   dispatch queue's threads are capped near the core count, so a few waiting writers would
-///   hold up every read queued behind them;
+///   fsync, each on a thread of their own: a dispatch queue's threads are capped near the core
+///   count, so a few waiting writers would hold up every read queued behind them;
 /// - reads, which wait at most for a writer's short in-memory steps, on a concurrent queue.
 enum Blocking {
     static let readers = DispatchQueue(label: "org.trellis.store.read", qos: .userInitiated, attributes: .concurrent)
@@ -23,7 +22,9 @@ enum Blocking {
 
     static func write<T: Sendable>(_ body: @escaping @Sendable () throws(TrellisError) -> T) async throws(TrellisError) -> T {
         let result: Result<T, TrellisError> = await withCheckedContinuation { continuation in
-            WriterThreads.shared.run { continuation.resume(returning: Result { () throws(TrellisError) in try body() }) }
+            let thread = Thread { continuation.resume(returning: Result { () throws(TrellisError) in try body() }) }
+            thread.name = "trellis write"
+            thread.start()
         }
         return try result.get()
     }
