@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TrellisCore", dependencies: ["TrellisCrypto", .product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "TrellisStorage", dependencies: ["TrellisCore", "TrellisCrypto", "TrellisLZ4"]),
         .target(name: "TrellisSync", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto"]),
-        .target(name: "Trellis", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto", "TrellisSync", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Trellis", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto", "TrellisSync", .product(name: "Logging", package: "swift-log"), .product(name: "HeapModule", package: "swift-collections")]),
         // The WebSocket client (`Store.sync(url:)`, `Store.changes(from:)`) and the wire messages
         // it shares with the server: an app links it without the server.
         .target(

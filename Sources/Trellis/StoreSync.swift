@@ -1,4 +1,3 @@
-import Foundation
 import TrellisCore
 import TrellisStorage
 import TrellisSync
@@ -43,9 +42,5 @@ extension Store {
         let bytes: [UInt8]
         do { bytes = try FileSystem.readAll(path) } catch { throw TrellisError(.notFound, "cannot read the bundle \(path): \(error.message)") }
         return try SyncBundle.apply(bytes, to: engine)
-    }
-
-    static func canonicalPath(_ path: String) -> String {
-        URL(fileURLWithPath: FileSystem.absolute(path)).resolvingSymlinksInPath().standardizedFileURL.path
     }
 }

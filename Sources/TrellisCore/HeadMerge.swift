@@ -44,7 +44,7 @@ package enum HeadMerge {
 
     /// The base of a merge: the one lowest common ancestor's version, the empty document when
     /// there is none (two roots), or several ancestors merged recursively into a virtual base.
-    static func baseDocument(_ left: [CommitID], _ right: [CommitID], source: some MergeSource) throws(TrellisError) -> Document? {
+    package static func baseDocument(_ left: [CommitID], _ right: [CommitID], source: some MergeSource) throws(TrellisError) -> Document? {
         let ancestors = try MergeBase.lowestCommonAncestors(left, right, in: source)
         switch ancestors.count {
         case 0: return nil

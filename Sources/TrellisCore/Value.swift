@@ -162,7 +162,7 @@ public struct Document: Hashable, Sendable {
         return (low, false)
     }
 
-    static func compare(_ a: String, _ b: String) -> Int {
+    package static func compare(_ a: String, _ b: String) -> Int {
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()
         while true {

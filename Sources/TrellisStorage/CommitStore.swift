@@ -112,6 +112,9 @@ package protocol RecordStore: CommitStore {
     func current(_ repository: String, _ key: String) throws(TrellisError) -> CurrentVersion
     /// The heads of a record, newest first; `.notFound` when never written.
     func heads(_ repository: String, _ key: String) throws(TrellisError) -> [CommitInfo]
+    /// The heads of every record, deleted ones included, in no particular order; `.notFound`
+    /// for an unknown repository. History walks over a whole repository start here.
+    func allHeads(_ repository: String) throws(TrellisError) -> [CommitInfo]
     /// Keys that are not deleted, in byte order; `.notFound` for an unknown repository.
     func keys(in repository: String) throws(TrellisError) -> [String]
     /// Commits newest first, of one key or of the whole repository.

@@ -186,7 +186,7 @@ package enum FileSystem {
         return path == "." ? cwd : cwd + "/" + path
     }
 
-    static func nowMillis() -> UInt64 {
+    package static func nowMillis() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return UInt64(ts.tv_sec) * 1000 + UInt64(ts.tv_nsec) / 1_000_000

@@ -1,6 +1,4 @@
-import TrellisStorage
 import Foundation
-import Synchronization
 import TrellisCore
 import TrellisCrypto
 
@@ -20,8 +18,7 @@ package final class MemoryEngine: RecordStore {
 
     private let state = Locked(State())
     private let signingKey: SigningKey
-    private let observers = Locked<[UInt64: @Sendable (Set<String>) -> Void]>([:])
-    private let nextObserver = Atomic<UInt64>(0)
+    private let observers = CommitObservers()
     package let peerAddress: String
 
     /// A new, empty store with a new identity, or with `identity` when given.
@@ -38,18 +35,8 @@ package final class MemoryEngine: RecordStore {
 
     // MARK: Locking
 
-    /// Marks the thread running a write, so that a write closure calling back into this store
-    /// (which would wait for itself forever) stops with a clear message instead.
-    private static let writingKey = "org.trellis.memory-writing"
-
-    private func refuseReentry(_ what: String) {
-        if let writing = Thread.current.threadDictionary[Self.writingKey] as? UInt, writing == UInt(bitPattern: ObjectIdentifier(self)) {
-            preconditionFailure("Trellis: a write closure called back into its store (\(what)); read what you need before writing, or use the document the closure is given")
-        }
-    }
-
     private func reading<T: Sendable>(_ body: (State) throws(TrellisError) -> T) throws(TrellisError) -> T {
-        refuseReentry("a read")
+        WriteReentry.refuse(self, "a read")
         return try state.withLock { (s: inout State) throws(TrellisError) -> T in try body(s) }
     }
 
@@ -60,23 +47,21 @@ package final class MemoryEngine: RecordStore {
 
     /// Runs `body` as one all-or-nothing batch; observers hear of it once the mutex is released.
     private func writeBatch<T: Sendable>(_ body: (MemoryBatch) throws(TrellisError) -> T) throws(TrellisError) -> T {
-        refuseReentry("a write")
+        WriteReentry.refuse(self, "a write")
         let (result, touched) = try state.withLock { (s: inout State) throws(TrellisError) -> (T, Set<String>) in
-            Thread.current.threadDictionary[Self.writingKey] = UInt(bitPattern: ObjectIdentifier(self))
-            defer { Thread.current.threadDictionary[Self.writingKey] = nil }
-            let batch = MemoryBatch(state: s, key: signingKey)
-            do throws(TrellisError) {
-                let result = try body(batch)
-                batch.keep()
-                return (result, batch.touched)
-            } catch {
-                batch.undo()
-                throw error
+            try WriteReentry.marking(self) { () throws(TrellisError) -> (T, Set<String>) in
+                let batch = MemoryBatch(state: s, key: signingKey)
+                do throws(TrellisError) {
+                    let result = try body(batch)
+                    batch.keep()
+                    return (result, batch.touched)
+                } catch {
+                    batch.undo()
+                    throw error
+                }
             }
         }
-        if !touched.isEmpty {
-            for observer in observers.withLock({ Array($0.values) }) { observer(touched) }
-        }
+        observers.notify(touched)
         return result
     }
 
@@ -148,14 +133,10 @@ package final class MemoryEngine: RecordStore {
     }
 
     package func observeCommits(_ observer: @escaping @Sendable (Set<String>) -> Void) -> UInt64 {
-        let token = nextObserver.add(1, ordering: .relaxed).newValue
-        observers.withLock { $0[token] = observer }
-        return token
+        observers.add(observer)
     }
 
-    package func stopObservingCommits(_ token: UInt64) {
-        _ = observers.withLock { $0.removeValue(forKey: token) }
-    }
+    package func stopObservingCommits(_ token: UInt64) { observers.remove(token) }
 
     package func setting(_ name: StoreSetting) throws(TrellisError) -> [UInt8]? {
         try reading { s in s.settings[name] }
@@ -216,6 +197,10 @@ package final class MemoryEngine: RecordStore {
         }
     }
 
+    package func allHeads(_ repository: String) throws(TrellisError) -> [CommitInfo] {
+        try reading { (s: State) throws(TrellisError) in try self.repository(s, repository).allHeads }
+    }
+
     package func keys(in repository: String) throws(TrellisError) -> [String] {
         try reading { (s: State) throws(TrellisError) in try self.repository(s, repository).liveKeys() }
     }
@@ -261,14 +246,8 @@ package final class MemoryEngine: RecordStore {
     }
 
     package func resolve(_ text: String) throws(TrellisError) -> CommitID {
-        let hex = text.lowercased()
-        guard hex.count >= 4, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else {
-            throw TrellisError(.invalidArgument, "'\(text)' is not a commit id (4 to 64 hex digits)")
-        }
-        let found = try reading { s in s.repos.values.flatMap { $0.ids(withHexPrefix: hex) } }
-        guard found.count <= 1 else { throw TrellisError(.invalidArgument, "commit prefix '\(text)' is ambiguous") }
-        guard let id = found.first else { throw TrellisError(.notFound, "unknown commit \(text)") }
-        return id
+        let hex = try CommitID.hexPrefix(text)
+        return try CommitID.unique(try reading { s in s.repos.values.flatMap { $0.ids(withHexPrefix: hex) } }, prefix: text)
     }
 
     /// A store in memory meets no damage.

@@ -90,6 +90,8 @@ final class MemoryRepository: RecordIndex {
 
     var allHeadIDs: [CommitID] { heads.values.flatMap { $0 } }
 
+    var allHeads: [CommitInfo] { allHeadIDs.compactMap { commits[$0]?.info } }
+
     var keysWithSeveralHeads: [String] {
         heads.compactMap { $0.value.count > 1 ? $0.key : nil }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }

@@ -298,6 +298,14 @@ final class RepositoryIndex {
 
     var keyCount: Int { heads.count }
 
+    /// Every head of every key, tombstones included.
+    func allHeads() throws(TrellisError) -> [CommitInfo] {
+        var out: [CommitInfo] = []
+        out.reserveCapacity(headKeys.count)
+        for hs in heads.values { for h in hs { out.append(try h.info()) } }
+        return out
+    }
+
     /// Heads of a key, newest first.
     func heads(of key: String) throws(TrellisError) -> [CommitInfo] {
         var out: [CommitInfo] = []

@@ -1,5 +1,4 @@
 #if canImport(Glibc)
-import TrellisStorage
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -82,16 +81,12 @@ extension StorageEngine {
             return
         }
         for name in written.touched.sorted() { maintainAfterWrite(name) }
-        if !written.touched.isEmpty {
-            for observer in commitObservers.withLock({ Array($0.values) }) { observer(written.touched) }
-        }
+        commitObservers.notify(written.touched)
     }
 
     /// The jobs' commits, staged and appended under `mutex` (not yet fsynced).
     func writeJobs(_ jobs: [GroupJob]) -> (touched: Set<String>, committed: [GroupJob], mode: Durability, logs: [FileHandle]) {
-        leaderLocked {
-            Thread.current.threadDictionary[Self.writingKey] = UInt(bitPattern: ObjectIdentifier(self))
-            defer { Thread.current.threadDictionary[Self.writingKey] = nil }
+        leaderLocked { WriteReentry.marking(self) {
             var touched: Set<String> = []
             var committed: [GroupJob] = []
             for job in jobs {
@@ -106,7 +101,7 @@ extension StorageEngine {
             }
             let logs = touched.sorted().compactMap { repos[$0]?.log.handle }
             return (touched, committed, durabilityMode, logs)
-        }
+        } }
     }
 
     /// Runs `body` under `mutex` as the group leader, which holds the store's write lock: only

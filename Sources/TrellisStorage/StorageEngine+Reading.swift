@@ -16,6 +16,10 @@ extension StorageEngine {
         }
     }
 
+    package func allHeads(_ repo: String) throws(TrellisError) -> [CommitInfo] {
+        try reading { () throws(TrellisError) in try repository(repo).allHeads() }
+    }
+
     package func keys(in repo: String) throws(TrellisError) -> [String] {
         try reading { () throws(TrellisError) in try repository(repo).liveKeys() }
     }
@@ -135,10 +139,7 @@ extension StorageEngine {
 
     /// A full id from hex: all 64 digits, or a unique prefix of at least 4, as git accepts.
     package func resolve(_ text: String) throws(TrellisError) -> CommitID {
-        let hex = text.lowercased()
-        guard hex.count >= 4, hex.count <= 64, hex.allSatisfy(\.isHexDigit) else {
-            throw TrellisError(.invalidArgument, "'\(text)' is not a commit id (4 to 64 hex digits)")
-        }
+        let hex = try CommitID.hexPrefix(text)
         if hex.count == 64, let id = CommitID(hex: hex) {
             _ = try info(id)
             return id
@@ -146,16 +147,14 @@ extension StorageEngine {
         return try reading { () throws(TrellisError) in
             var found: [CommitID] = []
             for index in repos.values { found += index.ids(withHexPrefix: hex) }
-            guard found.count <= 1 else { throw TrellisError(.invalidArgument, "commit prefix '\(text)' is ambiguous") }
-            guard let id = found.first else { throw TrellisError(.notFound, "unknown commit \(text)") }
-            return id
+            return try CommitID.unique(found, prefix: text)
         }
     }
 
     /// The conflicts that each merge commit of a repository (or of one key) resolved, newest
     /// first. Merges are deterministic, so they are recomputed rather than stored.
     package func conflicts(_ repo: String, key: String? = nil) throws(TrellisError) -> [ResolvedMerge] {
-        let merges = try history(repo, key: key, limit: nil).filter { $0.kind.isMerge }
+        let merges = try history(repo, key: key, limit: nil)
         return try reading { () throws(TrellisError) in try repository(repo).resolvedMerges(merges) }
     }
 }

@@ -1,5 +1,4 @@
 #if canImport(Glibc)
-import TrellisStorage
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -88,20 +87,15 @@ package final class StorageEngine: @unchecked Sendable {
     var lockWait: Double = 10
     /// Called after each write group with the repositories it wrote (durable in `full` mode),
     /// for local change streams; behind its own lock, so that observers never wait for `mutex`.
-    let commitObservers = Locked<[UInt64: @Sendable (Set<String>) -> Void]>([:])
-    let nextObserver = Atomic<UInt64>(0)
+    let commitObservers = CommitObservers()
 
     /// Registers `observer`, called with the names of the repositories each write group of this
     /// engine changed (not other processes'), on the writer's thread; returns its token.
     package func observeCommits(_ observer: @escaping @Sendable (Set<String>) -> Void) -> UInt64 {
-        let token = nextObserver.add(1, ordering: .relaxed).newValue
-        commitObservers.withLock { $0[token] = observer }
-        return token
+        commitObservers.add(observer)
     }
 
-    package func stopObservingCommits(_ token: UInt64) {
-        _ = commitObservers.withLock { $0.removeValue(forKey: token) }
-    }
+    package func stopObservingCommits(_ token: UInt64) { commitObservers.remove(token) }
 
     /// Where the group leader works without `mutex`, for tests that read meanwhile.
     enum LeaderStep: Sendable { case waitingForLock, syncing, sealing }
@@ -288,15 +282,7 @@ package final class StorageEngine: @unchecked Sendable {
         return try loadRepository(name)
     }
 
-    /// Marks the thread running a write group, so that a write closure calling back into the
-    /// same engine (which would wait for itself forever) stops with a clear message instead.
-    static let writingKey = "org.trellis.engine-writing"
-
-    func refuseReentry(_ what: String) {
-        if let writing = Thread.current.threadDictionary[Self.writingKey] as? UInt, writing == UInt(bitPattern: ObjectIdentifier(self)) {
-            preconditionFailure("Trellis: a write closure called back into its store (\(what)); read what you need before writing, or use the document the closure is given")
-        }
-    }
+    func refuseReentry(_ what: String) { WriteReentry.refuse(self, what) }
 
     func reading<T>(_ body: () throws(TrellisError) -> T) throws(TrellisError) -> T {
         refuseReentry("a read")

@@ -81,17 +81,31 @@ struct Import: ParsableCommand {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write every live record's current document as JSON lines, in key order, in the form import reads.")
+        abstract: "Write every live record's current document as JSON lines, in key order, in the form import reads.",
+        discussion: """
+            With --at, every record as it stood at that revision (a time, a commit or KEY~N), as Dolt's AS OF.
+
+            Examples:
+              trellis export tasks > tasks.jsonl
+              trellis export tasks --at 2026-11-30 > tasks-nov30.jsonl
+            """)
 
     @OptionGroup var options: StoreOptions
     @Argument(help: "The repository.") var repo: String
+    @Option(help: ArgumentHelp("Export the repository as of this revision.", valueName: "REV")) var at: String?
 
     func run() throws {
         try reportingErrors { () throws(TrellisError) in
             let repository = try options.open().existingRepository(repo)
             var out = ""
-            for key in try repository.keys() {
-                guard let doc = try repository.get(key) else { continue }
+            var records: [(key: String, document: Document)]
+            if let at {
+                records = try repository.snapshot(asOf: try Revision(at))
+            } else {
+                records = []
+                for key in try repository.keys() { if let doc = try repository.get(key) { records.append((key, doc)) } }
+            }
+            for (key, doc) in records {
                 out += JSONWriter.write(.object([("key", .string(key)), ("doc", ValueJSON.json(doc))])) + "\n"
                 if out.utf8.count > 1 << 16 {
                     FileHandle.standardOutput.write(Data(out.utf8))
