@@ -43,6 +43,22 @@ public struct Repository: Sendable {
         }, parents: parents))
     }
 
+    /// `update`, except that a change leaving the current document as it is writes nothing and
+    /// returns nil (with several heads, "current" is their merge).
+    @discardableResult
+    public func edit(_ key: String, _ change: @escaping @Sendable (inout Document) throws(TrellisError) -> Void) throws(TrellisError) -> CommitID? {
+        do {
+            return try write(WriteRequest(repository: name, key: key, change: .update { current throws(TrellisError) in
+                var doc = current ?? Document()
+                try change(&doc)
+                guard doc != current else { throw TrellisError(.unchanged, "'\(key)' already holds that document") }
+                return doc
+            }))
+        } catch where error.code == .unchanged {
+            return nil
+        }
+    }
+
     /// Deletes the record by writing a tombstone; its history stays readable.
     @discardableResult
     public func delete(_ key: String) throws(TrellisError) -> CommitID {

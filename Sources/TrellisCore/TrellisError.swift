@@ -21,6 +21,8 @@ public struct TrellisError: Error, CustomStringConvertible, Sendable, Equatable 
         public static let conflict = Code(rawValue: "conflict")
         public static let permissionDenied = Code(rawValue: "permission-denied")
         public static let network = Code(rawValue: "network")
+        /// A write that would change nothing, refused so that no empty commit is written.
+        public static let unchanged = Code(rawValue: "unchanged")
     }
 
     /// What underlies an error: the `errno` of a failed system call, the file concerned, and the

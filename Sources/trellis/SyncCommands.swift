@@ -43,8 +43,10 @@ struct SyncCommand: AsyncParsableCommand {
             }
             progress.finish()
             Output.warn(store.takeWarnings())
+            let (forked, pending) = try SyncCommand.unmerged(store, repos)
             if json {
                 Output.json(.object([
+                    ("records_with_several_heads", .int(Int64(forked))), ("pending_conflicts", .int(Int64(pending))),
                     ("rounds", .int(Int64(report.rounds))), ("commits_sent", .int(Int64(report.commitsSent))),
                     ("commits_received", .int(Int64(report.commitsReceived))),
                     ("bytes_sent", .int(Int64(report.bytesSent))), ("bytes_received", .int(Int64(report.bytesReceived))),
@@ -55,10 +57,27 @@ struct SyncCommand: AsyncParsableCommand {
             print("synced with \(peer) in \(report.rounds) round trip\(report.rounds == 1 ? "" : "s"): "
                   + "sent \(report.commitsSent) commits (\(report.bytesSent) bytes), "
                   + "received \(report.commitsReceived) commits (\(report.bytesReceived) bytes)")
+            if forked > 0 {
+                print("\(forked) record\(forked == 1 ? " has" : "s have") several heads; merging them resolves \(pending) conflict\(pending == 1 ? "" : "s") ('trellis conflicts REPO --pending', 'trellis merge')")
+            }
             if report.commitsWithheld > 0 {
                 print("kept \(report.commitsWithheld) local commits the server would refuse: in repositories this identity may only read, by authors who may not write there, or built on those")
             }
         }
+    }
+
+    /// How many records of the synced repositories have several heads, and how many conflicts
+    /// merging them would resolve.
+    static func unmerged(_ store: Store, _ repos: [String]) throws(TrellisError) -> (Int, Int) {
+        var records = 0, conflicts = 0
+        for name in repos.isEmpty ? try store.repositoryNames() : repos {
+            guard let repository = try? store.existingRepository(name) else { continue }
+            for r in try repository.recordsWithSeveralHeads() {
+                records += 1
+                conflicts += try repository.pendingConflicts(r.key).count
+            }
+        }
+        return (records, conflicts)
     }
 
     private func traceWriter() throws(TrellisError) -> (@Sendable ([UInt8], Bool) -> Void)? {

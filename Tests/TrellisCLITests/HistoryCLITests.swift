@@ -121,3 +121,55 @@ private func forkedStore() throws -> (CLIStore, base: String, ours: String, thei
     let conflicts = try s.ok(["conflicts", "tasks"]).out
     #expect(conflicts.contains("by Ann Lee") && conflicts.contains("title [last-writer-wins]") && conflicts.contains("winner: \"Other\""))
 }
+
+@Test func fieldEditsNestedSetsUnsetAndNoOp() throws {
+    let s = try CLIStore()
+    _ = try s.put("tasks", "t1", #"{"title": "A", "owner": "ann", "tags": {"$set": ["a"]}}"#)
+    try s.ok(["put", "tasks", "t1", "meta.points:=13", "tags+=x", "tags-=a", "--unset", "owner"])
+    let got = try parse(try s.ok(["get", "tasks", "t1", "--json"])) as! [String: Any]
+    #expect((got["meta"] as? [String: Any])?["points"] as? Int == 13)
+    #expect((got["tags"] as? [String: Any])?["$set"] as? [String] == ["x"])
+    #expect(got["owner"] == nil && got["meta.points"] == nil && got["tags+"] == nil)
+    let commits = (try parse(try s.ok(["log", "tasks", "--json"])) as! [Any]).count
+    let same = try s.ok(["put", "tasks", "t1", "title=A"])
+    #expect(same.out.contains("nothing changed") && same.out.contains("no commit"))
+    let whole = try s.ok(["put", "tasks", "t1", "--json", String(data: try JSONSerialization.data(withJSONObject: got), encoding: .utf8)!])
+    #expect(whole.out.contains("nothing changed"))
+    #expect((try parse(try s.ok(["log", "tasks", "--json"])) as! [Any]).count == commits)
+    let bad = try trellis(["put", "tasks", "t1", "title.x=1"], store: s.store)
+    #expect(bad.status != 0 && bad.stderr.contains("field 'title' holds a string, not an object"))
+    let notSet = try trellis(["put", "tasks", "t1", "title+=x"], store: s.store)
+    #expect(notSet.status != 0 && notSet.stderr.contains("not a set"))
+}
+
+@Test func revertResolveAndSyncReport() throws {
+    let s = try CLIStore()
+    _ = try s.put("tasks", "t1", #"{"title": "A", "n": {"$counter": 1}, "done": false}"#); later()
+    let bump = line(try s.ok(["put", "tasks", "t1", #"n:={"$counter": 5}"#, "title=B"])); later()
+    try s.ok(["put", "tasks", "t1", "done:=true", "title=C"]); later()
+    let reverted = try parse(try s.ok(["revert", String(bump.prefix(10)), "--json"])) as! [String: Any]
+    #expect((reverted["conflicts"] as? [[String: Any]])?.first?["field"] as? String == "title")
+    let after = try parse(try s.ok(["get", "tasks", "t1", "--json"])) as! [String: Any]
+    #expect((after["n"] as? [String: Any])?["$counter"] as? Int == 1)  // the increment undone
+    #expect(after["title"] as? String == "C" && after["done"] as? Bool == true)  // later edits stay
+    let again = try trellis(["revert", bump], store: s.store)
+    #expect(again.status != 0 && again.stderr.contains("nothing to revert"))
+
+    // A conflict, settled the other way.
+    let base = line(try s.ok(["put", "tasks", "t2", "title=x"])); later()
+    try s.ok(["put", "tasks", "t2", "title=ours"]); later()
+    try s.ok(["put", "tasks", "t2", "--parent", base, "title=theirs"])
+    // Another store syncs and sees the fork.
+    let other = try CLIStore()
+    let report = try parse(try other.ok(["sync", s.store, "--json"])) as! [String: Any]
+    #expect(report["records_with_several_heads"] as? Int == 1 && report["pending_conflicts"] as? Int == 1)
+    #expect(try other.ok(["sync", s.store]).out.contains("1 record has several heads; merging them resolves 1 conflict"))
+    try s.ok(["resolve", "tasks", "t2", "title", "--ours"])
+    #expect((try parse(try s.ok(["get", "tasks", "t2", "--json"])) as! [String: Any])["title"] as? String == "ours")
+    try s.ok(["resolve", "tasks", "t2", "title", "--theirs"])
+    #expect((try parse(try s.ok(["get", "tasks", "t2", "--json"])) as! [String: Any])["title"] as? String == "theirs")
+    try s.ok(["resolve", "tasks", "t2", "meta.p", "--value", "8"])
+    #expect(((try parse(try s.ok(["get", "tasks", "t2", "--json"])) as! [String: Any])["meta"] as? [String: Any])?["p"] as? Int == 8)
+    let none = try trellis(["resolve", "tasks", "t1", "done", "--ours"], store: s.store)
+    #expect(none.status != 0 && none.stderr.contains("no merge of 't1' resolved a conflict at 'done'"))
+}
