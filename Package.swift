@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TrellisClient", targets: ["TrellisClient"]),
         .library(name: "TrellisServer", targets: ["TrellisServer"]),
         .executable(name: "trellis", targets: ["trellis"]),
+        .executable(name: "trellis-merge-file", targets: ["trellis-merge-file"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -71,6 +72,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // `trellis merge-file` in a small executable over TrellisCore alone: fast to start.
+        .executableTarget(name: "trellis-merge-file", dependencies: ["TrellisCore"]),
         // Fuzz harnesses (scripts/fuzz.sh); built normally, it replays saved inputs.
         .executableTarget(
             name: "trellis-fuzz",

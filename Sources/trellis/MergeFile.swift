@@ -6,16 +6,20 @@ import TrellisCore
 struct MergeFile: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge-file",
-        abstract: "Three-way merge of text files with Trellis's text merge; the result goes to stdout.",
+        abstract: "Three-way merge of text files with Trellis's text merge, in git's argument order; the result goes to stdout.",
         discussion: """
-            Lines are merged with diff3; a hunk both sides changed differently is merged again word by word. Exit status 0 when the merge is clean, 1 when conflicts remain (shown with git-style markers, or resolved to one side with --ours or --theirs). On clean merges the output equals `git merge-file -p OURS BASE THEIRS` for non-overlapping edits.
+            OURS BASE THEIRS, as git merge-file takes them. Lines are merged with diff3; a hunk both sides changed differently is merged again word by word. Exit status 0 when the merge is clean, 1 when conflicts remain (shown with git-style markers, or resolved to one side with --ours or --theirs). On clean merges the output equals `git merge-file -p OURS BASE THEIRS` for non-overlapping edits. The files are never written (-p is accepted for git compatibility). `trellis-merge-file` is the same merge in a small executable that starts as fast as git's.
+
+            Example:
+              trellis merge-file mine.txt base.txt theirs.txt > merged.txt
             """)
 
-    @Argument(help: "The common ancestor.") var base: String
     @Argument(help: "Our version.") var ours: String
+    @Argument(help: "The common ancestor.") var base: String
     @Argument(help: "Their version.") var theirs: String
     @Flag(name: .customLong("ours"), help: "Resolve conflicts to our side.") var preferOurs = false
     @Flag(name: .customLong("theirs"), help: "Resolve conflicts to their side.") var preferTheirs = false
+    @Flag(name: [.customShort("p"), .customLong("stdout")], help: "Print the result (always done; for git compatibility).") var stdout = false
 
     func validate() throws {
         if preferOurs && preferTheirs { throw ValidationError("--ours and --theirs exclude each other") }
@@ -24,7 +28,7 @@ struct MergeFile: ParsableCommand {
     func run() throws {
         var texts: [String] = []
         try reportingErrors { () throws(TrellisError) in
-            for path in [base, ours, theirs] {
+            for path in [ours, base, theirs] {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw TrellisError(.io, "cannot read \(path)")
                 }
@@ -34,14 +38,9 @@ struct MergeFile: ParsableCommand {
                 texts.append(text)
             }
         }
-        let result = TextMerge.merge(base: texts[0], ours: texts[1], theirs: texts[2])
-        let output: String
-        if result.isClean || preferOurs || preferTheirs {
-            output = result.resolved(preferOurs: !preferTheirs)
-        } else {
-            output = TextMerge.withMarkers(result, oursLabel: ours, theirsLabel: theirs)
-        }
-        FileHandle.standardOutput.write(Data(output.utf8))
-        if !result.isClean && !preferOurs && !preferTheirs { throw ExitCode(1) }
+        let result = FileMerge.merge(ours: texts[0], base: texts[1], theirs: texts[2], oursLabel: ours, theirsLabel: theirs,
+                                     prefer: preferOurs ? .ours : preferTheirs ? .theirs : .none)
+        FileHandle.standardOutput.write(Data(result.text.utf8))
+        if result.conflicted { throw ExitCode(1) }
     }
 }

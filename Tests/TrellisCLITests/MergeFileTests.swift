@@ -39,8 +39,11 @@ func edit(_ base: [String], lines owned: [Int], tag: String, using g: inout some
         let paths = ["base", "ours", "theirs"].map { dir.file("\($0)-\(round)") }
         for (path, text) in zip(paths, [base, o, t]) { try Data(text.joined().utf8).write(to: URL(fileURLWithPath: path)) }
         let git = try run("/usr/bin/git", ["merge-file", "-p", paths[1], paths[0], paths[2]])
-        let mine = try trellis(["merge-file", paths[0], paths[1], paths[2]])
+        // Both executables, in git's order: OURS BASE THEIRS.
+        let mine = try trellis(["merge-file", paths[1], paths[0], paths[2]])
+        let small = try run(TestPaths.mergeFile, [paths[1], paths[0], paths[2]])
         #expect(mine.status == 0, "case \(round): trellis found a conflict git did not")
+        #expect(small.status == mine.status && small.out == mine.out, "case \(round): the two executables differ")
         if git.status == 0 {
             compared += 1
             #expect(mine.out == git.out, "case \(round) differs from git merge-file")
@@ -53,10 +56,17 @@ func edit(_ base: [String], lines owned: [Int], tag: String, using g: inout some
     let dir = TemporaryDirectory("merge-file")
     let files = [("base", "a\nb c d\ne\n"), ("ours", "a\nb c X\ne\n"), ("theirs", "a\nb c Y\ne\n")]
     for (name, text) in files { try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file(name))) }
-    let args = ["merge-file", dir.file("base"), dir.file("ours"), dir.file("theirs")]
+    let args = ["merge-file", dir.file("ours"), dir.file("base"), dir.file("theirs")]
     let conflict = try trellis(args)
     #expect(conflict.status == 1)
     #expect(conflict.out == "a\n<<<<<<< \(dir.file("ours"))\nb c X\n=======\nb c Y\n>>>>>>> \(dir.file("theirs"))\ne\n")
+    let small = try run(TestPaths.mergeFile, Array(args.dropFirst()))
+    #expect(small.status == 1 && small.out == conflict.out)
+    #expect(try run(TestPaths.mergeFile, ["--theirs"] + Array(args.dropFirst())).out == "a\nb c Y\ne\n")
+    let wrong = try run(TestPaths.mergeFile, [dir.file("ours"), dir.file("base")])
+    #expect(wrong.status == 2 && wrong.stderr.hasPrefix("trellis-merge-file: error: give three files"))
+    let unreadable = try run(TestPaths.mergeFile, [dir.file("nope"), dir.file("base"), dir.file("theirs")])
+    #expect(unreadable.status == 2 && unreadable.stderr.contains("cannot read"))
     #expect(try trellis(args + ["--ours"]).out == "a\nb c X\ne\n")
     #expect(try trellis(args + ["--theirs"]).out == "a\nb c Y\ne\n")
     // Different words of one line merge cleanly.
@@ -64,7 +74,7 @@ func edit(_ base: [String], lines owned: [Int], tag: String, using g: inout some
     try Data("a\nQ c d\ne\n".utf8).write(to: URL(fileURLWithPath: dir.file("ours")))
     let words = try trellis(args)
     #expect(words.status == 0 && words.out == "a\nQ c Y\ne\n")
-    let missing = try trellis(["merge-file", dir.file("nope"), dir.file("ours"), dir.file("theirs")])
+    let missing = try trellis(["merge-file", dir.file("ours"), dir.file("nope"), dir.file("theirs")])
     #expect(missing.status != 0 && missing.stderr.contains("cannot read"))
 }
 
@@ -77,6 +87,6 @@ func edit(_ base: [String], lines owned: [Int], tag: String, using g: inout some
     #expect(rows.allSatisfy { ($0["merges_per_second"] as? Int ?? 0) > 0 })
     // The written text case merges cleanly with git, to the same result as ours.
     let git = try run("/usr/bin/git", ["merge-file", "-p", dir.file("ours"), dir.file("base"), dir.file("theirs")])
-    let mine = try trellis(["merge-file", dir.file("base"), dir.file("ours"), dir.file("theirs")])
+    let mine = try trellis(["merge-file", dir.file("ours"), dir.file("base"), dir.file("theirs")])
     #expect(git.status == 0 && mine.status == 0 && git.out == mine.out)
 }

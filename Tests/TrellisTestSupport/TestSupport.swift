@@ -35,13 +35,25 @@ public enum TestPaths {
     /// The built `trellis` binary next to the test bundle.
     public static let trellis: String = {
         if let env = ProcessInfo.processInfo.environment["TRELLIS_BIN"] { return env }
+        return built("trellis")
+    }()
+
+    /// The built `trellis-merge-file` binary.
+    public static let mergeFile: String = {
+        if let env = ProcessInfo.processInfo.environment["TRELLIS_BIN"] {
+            return (env as NSString).deletingLastPathComponent + "/trellis-merge-file"
+        }
+        return built("trellis-merge-file")
+    }()
+
+    private static func built(_ name: String) -> String {
         let bundle = Bundle.main.bundleURL
         for dir in [bundle, bundle.deletingLastPathComponent()] {
-            let candidate = dir.appendingPathComponent("trellis").path
+            let candidate = dir.appendingPathComponent(name).path
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
-        return packageRoot + "/.build/debug/trellis"
-    }()
+        return packageRoot + "/.build/debug/" + name
+    }
 }
 
 /// Runs a program to completion with optional stdin and environment additions.
