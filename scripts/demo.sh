@@ -12,7 +12,7 @@ export TRELLIS_STORE="$dir"
 step() { printf '\n\033[1m$ trellis %s\033[0m\n' "$*"; "$trellis" "$@"; }
 
 step init "$dir"
-step put tasks t1 --json '{"title": "Write the docs", "done": false, "tags": {"$set": ["docs"]}, "notes": {"$text": "outline\ndraft\n"}}'
+step put tasks t1 --create --json '{"title": "Write the docs", "done": false, "tags": {"$set": ["docs"]}, "notes": {"$text": "outline\ndraft\n"}}'
 step put tasks t1 done:=true 'notes:={"$text": "outline\ndraft\nreview\n"}' owner=ann
 step get tasks t1
 step log tasks t1

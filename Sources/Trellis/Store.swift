@@ -137,6 +137,21 @@ public final class Store: Sendable {
 
     public func repositoryNames() throws(TrellisError) -> [String] { try engine.repositoryNames() }
 
+    /// Makes an empty repository; fails when it exists. (A write also creates its repository.)
+    @discardableResult
+    public func createRepository(_ name: String) throws(TrellisError) -> Repository {
+        let repository = try repository(name)
+        try engine.createRepository(name)
+        return repository
+    }
+
+    /// Removes a repository and its whole history from this store (not from stores it synced
+    /// with). It vanishes at once; a crash part-way leaves only a leftover for the next writer.
+    public func removeRepository(_ name: String) throws(TrellisError) {
+        _ = try repository(name)
+        try engine.removeRepository(name)
+    }
+
     /// A repository that must already hold commits; throws "unknown repository" otherwise.
     public func existingRepository(_ name: String) throws(TrellisError) -> Repository {
         guard try repositoryNames().contains(name) else { throw TrellisError(.notFound, "unknown repository '\(name)'") }

@@ -32,9 +32,10 @@ package enum HeadMerge {
         var mergedIDs = [merged.id]
         var conflicts: [MergeConflict] = []
         for next in sides.dropFirst() {
-            let base = try baseDocument(mergedIDs, [next.id], source: source)
+            let (base, baseConflicts) = try base(mergedIDs, [next.id], source: source)
             let result = DocumentMerge.merge(base: base, merged, next)
-            conflicts += result.conflicts
+            // Conflicts resolved while building a virtual base count too: their outcome shows.
+            conflicts += baseConflicts + result.conflicts
             // The result stands for the newest head merged so far, which `next` is.
             merged = MergeSide(document: result.document, timestamp: next.timestamp, id: next.id)
             mergedIDs.append(next.id)
@@ -45,11 +46,17 @@ package enum HeadMerge {
     /// The base of a merge: the one lowest common ancestor's version, the empty document when
     /// there is none (two roots), or several ancestors merged recursively into a virtual base.
     package static func baseDocument(_ left: [CommitID], _ right: [CommitID], source: some MergeSource) throws(TrellisError) -> Document? {
+        try base(left, right, source: source).document
+    }
+
+    static func base(_ left: [CommitID], _ right: [CommitID], source: some MergeSource) throws(TrellisError) -> (document: Document?, conflicts: [MergeConflict]) {
         let ancestors = try MergeBase.lowestCommonAncestors(left, right, in: source)
         switch ancestors.count {
-        case 0: return nil
-        case 1: return try source.side(of: ancestors[0]).document
-        default: return try fold(ancestors, source: source).0.document
+        case 0: return (nil, [])
+        case 1: return (try source.side(of: ancestors[0]).document, [])
+        default:
+            let (side, conflicts) = try fold(ancestors, source: source)
+            return (side.document, conflicts)
         }
     }
 }

@@ -127,6 +127,10 @@ package protocol RecordStore: CommitStore {
     func conflicts(_ repository: String, key: String?) throws(TrellisError) -> [ResolvedMerge]
     /// A full id from 64 hex digits or a unique prefix of at least 4.
     func resolve(_ text: String) throws(TrellisError) -> CommitID
+    /// Makes an empty repository; fails when one by that name exists.
+    func createRepository(_ name: String) throws(TrellisError)
+    /// Removes a repository and all of its history from this store, at once.
+    func removeRepository(_ name: String) throws(TrellisError)
     /// Warnings about damage met or repaired since the last call.
     func takeWarnings() -> [String]
     /// Returns once every acknowledged write is durable.

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -6,7 +7,7 @@ import Darwin
 
 /// Files that interrupted writes leave behind (docs/architecture.md §Leftovers): temporary
 /// files (`*.tmp-PID`), pack indexes whose pack was never renamed into place, and
-/// repositories being built aside (`repos/.new-NAME-PID`). They hold nothing that was
+/// repositories being built aside (`repos/.new-NAME-PID`) or being removed (`repos/.rm-NAME-PID`). They hold nothing that was
 /// acknowledged. Only a holder of the write lock removes them (a writer's own temporary files
 /// exist only while it holds the lock); `fsck` reports them.
 enum Leftovers {
@@ -15,7 +16,7 @@ enum Leftovers {
         let repos = store + "/repos"
         for name in ((try? FileSystem.list(repos)) ?? []).sorted() {
             let dir = repos + "/" + name
-            if name.hasPrefix(".new-") {
+            if name.hasPrefix(".new-") || name.hasPrefix(".rm-") {
                 out.append(dir)
                 continue
             }
@@ -47,7 +48,7 @@ enum Leftovers {
     /// Removes what `find` lists; the caller holds the write lock.
     static func remove(_ paths: [String]) {
         for path in paths {
-            if FileSystem.isDirectory(path) { FileSystem.removeFlatDirectory(path) } else { unlink(path) }
+            if FileSystem.isDirectory(path) { try? FileManager.default.removeItem(atPath: path) } else { unlink(path) }
         }
     }
 }

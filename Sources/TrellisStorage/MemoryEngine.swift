@@ -197,6 +197,21 @@ package final class MemoryEngine: RecordStore {
         }
     }
 
+    package func createRepository(_ name: String) throws(TrellisError) {
+        try StorageEngine.checkRepositoryName(name)
+        try writeBatch { (batch: MemoryBatch) throws(TrellisError) in
+            guard !batch.exists(name) else { throw TrellisError(.invalidArgument, "repository '\(name)' already exists") }
+            _ = batch.repository(forWriting: name)
+        }
+    }
+
+    package func removeRepository(_ name: String) throws(TrellisError) {
+        try StorageEngine.checkRepositoryName(name)
+        try state.withLock { (s: inout State) throws(TrellisError) in
+            guard s.repos.removeValue(forKey: name) != nil else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
+        }
+    }
+
     package func allHeads(_ repository: String) throws(TrellisError) -> [CommitInfo] {
         try reading { (s: State) throws(TrellisError) in try self.repository(s, repository).allHeads }
     }
@@ -271,6 +286,8 @@ final class MemoryBatch: TransactionStaging {
         self.state = state
         self.key = key
     }
+
+    func exists(_ name: String) -> Bool { state.repos[name] != nil }
 
     /// The repository, created when new (and removed again if the batch fails).
     func repository(forWriting name: String) -> MemoryRepository {

@@ -53,4 +53,38 @@ extension StorageEngine {
             return reports
         }
     }
+
+    /// An empty repository, built aside and renamed into place under the write lock.
+    package func createRepository(_ name: String) throws(TrellisError) {
+        try StorageEngine.checkRepositoryName(name)
+        try asLeader { () throws(TrellisError) in
+            try leaderLocked { () throws(TrellisError) in
+                guard !FileSystem.exists(repoDirectory(name) + "/log") else {
+                    throw TrellisError(.invalidArgument, "repository '\(name)' already exists")
+                }
+                try createRepositoryDirectory(name)
+                try loadRepository(name)
+            }
+        }
+    }
+
+    /// Renames the repository's directory aside (`repos/.rm-NAME-PID`, which no reader lists)
+    /// and fsyncs that, so it vanishes at once and whole; then deletes the files. A crash in
+    /// between leaves a leftover that the next writer removes.
+    package func removeRepository(_ name: String) throws(TrellisError) {
+        try StorageEngine.checkRepositoryName(name)
+        try asLeader { () throws(TrellisError) in
+            try leaderLocked { () throws(TrellisError) in
+                let dir = repoDirectory(name)
+                guard FileSystem.exists(dir + "/log") else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
+                let aside = path + "/repos/.rm-\(name)-\(getpid())"
+                guard rename(dir, aside) == 0 else {
+                    throw TrellisError(.io, "cannot remove repository \(dir): \(String(cString: strerror(errno)))")
+                }
+                repos[name] = nil
+                try FileSystem.syncDirectory(path + "/repos")
+                try? FileManager.default.removeItem(atPath: aside)
+            }
+        }
+    }
 }

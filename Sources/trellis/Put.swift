@@ -10,7 +10,7 @@ struct Put: ParsableCommand {
             Give the whole document with --json or --file (use - for stdin), or change fields of the current version with assignments: name=text sets a string, name:=JSON sets any JSON value, including the wrappers {"$text": ...}, {"$set": [...]}, {"$counter": n}, {"$date": ...} and {"$bytes": ...}. A name with dots is a path into nested objects (meta.points:=13). name+=text and name-=text add a string to a set field or remove it (name+:=JSON and name-:=JSON for other values); --unset PATH removes a field. A write that would leave the record as it is writes no commit and says so.
 
             Examples:
-              trellis put tasks t1 --json '{"title": "Write docs", "done": false}'
+              trellis put tasks t1 --create --json '{"title": "Write docs", "done": false}'
               trellis put tasks t1 done:=true 'notes:={"$text": "line one\\n"}'
               trellis put tasks t1 meta.points:=13 tags+=urgent --unset owner
             """)
@@ -21,6 +21,7 @@ struct Put: ParsableCommand {
     @Option(name: .customLong("unset"), help: ArgumentHelp("Remove this field (a dotted path; repeatable).", valueName: "PATH")) var unset: [String] = []
     @Option(help: "The whole document as a JSON object.") var json: String?
     @Option(help: ArgumentHelp("Read the whole document from a file (- for stdin).", valueName: "FILE")) var file: String?
+    @Flag(help: "Create the repository when it does not exist (without this, a put into an unknown repository fails).") var create = false
     @Option(name: .customLong("parent"), help: ArgumentHelp("Build on this commit instead of the current head (repeatable).", valueName: "ID"))
     var parents: [String] = []
 
@@ -35,6 +36,10 @@ struct Put: ParsableCommand {
         try reportingErrors { () throws(TrellisError) in
             let store = try options.open()
             let repository = try store.repository(record.repo)
+            // A typo in the repository name must not quietly start a new repository.
+            if !create, !(try store.repositoryNames().contains(record.repo)) {
+                throw TrellisError(.notFound, "unknown repository '\(record.repo)': add --create to make it, or run 'trellis repos create \(record.repo)'")
+            }
             var parentIDs: [CommitID]? = nil
             if !parents.isEmpty {
                 parentIDs = []

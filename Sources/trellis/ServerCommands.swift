@@ -74,13 +74,16 @@ struct Watch: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors { () async throws(TrellisError) in
             let store = try options.open()
+            var names = try DisplayNames(store)
             do {
                 for try await change in store.changes(from: url, repository: repo, key: key) {
                     let c = change.commit
+                    // A new author may have a name the store learned since (it syncs like any record).
+                    if c.author != nil && names.name(c.author) == nil { names = (try? DisplayNames(store)) ?? names }
                     if json {
-                        Output.json(.object(Output.info(c) + [("document", change.document.map(ValueJSON.json) ?? .null)]))
+                        Output.json(.object(Output.info(c, names: names) + [("document", change.document.map(ValueJSON.json) ?? .null)]))
                     } else {
-                        print("\(c.id.short) \(Output.kindName(c.kind)) \(c.key) by \(c.author.map { String(Hex.encode($0.bytes).prefix(16)) } ?? "(merge)") at \(Output.time(c.timestamp))")
+                        print("\(c.id.short) \(Output.kindName(c.kind)) \(c.key) by \(names.describe(c.author)) at \(Output.time(c.timestamp))")
                     }
                     fflush(nil)
                 }

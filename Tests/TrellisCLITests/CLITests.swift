@@ -20,7 +20,7 @@ final class CLIStore {
     }
 
     func put(_ repo: String, _ key: String, _ json: String, parents: [String] = []) throws -> String {
-        let r = try ok(["put", repo, key, "--json", json] + parents.flatMap { ["--parent", $0] })
+        let r = try ok(["put", repo, key, "--create", "--json", json] + parents.flatMap { ["--parent", $0] })
         return r.out.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
@@ -149,13 +149,13 @@ final class Failures: @unchecked Sendable {  // guarded by `lock`
     holder.arguments = [s.store + "/lock", "sleep", "3"]
     try holder.run()
     Thread.sleep(forTimeInterval: 0.3)
-    let r = try trellis(["put", "r", "k", "a=1"], store: s.store, environment: ["TRELLIS_LOCK_TIMEOUT": "0.5"])
+    let r = try trellis(["put", "r", "k", "a=1", "--create"], store: s.store, environment: ["TRELLIS_LOCK_TIMEOUT": "0.5"])
     #expect(r.status != 0)
     #expect(r.stderr.contains("locked by another writer"))
     // Readers are never blocked.
     #expect(try trellis(["repos"], store: s.store).status == 0)
     holder.waitUntilExit()
-    #expect(try trellis(["put", "r", "k", "a=1"], store: s.store).status == 0)
+    #expect(try trellis(["put", "r", "k", "a=1", "--create"], store: s.store).status == 0)
 }
 
 @Test func logsPassTheIndependentPythonReader() throws {

@@ -17,7 +17,7 @@ import TrellisTestSupport
         loop.arguments = ["-c", #"""
             i=0
             while true; do
-              "$0" put r k$((i % 5)) n:=$i --store "$1" >> "$2" || exit 1
+              "$0" put r k$((i % 5)) n:=$i --create --store "$1" >> "$2" || exit 1
               if (( i % 7 == 3 )); then "$0" repack --store "$1" > /dev/null || exit 1; fi
               i=$((i+1))
             done

@@ -173,3 +173,22 @@ private func forkedStore() throws -> (CLIStore, base: String, ours: String, thei
     let none = try trellis(["resolve", "tasks", "t1", "done", "--ours"], store: s.store)
     #expect(none.status != 0 && none.stderr.contains("no merge of 't1' resolved a conflict at 'done'"))
 }
+
+@Test func putNeedsAnExistingRepositoryAndReposCreateAndRemove() throws {
+    let s = try CLIStore()
+    let typo = try trellis(["put", "taks", "t1", "a=1"], store: s.store)
+    #expect(typo.status != 0 && typo.stderr.contains("unknown repository 'taks': add --create"))
+    #expect(try s.ok(["repos", "--json"]).out.contains("taks") == false)
+    try s.ok(["repos", "create", "tasks"])
+    #expect(try parse(try s.ok(["repos", "list", "--json"])) as? [String] == ["tasks"])
+    try s.ok(["put", "tasks", "t1", "a=1"])
+    let twice = try trellis(["repos", "create", "tasks"], store: s.store)
+    #expect(twice.status != 0 && twice.stderr.contains("already exists"))
+    _ = try s.put("scratch", "x", #"{"v": 1}"#)
+    #expect(try s.ok(["repos", "rm", "scratch"]).out.contains("removed repository 'scratch' and its 1 commit"))
+    #expect(try parse(try s.ok(["repos", "--json"])) as? [String] == ["tasks"])
+    let gone = try trellis(["repos", "rm", "scratch"], store: s.store)
+    #expect(gone.status != 0 && gone.stderr.contains("unknown repository 'scratch'"))
+    #expect(try s.ok(["fsck"]).status == 0)
+    #expect(!FileManager.default.fileExists(atPath: s.store + "/repos/scratch"))
+}

@@ -191,3 +191,19 @@ private func later() { Thread.sleep(forTimeInterval: 0.004) }
     #expect(try a.displayNames() == [try a.identity: "Ann Lee", try b.identity: "Bob"])
     #expect(throws: TrellisError.self) { try a.setDisplayName("   ") }
 }
+
+@Test(arguments: EngineKind.allCases) func repositoriesAreCreatedAndRemovedWhole(engine: EngineKind) throws {
+    let dir = TemporaryDirectory()
+    let store = try engine.store(dir, "a")
+    try store.createRepository("empty")
+    #expect(try store.repositoryNames() == ["empty"])
+    #expect(try store.repository("empty").keys() == [])
+    #expect(throws: TrellisError.self) { try store.createRepository("empty") }
+    try store.repository("full").put("k", try json(#"{"v": 1}"#))
+    try store.removeRepository("full")
+    #expect(try store.repositoryNames() == ["empty"])
+    #expect(throws: TrellisError.self) { try store.removeRepository("full") }
+    // Written again, it starts afresh.
+    try store.repository("full").put("k", try json(#"{"v": 2}"#))
+    #expect(try store.repository("full").history().count == 1)
+}

@@ -44,12 +44,43 @@ func log(_ state: String, limit: Int?) throws {
     for c in try repository.history(limit: limit) { blackHole(try repository.changes(in: c.id)) }
 }
 
+/// One record with 1,000 revisions: ten fields and a 40-line text; each revision changes a
+/// field or two and a text line, as a long-lived task would. Stored repacked.
+let blamed = root + "/blame"
+func prepareBlame() throws -> Repository {
+    let marker = blamed + "/ready"
+    if !FileManager.default.fileExists(atPath: marker) {
+        try? FileManager.default.removeItem(atPath: blamed)
+        let store = try Store.open(blamed)
+        let repo = try store.repository("tasks")
+        var lines = (0..<40).map { "line \($0) of the description\n" }
+        for revision in 0..<1000 {
+            lines[(revision * 7) % 40] = "line \((revision * 7) % 40) edited in revision \(revision)\n"
+            var fields: [(String, Value)] = (0..<10).map { ("f\($0)", .int(Int64($0))) }
+            fields[revision % 10].1 = .int(Int64(revision))
+            fields.append(("status", .string(["open", "doing", "done"][revision % 3])))
+            fields.append(("notes", .text(lines.joined())))
+            try repo.put("t", Document(fields))
+        }
+        try store.repack()
+        FileManager.default.createFile(atPath: marker, contents: Data())
+    }
+    return try Store.open(blamed, create: false).repository("tasks")
+}
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .peakMemoryResident],
         maxDuration: .seconds(20),
         maxIterations: 7
     )
+    // Issue 15's budget: under 50 ms for a record with 1,000 revisions.
+    Benchmark("blame, 1,000 revisions, repacked", configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 20)) { benchmark in
+        let repo = try prepareBlame()
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations { blackHole(try repo.blame("t")) }
+        benchmark.stopMeasurement()
+    }
     for state in ["imported", "bundled", "repacked"] {
         for limit in [nil, 50] {
             let name = "log \(limit.map { "-n \($0)" } ?? "all \(records * revisions)"), \(state)"
