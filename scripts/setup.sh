@@ -7,6 +7,7 @@ pkg-config --exists libsodium 2>/dev/null || need_apt+=(libsodium-dev)
 pkg-config --exists liblz4 2>/dev/null || need_apt+=(liblz4-dev)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 [ -x /usr/bin/time ] || need_apt+=(time)  # scripts/bench-syncs.sh measures client CPU with it
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)  # the inspector's real-browser tests
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

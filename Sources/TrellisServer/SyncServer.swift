@@ -51,6 +51,9 @@ public struct ServerConfiguration: Sendable {
     public var pingInterval: Double = 30
     /// Seconds between checks for commits other processes wrote to the store.
     public var pollInterval: Double = 1
+    /// The token every `/ui` (inspector) URL must carry as `?token=`; nil: a random one
+    /// (`SyncServer.inspectorToken`), or none at all when `open`.
+    public var inspectorToken: String?
 
     public init() {}
 }
@@ -68,6 +71,10 @@ public final class SyncServer: Sendable {
     private let running = NIOLockedValueBox<ServiceGroup?>(nil)
     let deadlines = Deadlines()
     private let connectionsByAddress = NIOLockedValueBox<[String: Int]>([:])
+    /// The inspector at `/ui`; nil for a relay, which stores nothing to inspect.
+    let inspector: Inspector?
+    /// The token the inspector's URLs need (nil when open or a relay).
+    public var inspectorToken: String? { inspector?.token }
 
     /// Counts a new connection from `address`; false when it already has the most allowed.
     func admit(_ address: String) -> Bool {
@@ -94,6 +101,12 @@ public final class SyncServer: Sendable {
         broker = Broker(engine: engine, policy: policy, logger: logger)
         budget = MemoryBudget(limit: configuration.inboundBudget, perOwner: configuration.maxClientInboundBytes)
         pool = NIOThreadPool.singleton
+        if configuration.relay {
+            inspector = nil
+        } else {
+            let token = configuration.open ? nil : configuration.inspectorToken ?? Hex.encode((0..<16).map { _ in UInt8.random(in: 0...255) })
+            inspector = Inspector(store: store, token: token)
+        }
     }
 
     /// Serves until SIGINT or SIGTERM (or `shutdownSignals`), then closes connections and returns.
@@ -119,6 +132,28 @@ public final class SyncServer: Sendable {
             let body = #"{"status":"ok","mode":"\#(self.configuration.relay ? "relay" : "store")"}"#
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(string: body + "\n")))
+        }
+        let pages: [(String, Inspector.Page)] = [("/ui", .index), ("/ui/repo", .repository), ("/ui/record", .record),
+                                                 ("/ui/commit", .commit), ("/ui/conflicts", .conflicts), ("/ui/stats", .stats)]
+        for (path, page) in pages {
+            router.get(RouterPath(path)) { request, _ -> Response in
+                guard let inspector = self.inspector else {
+                    return Response(status: .notFound, body: .init(byteBuffer: ByteBuffer(string: "a relay has no inspector\n")))
+                }
+                var query: [String: String] = [:]
+                for (k, v) in request.uri.queryParameters where query[String(k)] == nil { query[String(k)] = String(v) }
+                let parameters = query
+                let rendered = try await self.blocking { () -> Result<String, Inspector.Failure> in
+                    do throws(Inspector.Failure) { return .success(try inspector.render(page, parameters)) } catch { return .failure(error) }
+                }
+                switch rendered {
+                case .success(let html):
+                    return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+                case .failure(let f):
+                    return Response(status: HTTPResponse.Status(code: f.status), headers: [.contentType: "text/plain; charset=utf-8"],
+                                    body: .init(byteBuffer: ByteBuffer(string: f.message + "\n")))
+                }
+            }
         }
         let ws = WebSocketServerConfiguration(
             maxFrameSize: 1 << 20,

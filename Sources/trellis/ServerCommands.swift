@@ -13,8 +13,9 @@ struct Serve: AsyncParsableCommand {
             Clients run 'trellis sync ws://HOST:PORT' and 'trellis watch ws://HOST:PORT REPO'. Each proves \
             its identity by signing a challenge; each repository's access list ('trellis acl') says who may \
             read and write it, and a repository without one is the server's own. GET /health answers \
-            {"status":"ok"}. SIGINT or SIGTERM closes connections and stops. Logs go to stderr. \
-            See docs/server.md.
+            {"status":"ok"}. /ui is a read-only web inspector of the store (repositories, records, history \
+            graphs, diffs, blame, conflicts, stats); its URL, with a one-time token unless --open, is printed \
+            at start. SIGINT or SIGTERM closes connections and stops. Logs go to stderr. See docs/server.md.
             """)
 
     @OptionGroup var options: StoreOptions
@@ -46,8 +47,10 @@ struct Serve: AsyncParsableCommand {
             logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
             let server = try SyncServer(store: store, configuration: config, logger: logger)
             do {
+                let token = server.inspectorToken
                 try await server.run { host, port in
                     print("listening on ws://\(host):\(port)")
+                    if !relay { print("inspector: http://\(host):\(port)/ui\(token.map { "?token=\($0)" } ?? "")") }
                     fflush(nil)
                 }
             } catch {
