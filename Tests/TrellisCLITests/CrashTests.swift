@@ -5,7 +5,8 @@ import TrellisTestSupport
 /// Writers are killed with SIGKILL at random moments; every write they acknowledged (printed
 /// an id for) must survive, and the store must open and keep working. A tiny seal threshold
 /// makes most writes seal the log into a pack, and every seventh step is a repack, so kills
-/// also land in the middle of seals and repacks.
+/// also land in the middle of seals and repacks. Every value written is new (a write that
+/// changes nothing writes no commit), so every round adds to the log.
 @Test func killedWritersLoseNoAcknowledgedWrite() throws {
     let s = try CLIStore()
     var acknowledged: [String] = []
@@ -17,11 +18,11 @@ import TrellisTestSupport
         loop.arguments = ["-c", #"""
             i=0
             while true; do
-              "$0" put r k$((i % 5)) n:=$i --create --store "$1" >> "$2" || exit 1
+              "$0" put r k$((i % 5)) n:=$(( $3 * 100000 + i )) --create --store "$1" >> "$2" || exit 1
               if (( i % 7 == 3 )); then "$0" repack --store "$1" > /dev/null || exit 1; fi
               i=$((i+1))
             done
-            """#, TestPaths.trellis, s.store, out]
+            """#, TestPaths.trellis, s.store, out, String(round)]
         loop.environment = ProcessInfo.processInfo.environment.merging(["TRELLIS_SEAL_BYTES": "700"]) { $1 }
         try loop.run()
         Thread.sleep(forTimeInterval: Double.random(in: 0.15...0.6, using: &generator))
