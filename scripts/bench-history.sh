@@ -28,10 +28,10 @@ sleep 0.2
 python3 - > "$WORK/late.jsonl" <<'PY'
 import json
 for k in range(0, 100):
-    print(json.dumps({"key": f"user{k * 997}", "doc": {"name": f"late edit {k}", "visits": k}}))
+    print(json.dumps({"key": f"rec-{k * 997:06d}", "doc": {"name": f"late edit {k}", "visits": k}}))
 PY
 "$T" import tasks "$WORK/late.jsonl" >/dev/null
-KEY=user0
+KEY=rec-000000
 
 median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])) * 1000:.0f}')" "$@"; }
 timed() {  # timed ARGS...: the median of RUNS runs of `trellis ARGS`, in milliseconds
