@@ -33,7 +33,9 @@ let package = Package(
             providers: [.apt(["liblz4-dev"])]
         ),
         .target(name: "TrellisCrypto", dependencies: ["TrellisSodium"]),
-        .target(name: "TrellisCore", dependencies: ["TrellisCrypto", .product(name: "HeapModule", package: "swift-collections")]),
+        // Line diff, diff3 and the text merge: plain Swift, no dependencies.
+        .target(name: "TrellisText"),
+        .target(name: "TrellisCore", dependencies: ["TrellisText", "TrellisCrypto", .product(name: "HeapModule", package: "swift-collections")]),
         .target(name: "TrellisStorage", dependencies: ["TrellisCore", "TrellisCrypto", "TrellisLZ4"]),
         .target(name: "TrellisSync", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto"]),
         .target(name: "Trellis", dependencies: ["TrellisCore", "TrellisStorage", "TrellisCrypto", "TrellisSync", .product(name: "Logging", package: "swift-log"), .product(name: "HeapModule", package: "swift-collections")]),
@@ -72,8 +74,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // `trellis merge-file` in a small executable over TrellisCore alone: fast to start.
-        .executableTarget(name: "trellis-merge-file", dependencies: ["TrellisCore"]),
+        // `trellis merge-file` in a small executable over TrellisText alone: fast to start.
+        .executableTarget(name: "trellis-merge-file", dependencies: ["TrellisText"]),
         // Fuzz harnesses (scripts/fuzz.sh); built normally, it replays saved inputs.
         .executableTarget(
             name: "trellis-fuzz",

@@ -1,10 +1,10 @@
 // `trellis-merge-file`: the text merge of `trellis merge-file` in a small executable over
-// TrellisCore alone (no Foundation, no argument parser), so that a process starts about as fast
+// TrellisText alone (no Foundation, no argument parser), so that a process starts about as fast
 // as `git merge-file` (docs/benchmarks.md).
 #if canImport(Glibc)
 import Glibc
 #endif
-import TrellisCore
+import TrellisText
 
 func put(_ text: String, to fd: Int32) {
     var bytes = Array(text.utf8)[...]
