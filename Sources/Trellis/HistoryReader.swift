@@ -23,8 +23,6 @@ final class HistoryReader: MergeSource {
         return i
     }
 
-    func remember(_ list: [CommitInfo]) { for i in list { infos[i.id] = i } }
-
     /// A commit's document; nil for a tombstone.
     func document(_ id: CommitID) throws(TrellisError) -> Document? {
         if let d = documents[id] { return d }
@@ -87,18 +85,35 @@ final class HistoryReader: MergeSource {
     /// Commits newest first (`CommitInfo.newerFirst`), walking down from `starts`: each commit
     /// comes out after every commit that descends from it. `visit` returns false to stop.
     func walkNewestFirst(from starts: [CommitInfo], _ visit: (CommitInfo) throws(TrellisError) -> Bool) throws(TrellisError) {
-        var queue = Heap(starts.map(Newest.init))
+        // The heap holds plain sort keys and a place in `pool`, not the infos (which hold
+        // strings and arrays): a repository-wide log starts from every record's head.
+        var pool = starts
+        var queue = Heap(starts.indices.map { Newest(starts[$0], slot: $0) })
         var seen = Set(starts.map(\.id))
         while let next = queue.popMax() {
-            guard try visit(next.info) else { return }
-            for p in next.info.parents where seen.insert(p).inserted { queue.insert(Newest(try info(p))) }
+            let c = pool[next.slot]
+            guard try visit(c) else { return }
+            for p in c.parents where seen.insert(p).inserted {
+                pool.append(try info(p))
+                queue.insert(Newest(pool[pool.count - 1], slot: pool.count - 1))
+            }
         }
     }
 
     private struct Newest: Comparable {
-        let info: CommitInfo
-        init(_ info: CommitInfo) { self.info = info }
-        static func < (a: Newest, b: Newest) -> Bool { CommitInfo.newerFirst(b.info, a.info) }
-        static func == (a: Newest, b: Newest) -> Bool { a.info.id == b.info.id }
+        let timestamp: HLCTimestamp
+        let generation: UInt32
+        let id: CommitID
+        let slot: Int
+        init(_ info: CommitInfo, slot: Int) {
+            (timestamp, generation, id, self.slot) = (info.timestamp, info.generation, info.id, slot)
+        }
+        /// `CommitInfo.newerFirst`, reversed: the heap's maximum is the newest.
+        static func < (a: Newest, b: Newest) -> Bool {
+            if a.timestamp != b.timestamp { return a.timestamp < b.timestamp }
+            if a.generation != b.generation { return a.generation < b.generation }
+            return a.id < b.id
+        }
+        static func == (a: Newest, b: Newest) -> Bool { a.id == b.id }
     }
 }

@@ -150,11 +150,18 @@ extension Repository {
 
     /// Today's heads of every record, grouped by key in byte order.
     private func headsByKey(_ r: HistoryReader) throws(TrellisError) -> [(String, [CommitInfo])] {
-        let all: [CommitInfo]
-        do { all = try store.engine.allHeads(name) } catch where error.code == .notFound { return [] }
-        r.remember(all)
-        return Dictionary(grouping: all, by: \.key).sorted { Document.compare($0.key, $1.key) < 0 }
+        grouped(try allHeads(r))
+    }
+
+    /// Heads grouped by key in byte order, each key's newest first.
+    private func grouped(_ heads: [CommitInfo]) -> [(String, [CommitInfo])] {
+        Dictionary(grouping: heads, by: \.key).sorted { Document.compare($0.key, $1.key) < 0 }
             .map { ($0.key, $0.value.sorted(by: CommitInfo.newerFirst)) }
+    }
+
+    /// Today's heads of every record, in no order.
+    private func allHeads(_ r: HistoryReader) throws(TrellisError) -> [CommitInfo] {
+        do { return try store.engine.allHeads(name) } catch where error.code == .notFound { return [] }
     }
 
     // MARK: Log
@@ -165,7 +172,7 @@ extension Repository {
     public func log(_ query: LogQuery) throws(TrellisError) -> [CommitInfo] {
         let r = reader()
         let starts: [CommitInfo]
-        if let key = query.key { starts = try store.engine.heads(name, key) } else { starts = try headsByKey(r).flatMap(\.1) }
+        if let key = query.key { starts = try store.engine.heads(name, key) } else { starts = try allHeads(r) }
         let since = try query.since.map { rev throws(TrellisError) in try point(rev, r) }
         let until = try query.until.map { rev throws(TrellisError) in try point(rev, r) }
         var out: [CommitInfo] = []
@@ -194,14 +201,16 @@ extension Repository {
     // MARK: Diff
 
     /// Every record added, changed or deleted between two points (`to` nil: now), with field
-    /// diffs, in key byte order. A record that no commit touched after `from` costs one look at
-    /// its heads.
+    /// diffs, in key byte order. A record whose heads are all as old as `from` is unchanged and
+    /// costs one look at its heads; only the others are grouped, sorted and read.
     public func diff(from: Revision, to: Revision? = nil) throws(TrellisError) -> [RecordChange] {
         let r = reader()
         let fromPoint = try point(from, r)
         let toPoint = try to.map { rev throws(TrellisError) in try point(rev, r) }
+        let all = try allHeads(r)
+        let touched = Set(all.lazy.filter { !fromPoint.includes($0) }.map(\.key))
         var out: [RecordChange] = []
-        for (key, heads) in try headsByKey(r) {
+        for (key, heads) in grouped(all.filter { touched.contains($0.key) }) {
             let after = if let toPoint { try r.heads(of: heads, asOf: toPoint) } else { heads }
             let before = try r.heads(of: after, asOf: fromPoint)
             guard before.map(\.id) != after.map(\.id) else { continue }

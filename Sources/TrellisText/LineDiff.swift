@@ -5,8 +5,8 @@ public enum LineEdit: Hashable, Sendable {
     case added(String)
 }
 
-/// Myers' O(ND) shortest edit script (Myers 1986), the algorithm behind `git diff`'s default.
-/// It gives a minimal diff, which keeps both the display and later three-way merges small.
+/// Line diffs by Myers' shortest edit script, which keeps both the display and later three-way
+/// merges small.
 package enum LineDiff {
     /// Splits text into lines, each keeping its "\n" so that joining them gives the text back.
     package static func lines(_ text: String) -> [Substring] {
@@ -54,51 +54,14 @@ package enum LineDiff {
               a[a.count - 1 - suffix] == b[b.count - 1 - suffix] { suffix += 1 }
         let n = a.count - prefix - suffix, m = b.count - prefix - suffix
         var steps: [Step] = (0..<prefix).map { .same($0, $0) }
-        steps.append(contentsOf: middle(a, b, offset: prefix, n: n, m: m))
+        steps.append(contentsOf: Myers.middle(ElementEquivalence(a: a, b: b), offset: prefix, n: n, m: m))
         for k in 0..<suffix { steps.append(.same(a.count - suffix + k, b.count - suffix + k)) }
         return steps
     }
+}
 
-    private static func middle<T: Equatable>(_ a: [T], _ b: [T], offset: Int, n: Int, m: Int) -> [Step] {
-        if n == 0 { return (0..<m).map { .added(offset + $0) } }
-        if m == 0 { return (0..<n).map { .removed(offset + $0) } }
-        let max = n + m
-        var v = [Int](repeating: 0, count: 2 * max + 2)
-        var trace: [[Int]] = []
-        var found = false
-        for d in 0...max {
-            trace.append(v)
-            for k in stride(from: -d, through: d, by: 2) {
-                var x: Int
-                if k == -d || (k != d && v[max + k - 1] < v[max + k + 1]) {
-                    x = v[max + k + 1]
-                } else {
-                    x = v[max + k - 1] + 1
-                }
-                var y = x - k
-                while x < n, y < m, a[offset + x] == b[offset + y] { x += 1; y += 1 }
-                v[max + k] = x
-                if x >= n, y >= m { found = true; break }
-            }
-            if found { break }
-        }
-        // Walk the trace backwards to recover the path.
-        var steps: [Step] = []
-        var x = n, y = m
-        for d in stride(from: trace.count - 1, through: 0, by: -1) {
-            let vd = trace[d]
-            let k = x - y
-            let prevK = (k == -d || (k != d && vd[max + k - 1] < vd[max + k + 1])) ? k + 1 : k - 1
-            let prevX = d == 0 ? 0 : vd[max + prevK]
-            let prevY = prevX - prevK
-            while x > prevX, y > prevY {
-                x -= 1; y -= 1
-                steps.append(.same(offset + x, offset + y))
-            }
-            if d > 0 {
-                if x == prevX { y -= 1; steps.append(.added(offset + y)) } else { x -= 1; steps.append(.removed(offset + x)) }
-            }
-        }
-        return steps.reversed()
-    }
+/// Elements of two arrays compared with `==`.
+private struct ElementEquivalence<T: Equatable>: Equivalence {
+    let a: [T], b: [T]
+    func same(_ i: Int, _ j: Int) -> Bool { a[i] == b[j] }
 }

@@ -26,9 +26,18 @@ struct MergeFile: ParsableCommand {
     }
 
     func run() throws {
+        let texts = try Self.readTexts([ours, base, theirs])
+        let result = FileMerge.merge(ours: texts[0], base: texts[1], theirs: texts[2], oursLabel: ours, theirsLabel: theirs,
+                                     prefer: preferOurs ? .ours : preferTheirs ? .theirs : .none)
+        FileHandle.standardOutput.write(Data(result.text.utf8))
+        if result.conflicted { throw ExitCode(1) }
+    }
+
+    /// The files as UTF-8 text, or one error line and exit status 2.
+    static func readTexts(_ paths: [String]) throws -> [String] {
         var texts: [String] = []
         try reportingErrors { () throws(TrellisError) in
-            for path in [ours, base, theirs] {
+            for path in paths {
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw TrellisError(.io, "cannot read \(path)")
                 }
@@ -38,9 +47,6 @@ struct MergeFile: ParsableCommand {
                 texts.append(text)
             }
         }
-        let result = FileMerge.merge(ours: texts[0], base: texts[1], theirs: texts[2], oursLabel: ours, theirsLabel: theirs,
-                                     prefer: preferOurs ? .ours : preferTheirs ? .theirs : .none)
-        FileHandle.standardOutput.write(Data(result.text.utf8))
-        if result.conflicted { throw ExitCode(1) }
+        return texts
     }
 }
