@@ -85,21 +85,20 @@ package enum Diff3 {
         var n = 0
         while n < all.count {
             // A cluster: the hunks chained to the first one by overlaps with the other side.
-            var members = [all[n]]
-            var lastOfSide: [Hunk?] = [nil, nil]
-            lastOfSide[all[n].side] = all[n]
+            let first = n
+            var lastOurs: Hunk? = all[n].side == 0 ? all[n] : nil, lastTheirs: Hunk? = all[n].side == 1 ? all[n] : nil
             var low = all[n].start, high = all[n].end
             n += 1
-            while n < all.count, let other = lastOfSide[1 - all[n].side], all[n].overlaps(other) {
-                members.append(all[n])
-                lastOfSide[all[n].side] = all[n]
+            while n < all.count, let other = all[n].side == 0 ? lastTheirs : lastOurs, all[n].overlaps(other) {
+                if all[n].side == 0 { lastOurs = all[n] } else { lastTheirs = all[n] }
                 high = max(high, all[n].end)
                 n += 1
             }
+            let members = all[first..<n]
             emit(0, position..<low)
             position = high
             if members.count == 1 {
-                let h = members[0]
+                let h = all[first]
                 // Both sides inserted the same elements at the same place: keep them once.
                 if h.isInsertion, let p = previousInsertion, p.start == h.start, p.side != h.side,
                    equal(input, [Segment(source: p.source, range: p.inserted)], [Segment(source: h.source, range: h.inserted)]) {
@@ -111,10 +110,11 @@ package enum Diff3 {
                 continue
             }
             previousInsertion = nil
-            let inserts = [0, 1].map { side in members.contains { $0.side == side && !$0.inserted.isEmpty } }
-            if !(inserts[0] && inserts[1]) {
+            let oursInsert = members.contains { $0.side == 0 && !$0.inserted.isEmpty }
+            let theirsInsert = members.contains { $0.side == 1 && !$0.inserted.isEmpty }
+            if !(oursInsert && theirsInsert) {
                 // Only one side inserts here: deletions of both sides apply around its insertions.
-                for s in union(inserting: inserts[0] ? 0 : 1, members, low: low, high: high) { append(s, to: &resolved) }
+                for s in union(inserting: oursInsert ? 0 : 1, members, low: low, high: high) { append(s, to: &resolved) }
                 continue
             }
             let o = version(of: 0, members, low: low, high: high), t = version(of: 1, members, low: low, high: high)
@@ -154,7 +154,7 @@ package enum Diff3 {
     }
 
     /// One side's version of base elements `low..<high`, given the cluster's hunks.
-    private static func version(of side: Int, _ members: [Hunk], low: Int, high: Int) -> [Segment] {
+    private static func version(of side: Int, _ members: ArraySlice<Hunk>, low: Int, high: Int) -> [Segment] {
         var out: [Segment] = []
         var p = low
         for h in members where h.side == side {
@@ -168,7 +168,7 @@ package enum Diff3 {
 
     /// Base elements `low..<high` without those either side deleted, with the insertions of
     /// `side` (the only side that inserts in this cluster) at their places.
-    private static func union(inserting side: Int, _ members: [Hunk], low: Int, high: Int) -> [Segment] {
+    private static func union(inserting side: Int, _ members: ArraySlice<Hunk>, low: Int, high: Int) -> [Segment] {
         var deleted = [Bool](repeating: false, count: high - low)
         var insertions: [Int: Range<Int>] = [:]
         for h in members {

@@ -14,30 +14,45 @@ enum Myers {
         if n == 0 { return (0..<m).map { .added(offset + $0) } }
         if m == 0 { return (0..<n).map { .removed(offset + $0) } }
         let max = n + m
-        var v = [Int](repeating: 0, count: 2 * max + 2)
+        // v[center + k]: the furthest x on diagonal k, for |k| <= center; grown as d grows, so
+        // that a small edit of a large text allocates little.
+        var center = Swift.min(max, 32)
+        var v = [Int](repeating: 0, count: 2 * center + 1)
         // After round d, the furthest x on each diagonal k = -d, -d+2, ..., d, kept as d + 1
         // values from `start(d)`: the backward walk reads round d - 1 to retrace round d.
         var rounds: [Int] = []
         func start(_ d: Int) -> Int { d * (d + 1) / 2 }
         var last = 0
         search: for d in 0...max {
-            for k in stride(from: -d, through: d, by: 2) {
-                var x: Int
-                if k == -d || (k != d && v[max + k - 1] < v[max + k + 1]) {
-                    x = v[max + k + 1]
-                } else {
-                    x = v[max + k - 1] + 1
-                }
-                var y = x - k
-                while x < n, y < m, e.same(offset + x, offset + y) { x += 1; y += 1 }
-                v[max + k] = x
-                if x >= n, y >= m { last = d; break search }
+            if d > center {
+                let wider = Swift.min(max, 2 * center)
+                var w = [Int](repeating: 0, count: 2 * wider + 1)
+                for i in v.indices { w[i - center + wider] = v[i] }
+                (v, center) = (w, wider)
             }
-            for k in stride(from: -d, through: d, by: 2) { rounds.append(v[max + k]) }
+            let found = v.withUnsafeMutableBufferPointer { v in
+                var k = -d
+                while k <= d {
+                    var x: Int
+                    if k == -d || (k != d && v[center + k - 1] < v[center + k + 1]) {
+                        x = v[center + k + 1]
+                    } else {
+                        x = v[center + k - 1] + 1
+                    }
+                    var y = x - k
+                    while x < n, y < m, e.same(offset + x, offset + y) { x += 1; y += 1 }
+                    v[center + k] = x
+                    if x >= n, y >= m { return true }
+                    k += 2
+                }
+                return false
+            }
+            if found { last = d; break search }
+            var k = -d
+            while k <= d { rounds.append(v[center + k]); k += 2 }
         }
         // Walk back from (n, m): round d came from diagonal k + 1 or k - 1 of round d - 1.
         var steps: [LineDiff.Step] = []
-        steps.reserveCapacity(n + m)
         var x = n, y = m
         for d in stride(from: last, through: 0, by: -1) {
             let k = x - y

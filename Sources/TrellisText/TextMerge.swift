@@ -11,7 +11,8 @@ package struct TextMergeResult: Equatable, Sendable {
 
     /// The merged text with each conflict resolved to one side.
     package func resolved(preferOurs: Bool) -> String {
-        pieces.map { piece in
+        if pieces.count == 1, case .text(let s) = pieces[0] { return s }
+        return pieces.map { piece in
             switch piece {
             case .text(let s): s
             case .conflict(_, let o, let t): preferOurs ? o : t
@@ -28,8 +29,14 @@ package enum TextMerge {
     /// bytes and runs of white-space bytes), and only a hunk that still conflicts stays one.
     /// `ours` is the older side: of two insertions at one place, its comes first.
     package static func merge(base: String, ours: String, theirs: String) -> TextMergeResult {
-        let texts = [Array(base.utf8), Array(ours.utf8), Array(theirs.utf8)]
-        var lines = ByteTokens(texts: texts, ends: texts.map(ByteTokens.lineEnds))
+        var (b, o, t) = (base, ours, theirs)
+        return b.withUTF8 { b in o.withUTF8 { o in t.withUTF8 { t in
+            merge([UnsafeRawBufferPointer(b), UnsafeRawBufferPointer(o), UnsafeRawBufferPointer(t)])
+        } } }
+    }
+
+    private static func merge(_ texts: [UnsafeRawBufferPointer]) -> TextMergeResult {
+        var lines = ByteTokens(texts: texts, cut: ByteTokens.lineEnds)
         var pieces: [TextMergeResult.Piece] = []
         var pending: [UInt8] = []
         pending.reserveCapacity(max(texts[1].count, texts[2].count))
@@ -43,10 +50,16 @@ package enum TextMerge {
                 for s in segments { pending += lines.bytes(s.source, s.range) }
             case .conflict(let b, let o, let t):
                 let versions = [Array(lines.bytes(0, b)), joined(lines, o), joined(lines, t)]
-                var words = ByteTokens(texts: versions, ends: versions.map(ByteTokens.wordEnds))
-                let merged = Diff3.merge(&words)
-                if merged.allSatisfy({ if case .resolved = $0 { true } else { false } }) {
-                    for case .resolved(let segments) in merged { for s in segments { pending += words.bytes(s.source, s.range) } }
+                let merged = versions[0].withUnsafeBytes { b in versions[1].withUnsafeBytes { o in versions[2].withUnsafeBytes { t in
+                    var words = ByteTokens(texts: [b, o, t], cut: ByteTokens.wordEnds)
+                    let runs = Diff3.merge(&words)
+                    guard runs.allSatisfy({ if case .resolved = $0 { true } else { false } }) else { return nil as [UInt8]? }
+                    var out: [UInt8] = []
+                    for case .resolved(let segments) in runs { for s in segments { out += words.bytes(s.source, s.range) } }
+                    return out
+                } } }
+                if let merged {
+                    pending += merged
                 } else {
                     flush()
                     pieces.append(.conflict(base: String(decoding: versions[0], as: UTF8.self),
