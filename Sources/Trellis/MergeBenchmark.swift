@@ -6,6 +6,8 @@ import TrellisCrypto
 /// the whole job a store does for two heads: the lowest-common-ancestor search, the merge of
 /// the documents and the creation (encoding and hashing) of the merge commit.
 public struct MergeWorkload: Sendable {
+    /// What `trellis bench merge --workload` calls it: records, text or counters.
+    public let id: String
     public let name: String
     public let base: Document
     public let ours: Document
@@ -13,7 +15,8 @@ public struct MergeWorkload: Sendable {
     let graph: MemoryCommitGraph
     let heads: [CommitID]
 
-    init(name: String, base: Document, ours: Document, theirs: Document) throws {
+    init(id: String, name: String, base: Document, ours: Document, theirs: Document) throws {
+        self.id = id
         self.name = name
         self.base = base
         self.ours = ours
@@ -50,7 +53,7 @@ public struct MergeWorkload: Sendable {
         var ours = base, theirs = base
         for n in [0, 1, 2] { ours["field\(n)"] = .string("ours changed \(n)") }
         for n in [6, 7, 8] { theirs["field\(n)"] = .string("theirs changed \(n)") }
-        return try MergeWorkload(name: "10-field record, disjoint edits", base: base, ours: ours, theirs: theirs)
+        return try MergeWorkload(id: "records", name: "10-field record, disjoint edits", base: base, ours: ours, theirs: theirs)
     }
 
     /// Three versions of one text: the base and two concurrent edits of it.
@@ -77,7 +80,7 @@ public struct MergeWorkload: Sendable {
     public static func fiftyLineText() throws -> MergeWorkload {
         let t = fiftyLines()
         let doc = { (text: String) in Document([("title", .string("notes")), ("body", .text(text))]) }
-        return try MergeWorkload(name: "50-line text, non-overlapping edits", base: doc(t.base), ours: doc(t.ours), theirs: doc(t.theirs))
+        return try MergeWorkload(id: "text", name: "50-line text, non-overlapping edits", base: doc(t.base), ours: doc(t.ours), theirs: doc(t.theirs))
     }
 
     /// Five counters and five sets, changed on both sides.
@@ -92,7 +95,7 @@ public struct MergeWorkload: Sendable {
             ours["set\(n)"] = .set(Array(elements.dropFirst()) + [.string("ours-\(n)")])
             theirs["set\(n)"] = .set(Array(elements.dropLast()) + [.string("theirs-\(n)")])
         }
-        return try MergeWorkload(name: "sets and counters", base: base, ours: ours, theirs: theirs)
+        return try MergeWorkload(id: "counters", name: "sets and counters", base: base, ours: ours, theirs: theirs)
     }
 
     /// Merges for about `seconds` and returns merges per second.

@@ -34,7 +34,10 @@ package struct ByteWriter {
     /// Length-prefixed UTF-8.
     package mutating func string(_ s: String) {
         varint(UInt64(s.utf8.count))
-        bytes.append(contentsOf: s.utf8)
+        // Native strings lend their bytes: one copy instead of a walk of the UTF-8 view.
+        if s.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
+            bytes.append(contentsOf: s.utf8)
+        }
     }
 }
 

@@ -37,9 +37,13 @@ public struct Commit: Hashable, Sendable {
         self.kind = kind
         self.repository = repository
         self.key = key
-        var unique: [CommitID] = []
-        for p in parents.sorted() where unique.last != p { unique.append(p) }
-        self.parents = unique
+        if zip(parents, parents.dropFirst()).allSatisfy({ $0 < $1 }) {
+            self.parents = parents  // already sorted and unique: no copy
+        } else {
+            var unique: [CommitID] = []
+            for p in parents.sorted() where unique.last != p { unique.append(p) }
+            self.parents = unique
+        }
         self.timestamp = timestamp
         self.author = author
         self.document = document

@@ -51,8 +51,8 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// The id of canonical commit bytes.
     public static func of(_ canonical: [UInt8]) -> CommitID {
-        // safe: BLAKE2b-256 always yields 32 bytes.
-        CommitID(bytes: Blake2b256.hash(canonical))!
+        let w = canonical.withUnsafeBytes { Blake2b256.words($0) }
+        return CommitID(w0: w.0, w1: w.1, w2: w.2, w3: w.3)
     }
 
     public var bytes: [UInt8] {

@@ -82,6 +82,23 @@ package enum DocumentMerge {
         var ib = 0, io = 0, it = 0
         let bf = b.fields, of = o.fields, tf = t.fields
         while ib < bf.count || io < of.count || it < tf.count {
+            // The same name under all three cursors (the sides kept the base's fields): no
+            // search for the smallest.
+            if ib < bf.count, io < of.count, it < tf.count,
+               Value.sameBytes(bf[ib].name, of[io].name), Value.sameBytes(bf[ib].name, tf[it].name) {
+                // A side that left the field as it was takes the other side's field, which is
+                // what every rule below answers then (counters and maps included).
+                if of[io].value == bf[ib].value {
+                    fields.append(tf[it])
+                } else if tf[it].value == bf[ib].value {
+                    fields.append(of[io])
+                } else if let merged = mergeValues(bf[ib].value, of[io].value, tf[it].value, parent: path,
+                                                   name: bf[ib].name, conflicts: &conflicts) {
+                    fields.append(Document.Field(name: bf[ib].name, value: merged))
+                }
+                ib += 1; io += 1; it += 1
+                continue
+            }
             // The smallest name among the three cursors.
             var name = ib < bf.count ? bf[ib].name : nil
             if io < of.count, name.map({ Document.compare(of[io].name, $0) < 0 }) ?? true { name = of[io].name }

@@ -24,7 +24,12 @@ package enum HeadMerge {
     /// far with the next head against their lowest common ancestors.
     static func fold(_ ids: [CommitID], source: some MergeSource) throws(TrellisError) -> (MergeSide, [MergeConflict]) {
         var sides: [MergeSide] = []
-        for id in Set(ids) { sides.append(try source.side(of: id)) }
+        sides.reserveCapacity(ids.count)
+        if ids.count <= 8 {  // a linear scan beats building a set for the usual two heads
+            for id in ids where !sides.contains(where: { $0.id == id }) { sides.append(try source.side(of: id)) }
+        } else {
+            for id in Set(ids) { sides.append(try source.side(of: id)) }
+        }
         sides.sort { MergeSide.isNewer($1, than: $0) }
         guard var merged = sides.first else {
             throw TrellisError(.invalidArgument, "a merge needs at least one head")

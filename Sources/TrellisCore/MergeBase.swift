@@ -25,6 +25,7 @@ package enum MergeBase {
     }
 
     package static func lowestCommonAncestors(_ left: [CommitID], _ right: [CommitID], in graph: some CommitGraph) throws(TrellisError) -> [CommitID] {
+        if left.count == 1, right.count == 1, let answer = try nearby(left[0], right[0], in: graph) { return answer }
         var flags: [CommitID: Flags] = [:]
         var queue = Heap<Entry>()
         for (ids, side) in [(left, Flags.left), (right, Flags.right)] {
@@ -55,6 +56,19 @@ package enum MergeBase {
             }
         }
         return try removeRedundant(candidates, in: graph).sorted()
+    }
+
+    /// The answer without a walk when it lies one step away: the same commit, one the parent of
+    /// the other, or two commits with one parent each, the same one (two edits of one version,
+    /// the usual merge). Any common ancestor of such commits is an ancestor of that parent.
+    static func nearby(_ a: CommitID, _ b: CommitID, in graph: some CommitGraph) throws(TrellisError) -> [CommitID]? {
+        if a == b { return [a] }
+        let pa = try graph.parents(of: a), pb = try graph.parents(of: b)
+        guard pa.count == 1, pb.count == 1 else { return nil }
+        if pa[0] == pb[0] { return pa }
+        if pb[0] == a { return [a] }
+        if pa[0] == b { return [b] }
+        return nil
     }
 
     /// Drops candidates that are ancestors of other candidates.

@@ -53,8 +53,44 @@ public indirect enum Value: Hashable, Sendable {
         }
     }
 
+    /// Equal UTF-8 bytes (not Unicode equivalence, which `==` on strings tests).
     static func sameBytes(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+        // Identical representations (one storage, or the same small string) hold the same bytes.
+        if identical(a, b) { return true }
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                x.count == y.count && equalBytes(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y))
+            }
+        }
+        if let fast, let fast { return fast }
+        return a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
+    }
+
+    /// Whether two strings have one representation: the same storage (or the same small-string
+    /// bytes) and the same count, and so the same bytes. A false answer says nothing.
+    @inline(__always) static func identical(_ a: String, _ b: String) -> Bool {
+        guard MemoryLayout<String>.size == 16 else { return false }
+        return withUnsafeBytes(of: a) { x in
+            withUnsafeBytes(of: b) { y in
+                x.loadUnaligned(as: UInt64.self) == y.loadUnaligned(as: UInt64.self)
+                    && x.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == y.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            }
+        }
+    }
+
+    /// Two buffers of the same length compared eight bytes at a time.
+    static func equalBytes(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+        let n = x.count
+        var i = 0
+        while i + 8 <= n {
+            if x.loadUnaligned(fromByteOffset: i, as: UInt64.self) != y.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if x[i] != y[i] { return false }
+            i += 1
+        }
+        return true
     }
 
     static func hashBytes(_ s: String, _ hasher: inout Hasher) {
@@ -162,7 +198,20 @@ public struct Document: Hashable, Sendable {
         return (low, false)
     }
 
+    /// Byte order of the UTF-8 forms: -1, 0 or 1.
     package static func compare(_ a: String, _ b: String) -> Int {
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in
+                let n = min(x.count, y.count)
+                var i = 0
+                while i < n {
+                    if x[i] != y[i] { return x[i] < y[i] ? -1 : 1 }
+                    i += 1
+                }
+                return x.count == y.count ? 0 : x.count < y.count ? -1 : 1
+            }
+        }
+        if let fast, let fast { return fast }
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()
         while true {

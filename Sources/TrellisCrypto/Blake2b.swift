@@ -14,6 +14,18 @@ package enum Blake2b256 {
         precondition(rc == 0, "crypto_generichash rejected constant sizes")
         return out
     }
+
+    /// The digest of `bytes` as four big-endian words, without allocating: what commit ids hold.
+    package static func words(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64, UInt64, UInt64) {
+        _ = Sodium.ready
+        var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        let rc = withUnsafeMutableBytes(of: &out) { o in
+            crypto_generichash(o.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self), digestSize,
+                               bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), UInt64(bytes.count), nil, 0)
+        }
+        precondition(rc == 0, "crypto_generichash rejected constant sizes")  // safe: constant sizes
+        return (UInt64(bigEndian: out.0), UInt64(bigEndian: out.1), UInt64(bigEndian: out.2), UInt64(bigEndian: out.3))
+    }
 }
 
 /// BLAKE2b with a 16-byte digest keyed by a 16-byte salt: the Bloom filter hash of

@@ -19,11 +19,16 @@ struct BenchMerge: ParsableCommand {
     @Option(help: "Runs per workload; the median is reported.") var runs: Int = 5
     @Option(help: ArgumentHelp("Also write the 50-line text case to DIR as base, ours and theirs, for git merge-file.", valueName: "DIR"))
     var writeCases: String?
+    @Option(help: ArgumentHelp("Only this workload: records, text or counters.", valueName: "NAME"))
+    var workload: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
         guard seconds > 0, seconds <= 60 else { throw ValidationError("--seconds must be in (0, 60]") }
         guard runs >= 1, runs <= 100 else { throw ValidationError("--runs must be 1 to 100") }
+        if let workload, !["records", "text", "counters"].contains(workload) {
+            throw ValidationError("--workload must be records, text or counters, not '\(workload)'")
+        }
     }
 
     func run() throws {
@@ -34,7 +39,7 @@ struct BenchMerge: ParsableCommand {
             }
         }
         var results: [JSON] = []
-        for workload in try MergeWorkload.all() {
+        for workload in try MergeWorkload.all() where self.workload.map({ $0 == workload.id }) ?? true {
             var rates: [Double] = []
             for _ in 0..<runs {
                 rates.append(try workload.measure(seconds: seconds))
@@ -42,7 +47,7 @@ struct BenchMerge: ParsableCommand {
             }
             let median = rates.sorted()[rates.count / 2]
             if json {
-                results.append(.object([("workload", .string(workload.name)), ("merges_per_second", .int(Int64(median))),
+                results.append(.object([("id", .string(workload.id)), ("workload", .string(workload.name)), ("merges_per_second", .int(Int64(median))),
                                         ("runs", .array(rates.map { .int(Int64($0)) }))]))
             } else {
                 FileHandle.standardError.write(Data("\n".utf8))

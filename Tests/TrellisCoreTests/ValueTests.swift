@@ -1,5 +1,6 @@
 import Testing
 @testable import TrellisCore
+import TrellisTestSupport
 
 let sampleJSON = """
     {"title": "Write docs", "done": false, "n": 42, "neg": -7, "ratio": 2.0, "big": 1e300, "none": null,
@@ -148,3 +149,21 @@ func wrongWrapperValuesAreRejected(_ text: String) throws {
     #expect(conflict.resolved(preferOurs: false) == "a\nx 2\nb\n")
     #expect(Diff3.merge(base: [1, 2, 3], ours: [1, 2, 3], theirs: [1, 3]) == [.resolved([1, 3])])
 }
+
+/// Strings compare by UTF-8 bytes everywhere in a document: canonically equivalent spellings
+/// differ; small and large strings and shared storage alike.
+@Test(arguments: 0..<400)
+func stringsCompareByTheirBytes(seed: Int) {
+    var rng = SplitMix(state: UInt64(seed))
+    // A tiny alphabet, so equal strings and shared prefixes happen often.
+    let pieces = ["a", "b", "é", "e\u{301}", "☃", "aaaaaaaa", "z"]
+    func word() -> String { (0..<Int(rng.next() % 5)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined() }
+    let a = word(), b = rng.next() % 3 == 0 ? a : word()
+    let x = Array(a.utf8), y = Array(b.utf8)
+    #expect(Value.sameBytes(a, b) == (x == y))
+    let expected = x == y ? 0 : x.lexicographicallyPrecedes(y) ? -1 : 1
+    #expect(Document.compare(a, b) == expected)
+    #expect(Document.compare(b, a) == -expected)
+    #expect(Value.sameBytes(a, a + ""))
+}
+
