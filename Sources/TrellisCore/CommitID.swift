@@ -84,6 +84,10 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
     public var short: String { String(hex.prefix(12)) }
     public var description: String { hex }
 
+    /// The first word alone: it is already 64 uniformly distributed bits of BLAKE2b output, and
+    /// Hasher's per-process seed still scrambles it, so three more words buy nothing.
+    public func hash(into hasher: inout Hasher) { hasher.combine(w0) }
+
     public static func < (a: CommitID, b: CommitID) -> Bool {
         (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3)
     }

@@ -72,9 +72,8 @@ package enum DocumentMerge {
 
     static func mergeMaps(_ b: Document, _ o: Document, _ t: Document, path: [String],
                           conflicts: inout [MergeConflict]) -> Document {
-        // No shortcut for o == t: equal sides may still hold counters that both raised.
-        if o == b { return t }
-        if t == b { return o }
+        // No whole-document shortcuts (o == b, t == b): the walk answers them field by field at
+        // no extra cost, and o == t is none, as equal sides may hold counters both raised.
         // All three field lists are in canonical (byte) order: walk them together, so the
         // result is built in order and conflicts are listed the same way on every peer.
         var fields: [Document.Field] = []
