@@ -21,22 +21,26 @@ swift build -c release --product trellis >/dev/null
 now="$(swift build -c release --show-bin-path)/trellis"
 old="$(cd "$base_dir" && swift build -c release --scratch-path ../build --show-bin-path)/trellis"
 
-rate() {  # rate BINARY WORKLOAD-NAME: merges/s of one run
-  "$1" bench merge --json --runs 1 --seconds "$seconds" |
-    python3 -c 'import json,sys; print(next(int(r["merges_per_second"]) for r in json.load(sys.stdin) if r["workload"] == sys.argv[1]))' "$2"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
-for workload in "10-field record, disjoint edits" "sets and counters" "50-line text, non-overlapping edits"; do
-  : > /tmp/trellis-now.$$; : > /tmp/trellis-old.$$
-  for _ in $(seq "$rounds"); do
-    rate "$now" "$workload" >> /tmp/trellis-now.$$
-    rate "$old" "$workload" >> /tmp/trellis-old.$$
+# Each round runs every workload once in each binary, the two binaries one after the other.
+runs=$(mktemp)
+trap 'rm -f "$runs"' EXIT
+for _ in $(seq "$rounds"); do
+  for bin in "$now" "$old"; do
+    { printf '%s ' "$bin"; "$bin" bench merge --json --runs 1 --seconds "$seconds"; } >> "$runs"
   done
-  n=$(median < /tmp/trellis-now.$$); o=$(median < /tmp/trellis-old.$$)
-  echo "$workload: $n merges/s against $o at $base_ref ($(awk -v a="$n" -v b="$o" 'BEGIN {printf "%.2f", a / b}')x)"
 done
-rm -f /tmp/trellis-now.$$ /tmp/trellis-old.$$
+python3 - "$runs" "$now" "$old" "$base_ref" <<'PY'
+import json, statistics, sys
+path, now, old, ref = sys.argv[1:]
+rates = {now: {}, old: {}}
+for line in open(path):
+    binary, results = line.split(" ", 1)
+    for r in json.loads(results):
+        rates[binary].setdefault(r["workload"], []).append(r["merges_per_second"])
+for workload, mine in rates[now].items():
+    n, o = statistics.median(mine), statistics.median(rates[old][workload])
+    print(f"{workload}: {n:.0f} merges/s against {o:.0f} at {ref} ({n / o:.2f}x)")
+PY
 
 if [ "${ALLOCS:-0}" = 1 ]; then
   for tree in . "$base_dir"; do

@@ -39,6 +39,9 @@ public struct MergeWorkload: Sendable {
         return SignedCommit.merge(outcome.commit).id
     }
 
+    /// The ids of `all()`, in its order.
+    public static let ids = ["records", "text", "counters"]
+
     /// The three workloads of issue 3.
     public static func all() throws -> [MergeWorkload] {
         [try tenFields(), try fiftyLineText(), try setsAndCounters()]

@@ -25,12 +25,15 @@ package enum HeadMerge {
     static func fold(_ ids: [CommitID], source: some MergeSource) throws(TrellisError) -> (MergeSide, [MergeConflict]) {
         var sides: [MergeSide] = []
         sides.reserveCapacity(ids.count)
-        if ids.count <= 8 {  // a linear scan beats building a set for the usual two heads
-            for id in ids where !sides.contains(where: { $0.id == id }) { sides.append(try source.side(of: id)) }
-        } else {
-            for id in Set(ids) { sides.append(try source.side(of: id)) }
-        }
+        for id in ids { sides.append(try source.side(of: id)) }
         sides.sort { MergeSide.isNewer($1, than: $0) }
+        // A head named twice sorts next to itself (the order ends on the id): keep one.
+        var kept = 0
+        for n in sides.indices where kept == 0 || sides[n].id != sides[kept - 1].id {
+            sides[kept] = sides[n]
+            kept += 1
+        }
+        sides.removeSubrange(kept...)
         guard var merged = sides.first else {
             throw TrellisError(.invalidArgument, "a merge needs at least one head")
         }

@@ -57,12 +57,7 @@ public indirect enum Value: Hashable, Sendable {
     static func sameBytes(_ a: String, _ b: String) -> Bool {
         // Identical representations (one storage, or the same small string) hold the same bytes.
         if identical(a, b) { return true }
-        let fast = a.utf8.withContiguousStorageIfAvailable { x in
-            b.utf8.withContiguousStorageIfAvailable { y in
-                x.count == y.count && equalBytes(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y))
-            }
-        }
-        if let fast, let fast { return fast }
+        if let same = withUTF8(a, b, { x, y in ByteTokens.equal(x, 0, x.count, y, 0, y.count) }) { return same }
         return a.utf8.count == b.utf8.count && a.utf8.elementsEqual(b.utf8)
     }
 
@@ -78,19 +73,14 @@ public indirect enum Value: Hashable, Sendable {
         }
     }
 
-    /// Two buffers of the same length compared eight bytes at a time.
-    static func equalBytes(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
-        let n = x.count
-        var i = 0
-        while i + 8 <= n {
-            if x.loadUnaligned(fromByteOffset: i, as: UInt64.self) != y.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-            i += 8
+    /// Both strings' UTF-8 bytes lent at once, or nil when either has no contiguous storage
+    /// (a bridged string), for which callers walk the UTF-8 views instead.
+    @inline(__always) static func withUTF8<R>(_ a: String, _ b: String,
+                                               _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> R) -> R? {
+        let r = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in body(UnsafeRawBufferPointer(x), UnsafeRawBufferPointer(y)) }
         }
-        while i < n {
-            if x[i] != y[i] { return false }
-            i += 1
-        }
-        return true
+        return r ?? nil
     }
 
     static func hashBytes(_ s: String, _ hasher: inout Hasher) {
@@ -200,18 +190,11 @@ public struct Document: Hashable, Sendable {
 
     /// Byte order of the UTF-8 forms: -1, 0 or 1.
     package static func compare(_ a: String, _ b: String) -> Int {
-        let fast = a.utf8.withContiguousStorageIfAvailable { x in
-            b.utf8.withContiguousStorageIfAvailable { y in
-                let n = min(x.count, y.count)
-                var i = 0
-                while i < n {
-                    if x[i] != y[i] { return x[i] < y[i] ? -1 : 1 }
-                    i += 1
-                }
-                return x.count == y.count ? 0 : x.count < y.count ? -1 : 1
-            }
+        let fast = Value.withUTF8(a, b) { x, y in
+            for i in 0..<min(x.count, y.count) where x[i] != y[i] { return x[i] < y[i] ? -1 : 1 }
+            return x.count == y.count ? 0 : x.count < y.count ? -1 : 1
         }
-        if let fast, let fast { return fast }
+        if let fast { return fast }
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()
         while true {

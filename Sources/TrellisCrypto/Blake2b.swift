@@ -5,19 +5,13 @@ package enum Blake2b256 {
     package static let digestSize = 32
 
     package static func hash(_ bytes: [UInt8]) -> [UInt8] {
-        _ = Sodium.ready  // hashing needs no randomness, so an init failure does not matter here
-        var out = [UInt8](repeating: 0, count: digestSize)
-        let rc = withOutput(&out) { o in
-            withInput(bytes) { i in crypto_generichash(o, digestSize, i, UInt64(bytes.count), nil, 0) }
-        }
-        // crypto_generichash only fails for out-of-range sizes, which are constants here.
-        precondition(rc == 0, "crypto_generichash rejected constant sizes")
-        return out
+        let w = bytes.withUnsafeBytes { words($0) }
+        return withUnsafeBytes(of: (w.0.bigEndian, w.1.bigEndian, w.2.bigEndian, w.3.bigEndian)) { Array($0) }
     }
 
     /// The digest of `bytes` as four big-endian words, without allocating: what commit ids hold.
     package static func words(_ bytes: UnsafeRawBufferPointer) -> (UInt64, UInt64, UInt64, UInt64) {
-        _ = Sodium.ready
+        _ = Sodium.ready  // hashing needs no randomness, so an init failure does not matter here
         var out: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let rc = withUnsafeMutableBytes(of: &out) { o in
             crypto_generichash(o.baseAddress.unsafelyUnwrapped.assumingMemoryBound(to: UInt8.self), digestSize,

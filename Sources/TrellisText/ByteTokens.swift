@@ -2,7 +2,7 @@
 /// compared as bytes; those that Myers' algorithm will compare are first numbered by an
 /// interning table, so that the search compares integers (equal bytes, equal numbers). The
 /// bytes are borrowed: a value lives only inside the call that lends them.
-struct ByteTokens: MergeInput {
+package struct ByteTokens: MergeInput {
     let texts: [UnsafeRawBufferPointer]
     /// Where each text's tokens begin in the flat arrays below; the last entry is their count.
     private let first: [Int]
@@ -120,7 +120,7 @@ struct ByteTokens: MergeInput {
     // MARK: Bytes
 
     /// Whether `a[i..<j]` and `b[k..<l]` hold the same bytes, compared eight at a time.
-    static func equal(_ pa: UnsafeRawBufferPointer, _ i: Int, _ j: Int, _ pb: UnsafeRawBufferPointer, _ k: Int, _ l: Int) -> Bool {
+    package static func equal(_ pa: UnsafeRawBufferPointer, _ i: Int, _ j: Int, _ pb: UnsafeRawBufferPointer, _ k: Int, _ l: Int) -> Bool {
         guard j - i == l - k else { return false }
         var (x, y) = (i, k)
         while x + 8 <= j {

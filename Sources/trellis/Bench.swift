@@ -26,8 +26,8 @@ struct BenchMerge: ParsableCommand {
     func validate() throws {
         guard seconds > 0, seconds <= 60 else { throw ValidationError("--seconds must be in (0, 60]") }
         guard runs >= 1, runs <= 100 else { throw ValidationError("--runs must be 1 to 100") }
-        if let workload, !["records", "text", "counters"].contains(workload) {
-            throw ValidationError("--workload must be records, text or counters, not '\(workload)'")
+        if let workload, !MergeWorkload.ids.contains(workload) {
+            throw ValidationError("--workload must be one of \(MergeWorkload.ids.joined(separator: ", ")), not '\(workload)'")
         }
     }
 
