@@ -119,6 +119,16 @@ public final class Store: Sendable {
         try fileEngine?.repack(repositories, depth: depth) ?? []
     }
 
+    /// Moves a store directory to the current format and repacks it (`trellis upgrade`);
+    /// returns the format it had. A store in memory is always current.
+    @discardableResult
+    public func upgrade() throws(TrellisError) -> Int {
+        try fileEngine?.upgrade() ?? StorageEngine.currentFormat
+    }
+
+    /// The store's format version (docs/format.md §Store formats).
+    public var format: Int { fileEngine?.format ?? StorageEngine.currentFormat }
+
     /// Commits, records, bytes on disk and raw, and delta chains of one repository (of a store
     /// directory: a store in memory has no bytes on disk to measure).
     public func stats(_ repository: String) throws(TrellisError) -> RepositoryStats {

@@ -177,6 +177,22 @@ public struct SignedCommit: Hashable, Sendable {
         return s
     }
 
+    /// Decodes stored or received bytes and re-hashes them; the signature is not checked (a
+    /// later commit by the same author may cover it: `SignatureCoverage`).
+    public static func decoded(encoded: [UInt8], signature: [UInt8]) throws(TrellisError) -> SignedCommit {
+        SignedCommit(commit: try Commit.decode(encoded), id: CommitID.of(encoded), encoded: encoded, signature: signature)
+    }
+
+    /// The same commit without its signature, once a later commit by its author covers it.
+    public var withoutSignature: SignedCommit {
+        SignedCommit(commit: commit, id: id, encoded: encoded, signature: [])
+    }
+
+    /// What `SignatureCoverage` needs to know of this commit.
+    public var coverageItem: SignatureCoverage.Item {
+        SignatureCoverage.Item(id: id, author: commit.author, parents: commit.parents, hasSignature: !signature.isEmpty)
+    }
+
     /// An author-less merge commit: its id is its hash and it has no signature.
     public static func merge(_ commit: Commit) -> SignedCommit {
         let bytes = commit.encoded()

@@ -18,10 +18,7 @@ public enum Fsck {
 
     package static func check(storeAt path: String) throws(TrellisError) -> Report {
         var report = Report()
-        let format = try FileSystem.readAll(path + "/FORMAT")
-        guard String(decoding: format, as: UTF8.self) == StorageEngine.formatLine else {
-            throw TrellisError(.corruptData, "\(path)/FORMAT names an unknown store format")
-        }
+        _ = try StorageEngine.formatVersion(ofStoreAt: path)
         report.leftovers = Leftovers.find(inStore: path)
         for name in try FileSystem.list(path + "/repos") where Leftovers.isRepository(path + "/repos/" + name) {
             report.repositories += 1

@@ -7,21 +7,41 @@ struct PackedCommit {
     let id: CommitID
     let key: String
     let parents: [CommitID]
+    let author: PublicKey?
     let generation: UInt32
     /// The commit's arrival number in its repository (docs/format.md §Packs).
     let seq: UInt64
     let encoded: [UInt8]
-    let signature: [UInt8]
+    private(set) var signature: [UInt8]
 
     init(id: CommitID, generation: UInt32, seq: UInt64, encoded: [UInt8], signature: [UInt8]) throws(TrellisError) {
         let header = try Commit.decodeHeader(encoded)
         self.id = id
         key = header.key
         parents = header.parents
+        author = header.author
         self.generation = generation
         self.seq = seq
         self.encoded = encoded
         self.signature = signature
+    }
+}
+
+extension PackedCommit {
+    /// A writer keeps the signature of every commit whose generation is a multiple of this, so
+    /// that a receiver never has to hold more than this many generations of one author's
+    /// commits before a signature covers them (docs/format.md §Covered signatures).
+    static let keptSignatureInterval: UInt32 = 256
+
+    /// Drops the signatures that later commits by the same authors cover (format 2 stores).
+    /// Stored signatures were checked when they arrived, so they are trusted here.
+    static func dropCoveredSignatures(_ commits: inout [PackedCommit]) {
+        let needs = SignatureCoverage.plan(commits.map {
+            SignatureCoverage.Item(id: $0.id, author: $0.author, parents: $0.parents, hasSignature: !$0.signature.isEmpty)
+        })
+        for (i, need) in needs.enumerated() where need == .covered && commits[i].generation % keptSignatureInterval != 0 {
+            commits[i].signature = []
+        }
     }
 }
 

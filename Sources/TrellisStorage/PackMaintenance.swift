@@ -30,20 +30,21 @@ enum PackMaintenance {
 
     /// Moves the log's commits into a new pack, then writes the checkpoint, then empties the log.
     /// `building` is called once the new pack's commits are read, before it is built (tests read meanwhile).
-    static func seal(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw,
+    /// `dropCovered`: drop the signatures that later commits by the same author cover (format 2).
+    static func seal(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw, dropCovered: Bool,
                      locked: Locked, building: () -> Void = {}) throws(TrellisError) -> PackReport? {
-        try rewrite(index, packs: false, depth: depth, blockSize: blockSize, locked: locked, building: building)
+        try rewrite(index, packs: false, depth: depth, blockSize: blockSize, dropCovered: dropCovered, locked: locked, building: building)
     }
 
     /// Rewrites every pack and the log into one pack with deltas, then removes the old packs.
-    static func repack(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw,
+    static func repack(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw, dropCovered: Bool,
                        locked: Locked, building: () -> Void = {}) throws(TrellisError) -> PackReport {
-        try rewrite(index, packs: true, depth: depth, blockSize: blockSize, locked: locked, building: building)
+        try rewrite(index, packs: true, depth: depth, blockSize: blockSize, dropCovered: dropCovered, locked: locked, building: building)
             ?? .empty(index.name)
     }
 
     /// `packs`: repack (every pack and the log into one pack); otherwise seal (the log into a new pack).
-    private static func rewrite(_ index: RepositoryIndex, packs: Bool, depth: Int, blockSize: Int,
+    private static func rewrite(_ index: RepositoryIndex, packs: Bool, depth: Int, blockSize: Int, dropCovered: Bool,
                                 locked: Locked, building: () -> Void) throws(TrellisError) -> PackReport? {
         var logCommits: [PackedCommit] = []
         var old: [PackReader] = []
@@ -72,6 +73,7 @@ enum PackMaintenance {
             }
         }
         for c in logCommits where seen.insert(c.id).inserted { commits.append(c) }
+        if dropCovered { PackedCommit.dropCoveredSignatures(&commits) }
         building()
 
         var report: PackReport? = nil

@@ -129,16 +129,46 @@ extension RecordIndex {
 }
 
 extension SignedCommit {
-    /// Re-hashes and checks the signatures of commits as they travel, on every core for large
-    /// batches (about 18 ms of Ed25519 work at the threshold); depends on nothing stored.
-    static func verifyAll(_ commits: [WireCommit]) throws(TrellisError) -> [SignedCommit] {
-        let check = { @Sendable (c: WireCommit) in
-            Result { () throws(TrellisError) in try SignedCommit.verify(encoded: c.encoded, signature: c.signature) }
+    /// Re-hashes the commits as they travel and checks the signatures that no later commit of the
+    /// batch covers (docs/format.md §Covered signatures), on every core for large batches; depends
+    /// on nothing stored. Covered commits come back without a signature unless
+    /// `keepingEverySignature` (format 1 stores), which checks and keeps every signature sent and
+    /// refuses a commit that carries none.
+    static func verifyAll(_ commits: [WireCommit], keepingEverySignature: Bool = false) throws(TrellisError) -> [SignedCommit] {
+        let parallel = commits.count >= StorageEngine.parallelVerifyMinimum
+        let decode = { @Sendable (c: WireCommit) in
+            Result { () throws(TrellisError) in try SignedCommit.decoded(encoded: c.encoded, signature: c.signature) }
         }
-        let checked = commits.count >= StorageEngine.parallelVerifyMinimum ? Parallel.map(commits, check) : commits.map(check)
-        var verified: [SignedCommit] = []
-        verified.reserveCapacity(checked.count)
-        for result in checked { verified.append(try result.get()) }
-        return verified
+        let decodedResults = parallel ? Parallel.map(commits, decode) : commits.map(decode)
+        var decoded: [SignedCommit] = []
+        decoded.reserveCapacity(decodedResults.count)
+        for result in decodedResults { decoded.append(try result.get()) }
+        let needs = SignatureCoverage.plan(decoded.map(\.coverageItem))
+        var toCheck: [Int] = []
+        for (i, need) in needs.enumerated() {
+            switch need {
+            case .recompute:
+                try decoded[i].checkSignature()  // an author-less commit must be a merge, unsigned
+            case .verify:
+                toCheck.append(i)
+            case .covered:
+                if keepingEverySignature {
+                    guard !decoded[i].signature.isEmpty else {
+                        throw TrellisError(.badSignature, "commit \(decoded[i].id.short) has no signature of its own, which this format 1 store needs (run `trellis upgrade`)")
+                    }
+                    toCheck.append(i)
+                } else if !decoded[i].signature.isEmpty {
+                    decoded[i] = decoded[i].withoutSignature
+                }
+            case .missing:
+                throw TrellisError(.badSignature, "commit \(decoded[i].id.short) has no signature, and no later commit by its author covers it")
+            }
+        }
+        let check = { @Sendable (c: SignedCommit) in Result { () throws(TrellisError) in try c.checkSignature() } }
+        let checking = toCheck.map { decoded[$0] }
+        for result in toCheck.count >= StorageEngine.parallelVerifyMinimum ? Parallel.map(checking, check) : checking.map(check) {
+            try result.get()
+        }
+        return decoded
     }
 }

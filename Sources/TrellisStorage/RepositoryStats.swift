@@ -10,8 +10,15 @@ public struct RepositoryStats: Sendable {
     public var packs = 0
     public var packedCommits = 0
     public var logCommits = 0
-    /// Every file of the repository: log, packs, indexes, checkpoint.
+    /// Commits that carry a signature of their own (the others are merges, or covered by a
+    /// later commit of their author: docs/format.md §Covered signatures).
+    public var signatures = 0
+    /// Every file of the repository: log, packs, indexes, checkpoint; and each kind apart.
     public var bytesOnDisk: UInt64 = 0
+    public var packBytes: UInt64 = 0
+    public var indexBytes: UInt64 = 0
+    public var checkpointBytes: UInt64 = 0
+    public var logBytes: UInt64 = 0
     /// Canonical encodings plus signatures of every commit, uncompressed.
     public var rawBytes: UInt64 = 0
     public var deltas = 0
@@ -36,21 +43,31 @@ public struct RepositoryStats: Sendable {
                 chainTotal += depth[n]
                 s.longestChain = max(s.longestChain, depth[n])
                 s.packedCommits += 1
-                if seen.insert(e.id).inserted { s.rawBytes += UInt64(e.encoded.count + e.signature.count) }
+                if seen.insert(e.id).inserted {
+                    s.rawBytes += UInt64(e.encoded.count + e.signature.count)
+                    if !e.signature.isEmpty { s.signatures += 1 }
+                }
             }
         }
         for c in try index.log.allCommits() {
             s.logCommits += 1
-            if seen.insert(c.id).inserted { s.rawBytes += UInt64(c.encoded.count + c.signature.count) }
+            if seen.insert(c.id).inserted {
+                s.rawBytes += UInt64(c.encoded.count + c.signature.count)
+                if !c.signature.isEmpty { s.signatures += 1 }
+            }
         }
         s.commits = seen.count
         s.meanChain = s.packedCommits == 0 ? 0 : Double(chainTotal) / Double(s.packedCommits)
         s.records = index.keyCount
         s.liveRecords = try index.liveKeys().count
-        s.bytesOnDisk = FileSystem.size(index.log.path) + FileSystem.size(index.checkpointPath)
+        s.logBytes = FileSystem.size(index.log.path)
+        s.checkpointBytes = FileSystem.size(index.checkpointPath)
         for name in (try? FileSystem.list(index.packsDirectory)) ?? [] {
-            s.bytesOnDisk += FileSystem.size(index.packsDirectory + "/" + name)
+            let size = FileSystem.size(index.packsDirectory + "/" + name)
+            if name.hasSuffix(".pack") { s.packBytes += size } else if name.hasSuffix(".idx") { s.indexBytes += size }
+            s.bytesOnDisk += size
         }
+        s.bytesOnDisk += s.logBytes + s.checkpointBytes
         return s
     }
 }

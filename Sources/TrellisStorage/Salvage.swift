@@ -9,6 +9,9 @@ struct Salvage {
         let commit: SignedCommit
         /// Stored generation (packs); nil for commits read from logs.
         let generation: UInt32?
+        /// The file it was read from, and where in it ("entry N", "frame at offset N").
+        let file: String
+        var place = ""
         /// The `log.damaged-*` file it was read from: outside the store until repaired.
         var sideFile: String? = nil
     }
@@ -32,6 +35,7 @@ struct Salvage {
         for file in (try? FileSystem.list(directory)) ?? [] where file.hasPrefix("log.damaged-") {
             _ = s.readLog(directory + "/" + file, mustHaveHeader: false)
         }
+        s.authenticate(name, liveLog: directory + "/log")
         // Intact commits that only a side file holds (a cut tail, a log moved aside) are lost
         // to the store until a repair brings them back.
         let stored = Set(s.commits.filter { $0.sideFile == nil }.map(\.commit.id))
@@ -67,11 +71,11 @@ struct Salvage {
         for (number, entry) in readable {
             numbers.insert(number)
             do throws(TrellisError) {
-                let verified = try SignedCommit.verify(encoded: entry.encoded, signature: entry.signature)
-                if reader.indexProblem == nil, reader.entryNumber(of: verified.id) != number {
-                    problems.append("\(reader.indexPath): does not map commit \(verified.id.hex) to entry \(number)")
+                let decoded = try SignedCommit.decoded(encoded: entry.encoded, signature: entry.signature)
+                if reader.indexProblem == nil, reader.entryNumber(of: decoded.id) != number {
+                    problems.append("\(reader.indexPath): does not map commit \(decoded.id.hex) to entry \(number)")
                 }
-                commits.append(Found(commit: verified, generation: entry.generation))
+                commits.append(Found(commit: decoded, generation: entry.generation, file: path, place: "entry \(number)"))
             } catch {
                 problems.append("\(path) entry \(number) (commit \(entry.id.hex)): \(error.message)")
                 damaged = true
@@ -111,8 +115,8 @@ struct Salvage {
                 frames += 1
                 for c in frame {
                     do throws(TrellisError) {
-                        commits.append(Found(commit: try SignedCommit.verify(encoded: c.encoded, signature: c.signature), generation: nil,
-                                             sideFile: mustHaveHeader ? nil : path))
+                        commits.append(Found(commit: try SignedCommit.decoded(encoded: c.encoded, signature: c.signature), generation: nil,
+                                             file: path, place: "frame at offset \(offset)", sideFile: mustHaveHeader ? nil : path))
                     } catch {
                         problems.append("\(path) commit \(c.id.hex) (frame at offset \(offset)): \(error.message)")
                         damaged = true
@@ -129,6 +133,63 @@ struct Salvage {
         return damaged
     }
 
+    /// Checks the signatures of what was read (docs/format.md §Covered signatures): each
+    /// commit's own, or a later commit's by the same author that covers it. Commits that fail
+    /// are reported and dropped, and their files count as damaged.
+    private mutating func authenticate(_ name: String, liveLog: String) {
+        var checked: [CommitID: Bool] = [:]
+        var checkedCopies: [Int: Bool] = [:]
+        while true {
+            // One copy of each commit, a signed one where there is one.
+            var chosen: [CommitID: Int] = [:]
+            for (i, found) in commits.enumerated() {
+                if let j = chosen[found.commit.id], !commits[j].commit.signature.isEmpty || found.commit.signature.isEmpty { continue }
+                chosen[found.commit.id] = i
+            }
+            let unique = chosen.values.sorted()
+            let needs = SignatureCoverage.plan(unique.map { commits[$0].commit.coverageItem })
+            let toCheck = zip(unique, needs).filter { $0.1 == .verify && checked[commits[$0.0].commit.id] == nil }.map { commits[$0.0].commit }
+            for (c, ok) in zip(toCheck, Parallel.map(toCheck) { (try? $0.checkSignature()) != nil }) { checked[c.id] = ok }
+            var failed: [CommitID: String] = [:]
+            for (i, need) in zip(unique, needs) {
+                let c = commits[i].commit
+                switch need {
+                case .recompute:
+                    if (try? c.checkSignature()) == nil { failed[c.id] = "has no author but is not an unsigned merge" }
+                case .verify:
+                    if checked[c.id] == false { failed[c.id] = "has an invalid signature" }
+                case .covered: break
+                case .missing: failed[c.id] = "has no signature, and no later commit by its author covers it"
+                }
+            }
+            // A second copy whose signature differs from the chosen one's is checked too.
+            let others = commits.indices.filter { i in
+                guard let j = chosen[commits[i].commit.id], j != i, !commits[i].commit.signature.isEmpty else { return false }
+                return commits[i].commit.signature != commits[j].commit.signature && checkedCopies[i] == nil
+            }
+            for (i, ok) in zip(others, Parallel.map(others.map { commits[$0].commit }) { (try? $0.checkSignature()) != nil }) { checkedCopies[i] = ok }
+            var badCopies = Set<Int>()
+            for (i, ok) in checkedCopies where !ok && failed[commits[i].commit.id] == nil {
+                let found = commits[i]
+                problems.append("\(found.file) \(found.place) (repository '\(name)' commit \(found.commit.id.hex)): has an invalid signature")
+                if found.file == liveLog { damagedLog = true } else if found.generation != nil, !damagedPacks.contains(found.file) { damagedPacks.append(found.file) }
+                badCopies.insert(i)
+            }
+            if !badCopies.isEmpty {
+                commits = commits.enumerated().filter { !badCopies.contains($0.offset) }.map(\.element)
+                checkedCopies = [:]
+            }
+            guard !failed.isEmpty else { return }
+            for found in commits {
+                guard let why = failed[found.commit.id] else { continue }
+                problems.append("\(found.file) \(found.place) (repository '\(name)' commit \(found.commit.id.hex)): \(why)")
+                if found.file == liveLog { damagedLog = true } else if found.generation != nil, !damagedPacks.contains(found.file) { damagedPacks.append(found.file) }
+            }
+            // Dropping a commit can leave the ancestors it covered without cover: check again.
+            commits.removeAll { failed[$0.commit.id] != nil }
+            checkedCopies = [:]
+        }
+    }
 }
 
 extension PackReader {

@@ -146,8 +146,8 @@ extension StorageEngine {
                 guard let index = repos[name] else { continue }
                 var commits = unsigned
                 // Only commits that need an author's signature ask for the identity key.
-                if commits.contains(where: { $0.signature.isEmpty && $0.commit.author != nil }) {
-                    SignedCommit.signAll(&commits, with: try signingKey())
+                if commits.contains(where: { batch.toSign.contains($0.id) }) {
+                    SignedCommit.signAll(&commits, with: try signingKey(), only: batch.toSign)
                 }
                 _ = try index.log.append(try Frame.encode(commits), sync: false)
                 index.markWritten()

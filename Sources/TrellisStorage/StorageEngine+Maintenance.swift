@@ -13,14 +13,14 @@ extension StorageEngine {
     /// Seals a log that passed the threshold and rewrites a stale checkpoint. The write is
     /// already durable, so a failure here is reported as a warning, not as a failed write.
     func maintainAfterWrite(_ name: String) {
-        let (found, blockSize) = leaderLocked { () -> (RepositoryIndex?, Int) in
-            guard let index = repos[name], index.log.validEnd >= sealBytes || !index.checkpointIsCurrent else { return (nil, 0) }
-            return (index, packBlockSize)
+        let (found, blockSize, dropCovered) = leaderLocked { () -> (RepositoryIndex?, Int, Bool) in
+            guard let index = repos[name], index.log.validEnd >= sealBytes || !index.checkpointIsCurrent else { return (nil, 0, false) }
+            return (index, packBlockSize, formatVersion >= 2)
         }
         // A checkpoint covers packs only, so a stale one is replaced by sealing the log.
         guard let index = found else { return }
         do throws(TrellisError) {
-            _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth, blockSize: blockSize, locked: leaderStep,
+            _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth, blockSize: blockSize, dropCovered: dropCovered, locked: leaderStep,
                                          building: { onLeaderStep?(.sealing) })
         } catch {
             leaderLocked {
@@ -40,10 +40,10 @@ extension StorageEngine {
         return try asLeader { () throws(TrellisError) in
             var reports: [PackReport] = []
             for name in names {
-                let (found, blockSize) = leaderLocked { (repos[name], packBlockSize) }
+                let (found, blockSize, dropCovered) = leaderLocked { (repos[name], packBlockSize, formatVersion >= 2) }
                 guard let index = found else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
                 do throws(TrellisError) {
-                    reports.append(try PackMaintenance.repack(index, depth: depth, blockSize: blockSize, locked: leaderStep,
+                    reports.append(try PackMaintenance.repack(index, depth: depth, blockSize: blockSize, dropCovered: dropCovered, locked: leaderStep,
                                                               building: { onLeaderStep?(.sealing) }))
                 } catch {
                     leaderLocked { try? reloadRepository(name) }
@@ -52,6 +52,24 @@ extension StorageEngine {
             }
             return reports
         }
+    }
+
+    /// Moves a format 1 store to format 2 (docs/format.md §Store formats): writes `FORMAT`
+    /// (temporary file, fsync, rename) under the write lock, then repacks every repository,
+    /// which drops the signatures that later commits by the same author cover. Returns the
+    /// format the store had; a format 2 store is left as it is.
+    @discardableResult
+    package func upgrade() throws(TrellisError) -> Int {
+        let before = try asLeader { () throws(TrellisError) -> Int in
+            let onDisk = try StorageEngine.formatVersion(ofStoreAt: path)
+            if onDisk < StorageEngine.currentFormat {
+                try FileSystem.writeAtomically(path + "/FORMAT", Array((StorageEngine.formatLines[StorageEngine.currentFormat] ?? "").utf8))
+            }
+            leaderLocked { formatVersion = StorageEngine.currentFormat }
+            return onDisk
+        }
+        if before < StorageEngine.currentFormat { _ = try repack() }
+        return before
     }
 
     /// An empty repository, built aside and renamed into place under the write lock.

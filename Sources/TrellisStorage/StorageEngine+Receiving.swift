@@ -10,7 +10,8 @@ import TrellisCrypto
 // Receive and verification: commits made elsewhere, checked before the write lock (ids and
 // signatures, on every core for large batches) and under it (parents, merges by recomputation).
 extension StorageEngine {
-    /// Stores commits made elsewhere, all or nothing. Each is re-hashed and its signature checked;
+    /// Stores commits made elsewhere, all or nothing. Each is re-hashed and its signature checked
+    /// unless a later commit of the batch by its author covers it (then it is stored without one);
     /// each merge commit is recomputed from its parents and must match byte for byte. Parents must
     /// be stored already or come earlier in the batch.
     package func receive(_ commits: [SignedCommit]) throws(TrellisError) {
@@ -24,7 +25,7 @@ extension StorageEngine {
     package func receive(encoded commits: [WireCommit]) throws(TrellisError) {
         // Hashes, decoding and signatures depend on nothing stored: checked first, without the
         // lock, so that other sessions keep reading while a large push is verified.
-        let verifiedCommits = try SignedCommit.verifyAll(commits)
+        let verifiedCommits = try SignedCommit.verifyAll(commits, keepingEverySignature: format < 2)
         try writeBatch { [verifiedCommits] (batch: inout Batch) throws(TrellisError) in
             for verified in verifiedCommits {
                 let (index, isNew) = try repositoryForWriting(verified.commit.repository, mustExist: false)

@@ -14,6 +14,9 @@ extension StorageEngine {
     struct Batch {
         var staged: [String: [SignedCommit]] = [:]
         var created: [String] = []
+        /// This store's own new commits, signed when the batch is written. Received commits
+        /// that a later one covers stay without a signature.
+        var toSign: Set<CommitID> = []
 
         /// Adds a commit to the index (readable at once, inside the batch) and to its frame.
         mutating func stage(_ commit: SignedCommit, in index: RepositoryIndex) throws(TrellisError) {
@@ -49,6 +52,7 @@ extension StorageEngine {
         }
         let commit = try index.makeCommit(request, clock: &clock, physicalMillis: FileSystem.nowMillis(), author: try signingKey())
         try batch.stage(commit, in: index)
+        batch.toSign.insert(commit.id)
         return try indexInfo(index, commit.id)
     }
 

@@ -22,9 +22,27 @@ import TrellisCrypto
 /// touches (leaders follow one another under `group`, which orders their accesses).
 @usableFromInline
 package final class StorageEngine: @unchecked Sendable {
-    package static let formatLine = "trellis-store 1\n"
+    /// The `FORMAT` file of each store format this build reads (docs/format.md §Store formats).
+    package static let formatLines: [Int: String] = [1: "trellis-store 1\n", 2: "trellis-store 2\n"]
+    /// The format new stores are made in.
+    package static let currentFormat = 2
+
+    /// The store format version named by the store's `FORMAT` file; an error for one this build does not read.
+    package static func formatVersion(ofStoreAt path: String) throws(TrellisError) -> Int {
+        let bytes = try FileSystem.readAll(path + "/FORMAT")
+        let line = String(decoding: bytes, as: UTF8.self)
+        guard let version = formatLines.first(where: { $0.value == line })?.key else {
+            throw TrellisError(.corruptData, "\(path)/FORMAT names an unknown store format")
+        }
+        return version
+    }
 
     package let path: String
+
+    /// The store's format version: 1 keeps every author's signature on every commit; 2 drops
+    /// the signatures that a later commit by the same author covers (docs/format.md §Covered signatures).
+    package var format: Int { mutex.withLock { formatVersion } }
+    var formatVersion: Int
 
     /// The store's signing key, read from `identity` the first time something is signed: reading
     /// a store needs read permission only, never the 0600 key file.
@@ -123,7 +141,7 @@ package final class StorageEngine: @unchecked Sendable {
         try FileSystem.createExclusive(path + "/identity", Array((Hex.encode(key.seed) + "\n").utf8), mode: 0o600)
         try FileSystem.writeAtomically(path + "/lock", [])
         // FORMAT last: its presence marks a complete store.
-        try FileSystem.writeAtomically(path + "/FORMAT", Array(formatLine.utf8))
+        try FileSystem.writeAtomically(path + "/FORMAT", Array((formatLines[currentFormat] ?? "").utf8))
         return try open(at: path)
     }
 
@@ -132,20 +150,17 @@ package final class StorageEngine: @unchecked Sendable {
         guard FileSystem.isDirectory(path) else {
             throw TrellisError(.storeMissing, "no Trellis store at \(path)")
         }
-        let format: [UInt8]
-        do { format = try FileSystem.readAll(path + "/FORMAT") } catch {
-            throw TrellisError(.storeMissing, "no Trellis store at \(path) (\(error.message))")
+        guard FileSystem.exists(path + "/FORMAT") else {
+            throw TrellisError(.storeMissing, "no Trellis store at \(path) (no FORMAT file)")
         }
-        guard String(decoding: format, as: UTF8.self) == formatLine else {
-            throw TrellisError(.corruptData, "\(path)/FORMAT names an unknown store format")
-        }
-        let engine = StorageEngine(path: path)
+        let engine = StorageEngine(path: path, format: try formatVersion(ofStoreAt: path))
         try engine.loadAll()
         return engine
     }
 
-    private init(path: String) {
+    private init(path: String, format: Int) {
         self.path = path
+        self.formatVersion = format
     }
 
     /// The identity key, loaded once; the caller holds `mutex`.

@@ -36,6 +36,7 @@ final class SyncEndpoint {
         let commit: WireCommit
         let repository: String
         let parents: [CommitID]
+        let author: PublicKey?
     }
 
     static let maxHeldBytes = SyncMessage.maxHeldBytes
@@ -50,6 +51,8 @@ final class SyncEndpoint {
     private var queued = Set<CommitID>()
     private var outbox: [(repository: String, id: CommitID)] = []
     private var outboxStart = 0
+    /// Commits were queued since the outbox was last put in record order.
+    private var outboxUnsorted = false
     private var held: [CommitID: Held] = [:]
     private var heldBytes = 0
     private var requested = Set<CommitID>()
@@ -138,12 +141,18 @@ final class SyncEndpoint {
             guard isSelected(commit.commit.repository) else {
                 throw TrellisError(.invalidArgument, "the peer asked for commit \(id.short) outside the repositories being synced")
             }
-            if try withholds(commit.commit.repository, id) { withheld.insert(id) } else { outbox.append((commit.commit.repository, id)) }
+            if try withholds(commit.commit.repository, id) { withheld.insert(id) } else {
+                outbox.append((commit.commit.repository, id))
+                outboxUnsorted = true
+            }
         }
         if let filter = body.filter {
             let contains = filter.membership()
             for (repo, id) in try scope(marks: scopeMarks) where !known.contains(id) && !contains(id) && queued.insert(id).inserted {
-                if try withholds(repo, id) { withheld.insert(id) } else { outbox.append((repo, id)) }
+                if try withholds(repo, id) { withheld.insert(id) } else {
+                    outbox.append((repo, id))
+                    outboxUnsorted = true
+                }
             }
         }
         idleRounds = moved ? 0 : idleRounds + 1
@@ -180,25 +189,29 @@ final class SyncEndpoint {
         for h in held.values { asked[h.repository, default: []].formUnion(h.parents) }
         var stored: [String: Set<CommitID>] = [:]
         for (repo, ids) in asked { stored[repo] = try engine.stored(ids, in: repo) }
-        var batch: [WireCommit] = []
+        var batch: [(id: CommitID, held: Held)] = []
         var inBatch = Set<CommitID>()
         func present(_ id: CommitID, _ repo: String) -> Bool {
             inBatch.contains(id) || stored[repo]?.contains(id) == true
         }
         func allPresent(_ ids: [CommitID], _ repo: String) -> Bool { ids.allSatisfy { present($0, repo) } }
+        func hold(_ id: CommitID, _ h: Held) throws(TrellisError) {
+            heldBytes += h.commit.encoded.count + h.commit.signature.count
+            guard heldBytes <= Self.maxHeldBytes else {
+                throw TrellisError(.invalidArgument, "the peer sent more than \(Self.maxHeldBytes) bytes of commits whose parents or covering signatures are missing")
+            }
+            held[id] = h
+        }
         for (c, id, header) in decoded {
             known.insert(id)
             requested.remove(id)
             guard held[id] == nil, !present(id, header.repository) else { continue }
+            let h = Held(commit: c, repository: header.repository, parents: header.parents, author: header.author)
             if allPresent(header.parents, header.repository) {
-                batch.append(c)
+                batch.append((id, h))
                 inBatch.insert(id)
             } else {
-                heldBytes += c.encoded.count + c.signature.count
-                guard heldBytes <= Self.maxHeldBytes else {
-                    throw TrellisError(.invalidArgument, "the peer sent more than \(Self.maxHeldBytes) bytes of commits whose parents are missing")
-                }
-                held[id] = Held(commit: c, repository: header.repository, parents: header.parents)
+                try hold(id, h)
             }
         }
         // Release held commits whose parents have now arrived, oldest first, until none moves.
@@ -206,20 +219,38 @@ final class SyncEndpoint {
         while released {
             released = false
             for (id, h) in held.sorted(by: { $0.key < $1.key }) where allPresent(h.parents, h.repository) {
-                batch.append(h.commit)
+                batch.append((id, h))
                 inBatch.insert(id)
                 held[id] = nil
                 heldBytes -= h.commit.encoded.count + h.commit.signature.count
                 released = true
             }
         }
+        // A commit whose signature was dropped waits, with its descendants, for the later commit
+        // by its author that covers it (docs/sync.md §Covered signatures).
+        // Moving one to wait can uncover another (a cover that waits for a parent): settle.
+        var waiting = Set<CommitID>()
+        var ready = batch
+        while true {
+            let needs = SignatureCoverage.plan(ready.map {
+                SignatureCoverage.Item(id: $0.id, author: $0.held.author, parents: $0.held.parents, hasSignature: !$0.held.commit.signature.isEmpty)
+            })
+            var moved = false
+            for ((id, h), need) in zip(ready, needs) where need == .missing || h.parents.contains(where: waiting.contains) {
+                waiting.insert(id)
+                moved = true
+            }
+            guard moved else { break }
+            ready.removeAll { waiting.contains($0.id) }
+        }
+        for (id, h) in batch where waiting.contains(id) { try hold(id, h) }
         for h in held.values {
             for p in h.parents where held[p] == nil && !requested.contains(p) && !present(p, h.repository) {
                 requested.insert(p)
                 needToSend.append(p)
             }
         }
-        try engine.receive(encoded: batch)
+        try engine.receive(encoded: ready.map(\.held.commit))
     }
 
     // MARK: Sending
@@ -235,22 +266,32 @@ final class SyncEndpoint {
         if withFilter { body.filter = try filter() }
         body.need = Array(needToSend.prefix(SyncMessage.maxNeed))
         needToSend.removeFirst(body.need.count)
+        if outboxUnsorted {
+            try sortOutboxByRecord()
+            outboxUnsorted = false
+        }
         var bytes = 0
-        while outboxStart < outbox.count, bytes < SyncMessage.targetCommitBytes, body.commits.count < SyncMessage.maxCommits {
+        while outboxStart < outbox.count, body.commits.count < SyncMessage.maxCommits {
+            // Past the target, a message goes on only to bring the commit that covers a dropped
+            // signature of the record it ends with.
+            if bytes >= SyncMessage.targetCommitBytes, !body.commits.isEmpty {
+                guard try CoverageCut.endsUncovered(body.commits, nextID: outbox[outboxStart].id, in: engine) else { break }
+            }
             let (repo, first) = outbox[outboxStart]
             // Read a run of the same repository at once.
             var ids = [first]
             var i = outboxStart + 1
-            while i < outbox.count, outbox[i].repository == repo, ids.count < 256 {
+            let run = bytes >= SyncMessage.targetCommitBytes ? 1 : 256
+            while i < outbox.count, outbox[i].repository == repo, ids.count < run {
                 ids.append(outbox[i].id)
                 i += 1
             }
             for c in try engine.commits(in: repo, ids) {
-                guard bytes < SyncMessage.targetCommitBytes || body.commits.isEmpty else { break }
                 body.commits.append(WireCommit(c))
                 known.insert(c.id)
                 bytes += c.encoded.count + c.signature.count
                 outboxStart += 1
+                if bytes >= SyncMessage.targetCommitBytes { break }
             }
         }
         if outboxStart == outbox.count {
@@ -261,6 +302,13 @@ final class SyncEndpoint {
         report.commitsSent += body.commits.count
         if !body.commits.isEmpty || !body.need.isEmpty { idleRounds = 0 }
         return body
+    }
+
+    /// Puts the commits not yet sent in record order: by repository, key, generation and id,
+    /// which is parents first, and keeps each record's commits together so that a commit
+    /// whose signature was dropped travels with the later one that covers it.
+    private func sortOutboxByRecord() throws(TrellisError) {
+        outbox.replaceSubrange(outboxStart..., with: try CoverageCut.recordOrder(Array(outbox[outboxStart...]), in: engine))
     }
 
     func countSent(_ bytes: [UInt8]) -> [UInt8] {

@@ -191,29 +191,75 @@ package enum SyncMessage: Sendable, Equatable {
     }
 }
 
+/// Where a run of commits may end: not right after a commit whose signature was dropped while
+/// the commit that covers it (docs/format.md §Covered signatures) is still to come.
+package enum CoverageCut {
+    /// Commits in record order: by repository, key (bytes), generation and id. That is parents
+    /// first, and it keeps each record's commits together, so that a commit whose signature was
+    /// dropped travels with the later one that covers it.
+    package static func recordOrder(_ commits: [(repository: String, id: CommitID)],
+                                    in engine: any CommitStore) throws(TrellisError) -> [(repository: String, id: CommitID)] {
+        var keyed: [(repository: String, key: String, generation: UInt32, id: CommitID)] = []
+        keyed.reserveCapacity(commits.count)
+        for (repo, id) in commits {
+            let info = try engine.info(id)
+            keyed.append((repo, info.key, info.generation, id))
+        }
+        keyed.sort { a, b in
+            if a.repository != b.repository { return a.repository.utf8.lexicographicallyPrecedes(b.repository.utf8) }
+            if a.key != b.key { return a.key.utf8.lexicographicallyPrecedes(b.key.utf8) }
+            return a.generation != b.generation ? a.generation < b.generation : a.id < b.id
+        }
+        return keyed.map { ($0.repository, $0.id) }
+    }
+
+    /// Whether `commits` end inside an uncovered stretch of one record whose next commit is `nextID`.
+    package static func endsUncovered(_ commits: [WireCommit], nextID: CommitID, in engine: any CommitStore) throws(TrellisError) -> Bool {
+        guard let last = commits.last, let lastHeader = try? Commit.decodeHeader(last.encoded) else { return false }
+        let next = try engine.info(nextID)
+        guard next.repository == lastHeader.repository, next.key == lastHeader.key else { return false }
+        var items: [SignatureCoverage.Item] = []
+        for c in commits.reversed() {
+            guard let h = try? Commit.decodeHeader(c.encoded), h.repository == lastHeader.repository, h.key == lastHeader.key else { break }
+            items.append(.init(id: CommitID.of(c.encoded), author: h.author, parents: h.parents, hasSignature: !c.signature.isEmpty))
+        }
+        return SignatureCoverage.plan(items).contains(.missing)
+    }
+}
+
 /// Reads a repository's commits, in the order of `ids`, in batches of about
-/// `SyncMessage.targetCommitBytes`: the unit a push carries in one message.
+/// `SyncMessage.targetCommitBytes`: the unit a push carries in one message. A batch goes past
+/// the target only to keep a dropped signature's covering commit with it (`CoverageCut`).
 package struct CommitBatches {
     private let engine: any CommitStore
     private let repository: String
-    private let ids: [CommitID]
+    private var ids: [CommitID]
     private var next = 0
+    private var sorted = false
 
+    /// `ids` parents first; batches carry them in record order (`CoverageCut.recordOrder`).
     package init(engine: any CommitStore, repository: String, ids: [CommitID]) {
         (self.engine, self.repository, self.ids) = (engine, repository, ids)
     }
 
     package mutating func nextBatch() throws(TrellisError) -> [WireCommit]? {
         guard next < ids.count else { return nil }
+        if !sorted {
+            ids = try CoverageCut.recordOrder(ids.map { (repository, $0) }, in: engine).map(\.id)
+            sorted = true
+        }
         var batch: [WireCommit] = []
         var bytes = 0
-        while next < ids.count, bytes < SyncMessage.targetCommitBytes {
-            let chunk = Array(ids[next..<min(next + 256, ids.count)])
+        while next < ids.count {
+            if bytes >= SyncMessage.targetCommitBytes {
+                guard try CoverageCut.endsUncovered(batch, nextID: ids[next], in: engine) else { break }
+            }
+            let chunk = Array(ids[next..<min(next + (bytes >= SyncMessage.targetCommitBytes ? 1 : 256), ids.count)])
             for c in try engine.commits(in: repository, chunk) {
-                guard bytes < SyncMessage.targetCommitBytes else { break }
                 batch.append(WireCommit(c))
                 bytes += c.encoded.count + c.signature.count
                 next += 1
+                if bytes >= SyncMessage.targetCommitBytes { break }
             }
         }
         return batch

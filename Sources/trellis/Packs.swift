@@ -40,6 +40,38 @@ struct Repack: ParsableCommand {
     }
 }
 
+struct Upgrade: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Move a store to the current format (2), then repack it.",
+        discussion: """
+            Format 2 drops the signature of each commit that a later commit by the same author covers: an id hashes \
+            its parents' ids, so that later signature vouches for it (docs/format.md §Covered signatures). \
+            The new FORMAT file is written atomically under the write lock, then every repository is repacked. \
+            A store already in format 2 is left as it is. Builds older than format 2 no longer open the store.
+
+            Example: trellis upgrade --store ~/notes/.trellis
+            """)
+
+    @OptionGroup var options: StoreOptions
+    @Flag(help: "Print a JSON object: the format before and after.") var json = false
+
+    func run() throws {
+        try reportingErrors { () throws(TrellisError) in
+            let store = try options.open()
+            let before = try store.upgrade()
+            Output.warn(store.takeWarnings())
+            let after = store.format
+            if json {
+                Output.json(.object([("format_before", .int(Int64(before))), ("format", .int(Int64(after)))]))
+            } else if before == after {
+                print("the store is already in format \(after)")
+            } else {
+                print("upgraded the store from format \(before) to format \(after) and repacked it")
+            }
+        }
+    }
+}
+
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show commits, records, bytes on disk, raw bytes, compression ratio and delta chains.",
@@ -62,7 +94,10 @@ struct Stats: ParsableCommand {
                         ("repository", .string(s.repository)), ("commits", .int(Int64(s.commits))),
                         ("records", .int(Int64(s.records))), ("live_records", .int(Int64(s.liveRecords))),
                         ("packs", .int(Int64(s.packs))), ("packed_commits", .int(Int64(s.packedCommits))),
-                        ("log_commits", .int(Int64(s.logCommits))), ("bytes_on_disk", .int(Int64(s.bytesOnDisk))),
+                        ("log_commits", .int(Int64(s.logCommits))), ("signatures", .int(Int64(s.signatures))),
+                        ("bytes_on_disk", .int(Int64(s.bytesOnDisk))), ("pack_bytes", .int(Int64(s.packBytes))),
+                        ("index_bytes", .int(Int64(s.indexBytes))), ("checkpoint_bytes", .int(Int64(s.checkpointBytes))),
+                        ("log_bytes", .int(Int64(s.logBytes))),
                         ("raw_bytes", .int(Int64(s.rawBytes))), ("compression_ratio", .double(s.compressionRatio)),
                         ("deltas", .int(Int64(s.deltas))), ("longest_chain", .int(Int64(s.longestChain))),
                         ("mean_chain", .double(s.meanChain)),
@@ -75,7 +110,9 @@ struct Stats: ParsableCommand {
                     \(s.repository)
                       commits:        \(s.commits) (\(s.packedCommits) in \(s.packs) packs, \(s.logCommits) in the log)
                       records:        \(s.records) (\(s.liveRecords) not deleted)
+                      signatures:     \(s.signatures) (the other commits are merges, or covered by a later commit of their author)
                       bytes on disk:  \(Stats.size(s.bytesOnDisk))
+                        packs \(Stats.size(s.packBytes)), indexes \(Stats.size(s.indexBytes)), checkpoint \(Stats.size(s.checkpointBytes)), log \(Stats.size(s.logBytes))
                       raw bytes:      \(Stats.size(s.rawBytes))
                       compression:    \(String(format: "%.2f", s.compressionRatio))x
                       delta chains:   \(s.deltas) deltas, longest \(s.longestChain), mean \(String(format: "%.2f", s.meanChain))

@@ -14,7 +14,7 @@ struct TrellisCommand: AsyncParsableCommand {
         version: "trellis \(TrellisCommand.version)",
         subcommands: [
             Init.self, Identity.self, Put.self, Get.self, Remove.self, Repos.self, Keys.self, Heads.self,
-            Log.self, Diff.self, Show.self, BlameCommand.self, Cat.self, Conflicts.self, Revert.self, Resolve.self, Merge.self, MergeFile.self, Import.self, Export.self, FsckCommand.self, Repack.self, Stats.self, SyncCommand.self, BundleCommand.self, Serve.self, Watch.self, AccessCommand.self, Bench.self,
+            Log.self, Diff.self, Show.self, BlameCommand.self, Cat.self, Conflicts.self, Revert.self, Resolve.self, Merge.self, MergeFile.self, Import.self, Export.self, FsckCommand.self, Repack.self, Upgrade.self, Stats.self, SyncCommand.self, BundleCommand.self, Serve.self, Watch.self, AccessCommand.self, Bench.self,
         ]
     )
 

@@ -14,7 +14,7 @@ import hashlib, json, os, struct, sys, zlib
 
 import lz4.block
 
-from read_logs import read_log, varint, verify_commit
+from read_logs import check_coverage, commit_parents, read_log, varint, verify_commit
 
 
 def blake(data):
@@ -43,15 +43,6 @@ def apply_delta(delta, base, base_id):
     if len(out) != target_len:
         raise ValueError("delta result has the wrong length")
     return bytes(out)
-
-
-def commit_parents(raw):
-    pos = 6
-    for _ in range(2):
-        n, pos = varint(raw, pos)
-        pos += n
-    count, pos = varint(raw, pos)
-    return [raw[pos + 32 * i:pos + 32 * (i + 1)] for i in range(count)]
 
 
 def commit_key(raw):
@@ -201,7 +192,9 @@ def main():
                     entries += found
             if os.path.exists(os.path.join(repo, "checkpoint")):
                 check_checkpoint(os.path.join(repo, "checkpoint"), checksums, entries)
-            ids = {e[0].hex() for e in entries} | set(read_log(os.path.join(repo, "log")))
+            log_ids, log_commits = read_log(os.path.join(repo, "log"))
+            check_coverage([(e[2], e[3]) for e in entries] + log_commits)
+            ids = {e[0].hex() for e in entries} | set(log_ids)
             result[name] = sorted(ids)
     except Exception as e:  # any violation of the format is a failure
         print("FAIL: %s" % e, file=sys.stderr)

@@ -12,7 +12,7 @@ import json, sys
 
 import nacl.signing
 
-from read_logs import verify_commit
+from read_logs import check_coverage, verify_commit
 from read_sync import Reader, read_commits
 
 AUTH_CONTEXT = b"trellis-auth-v1\x00"
@@ -53,7 +53,9 @@ def read(data, challenge):
         m = {"type": "SUBSCRIBE", "repositories": [r.string() for _ in range(r.varint())]}
     elif kind == 20:
         m = {"type": "PUSH", "repository": r.string()}
-        m["commits"] = [verify_commit(encoded, signature).hex() for encoded, signature in read_commits(r)]
+        commits = read_commits(r)
+        m["commits"] = [verify_commit(encoded, signature).hex() for encoded, signature in commits]
+        PUSHED.extend(commits)
     elif kind == 21:
         m = {"type": "NEED", "repository": r.string(), "ids": [r.take(32).hex() for _ in range(r.varint())]}
     elif kind == 22:
@@ -67,6 +69,10 @@ def read(data, challenge):
     return m
 
 
+# Every pushed commit, checked together for covered signatures at the end.
+PUSHED = []
+
+
 def main():
     out, challenge = [], None
     try:
@@ -77,6 +83,7 @@ def main():
                 challenge = m
                 m = dict(m, server=m["server"].hex(), nonce=m["nonce"].hex())
             out.append(m)
+        check_coverage(PUSHED)
     except Exception as e:  # one clear line, non-zero exit
         print("read_server: %s" % e, file=sys.stderr)
         sys.exit(1)

@@ -13,7 +13,7 @@ Exits 1 on any violation.
 """
 import hashlib, json, os, struct, sys
 
-from read_logs import varint, verify_commit
+from read_logs import check_coverage, varint, verify_commit
 from read_packs import commit_parents
 
 MAX_MESSAGE = 48 << 20
@@ -149,6 +149,7 @@ def read_bundle(path):
             seen.add(ident)
             parented.update(parents)
             ids.append(ident)
+    check_coverage([c for m in messages[1:] for c in m["commits"]])
     heads = sorted(i for i in seen if i not in parented)
     if blake(b"".join(heads)) != messages[0]["digest"]:
         raise ValueError("HELLO digest is not the digest of the bundled heads")
@@ -158,7 +159,7 @@ def read_bundle(path):
 
 def read_trace(directory, ids_file=None):
     ids = [bytes.fromhex(l.strip()) for l in open(ids_file)] if ids_file else []
-    out = []
+    out, commits = [], []
     for name in sorted(os.listdir(directory)):
         m = read_message(open(os.path.join(directory, name), "rb").read())
         summary = {"file": name, "type": m["type"]}
@@ -168,11 +169,13 @@ def read_trace(directory, ids_file=None):
             summary["filter_contains"] = sum(1 for i in ids if filter_contains(f, i))
         for encoded, signature in m.get("commits", []):
             verify_commit(encoded, signature)
+            commits.append((encoded, signature))
         summary["commits"] = [blake(e).hex() for e, _ in m.get("commits", [])]
         summary["need"] = [n.hex() for n in m.get("need", [])]
         if "digest" in m:
             summary["digest"] = m["digest"].hex()
         out.append(summary)
+    check_coverage(commits)
     return out
 
 

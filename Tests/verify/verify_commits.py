@@ -5,13 +5,17 @@ For each commit id given, it runs `trellis cat ID --raw` and `trellis cat ID --j
   1. decodes the raw bytes by the spec and checks they match the JSON fields;
   2. re-encodes the JSON document by the spec and checks it equals the raw document bytes;
   3. recomputes the id as BLAKE2b-256 of the raw bytes (hashlib);
-  4. verifies the Ed25519 signature over the 32-byte id (PyNaCl).
+  4. verifies the Ed25519 signature over the 32-byte id (PyNaCl); a commit shown without one
+     must be covered by a later signed commit of its author among the ids given
+     (docs/format.md §Covered signatures).
 Usage: verify_commits.py TRELLIS_BINARY STORE_DIR ID [ID ...]   (exit 0 when all hold)
 """
 import base64, datetime, hashlib, json, struct, subprocess, sys
 
 import nacl.exceptions
 import nacl.signing
+
+from read_logs import check_coverage
 
 
 class Reader:
@@ -147,20 +151,25 @@ def check(binary, store, commit_id):
     # 4. the signature over the id bytes; merges have no author and no signature
     if author is None:
         assert kind in ("merge", "merge-delete") and fields["signature"] == "", "author-less commit that is not a merge"
-    else:
+    elif fields["signature"]:
         nacl.signing.VerifyKey(bytes.fromhex(author)).verify(digest, bytes.fromhex(fields["signature"]))
-    return digest.hex()
+    return raw, bytes.fromhex(fields["signature"])
 
 
 def main():
     binary, store, ids = sys.argv[1], sys.argv[2], sys.argv[3:]
-    failures = 0
+    failures, checked = 0, []
     for commit_id in ids:
         try:
-            check(binary, store, commit_id)
+            checked.append(check(binary, store, commit_id))
         except (AssertionError, ValueError, KeyError, nacl.exceptions.BadSignatureError, subprocess.CalledProcessError) as e:
             failures += 1
             print("FAIL %s: %s" % (commit_id, e), file=sys.stderr)
+    try:
+        check_coverage(checked)
+    except ValueError as e:
+        failures += 1
+        print("FAIL %s" % e, file=sys.stderr)
     print("%d passed, %d failed" % (len(ids) - failures, failures))
     sys.exit(1 if failures else 0)
 
