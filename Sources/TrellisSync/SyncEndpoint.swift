@@ -259,11 +259,12 @@ final class SyncEndpoint {
     var hasNeeds: Bool { !needToSend.isEmpty }
     var hasHeld: Bool { !held.isEmpty }
 
-    /// The next body: the digest given, a filter when asked, the ids this side needs, and
-    /// queued commits up to the message target.
+    /// The next body: the digest given, the ids this side needs, queued commits up to the
+    /// message target, and a filter when asked and this side has sent all it queued (while it
+    /// still streams, a filter per round would be rebuilt over the whole scope for nothing: the
+    /// last message of the stream carries one).
     func nextBody(digest: [UInt8], withFilter: Bool) throws(TrellisError) -> SyncBody {
         var body = SyncBody(digest: digest)
-        if withFilter { body.filter = try filter() }
         body.need = Array(needToSend.prefix(SyncMessage.maxNeed))
         needToSend.removeFirst(body.need.count)
         if outboxUnsorted {
@@ -299,6 +300,7 @@ final class SyncEndpoint {
             outboxStart = 0
         }
         body.more = hasQueued
+        if withFilter && !body.more { body.filter = try filter() }
         report.commitsSent += body.commits.count
         if !body.commits.isEmpty || !body.need.isEmpty { idleRounds = 0 }
         return body

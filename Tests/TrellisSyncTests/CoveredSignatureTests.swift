@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TrellisCore
 import TrellisCrypto
@@ -37,8 +38,19 @@ private func signedCount(_ e: any RecordStore) throws -> (signed: Int, all: Int)
     #expect(try Fsck.check(storeAt: dir.file("a")).isClean)
 
     let b = try engine.engine(dir, "b")
-    let report = try Sync.between(a, b, address: b.peerAddress)
+    let bodies = Mutex<[SyncBody]>([])
+    let observer = Sync.Observer(trace: { bytes, _ in
+        switch try? SyncMessage.decode(bytes) {
+        case .sync(let body)?, .welcome(_, _, let body)?: bodies.withLock { $0.append(body) }
+        default: break
+        }
+    })
+    let report = try Sync.between(a, b, address: b.peerAddress, observer: observer)
     #expect(report.commitsSent == 2_400 && report.bytesSent > SyncMessage.targetCommitBytes)
+    // A side still streaming sends no filter: the last message of its stream carries one.
+    let streamed = bodies.withLock { $0 }
+    #expect(streamed.filter(\.more).count >= 1)
+    #expect(streamed.allSatisfy { !$0.more || $0.filter == nil })
     #expect(try state(b) == state(a))
     #expect(try signedCount(b).signed == 200)
 
