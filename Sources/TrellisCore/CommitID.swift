@@ -28,6 +28,10 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// The first byte: what fanout tables bucket by.
     public var firstByte: UInt8 { UInt8(w0 >> 56) }
 
+    /// The first 8 bytes as one big-endian word (what version 2 pack indexes hold): ordered as
+    /// the ids are.
+    public var prefix: UInt64 { w0 }
+
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == Self.size else { return nil }
         var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)

@@ -85,12 +85,19 @@ public enum Fsck {
         for c in packed.values { parented.formUnion(c.commit.parents) }
         let expected = Set(packed.keys.filter { !parented.contains($0) })
         var listed = Set<CommitID>()
+        let readers = Dictionary(salvage.readers.map { ($0.checksum, $0) }, uniquingKeysWith: { a, _ in a })
         for record in checkpoint.records {
             for head in record.heads {
                 listed.insert(head.id)
-                if packed[head.id]?.encoded != Array(head.encoded) || packed[head.id]?.commit.key != record.key {
-                    report.problems.append("\(path): head \(head.id.hex) of '\(record.key)' does not match the packs")
+                let stored = packed[head.id]
+                var matches = stored?.commit.key == record.key && stored?.commit.kind.rawValue == head.kind
+                if let encoded = head.encoded {
+                    matches = matches && stored?.encoded == Array(encoded)
+                } else if let entry = head.entry {
+                    let found = try? readers[checkpoint.packs[entry.pack]]?.entry(entry.number)
+                    matches = matches && found?.id == head.id && found?.generation == head.generation
                 }
+                if !matches { report.problems.append("\(path): head \(head.id.hex) of '\(record.key)' does not match the packs") }
             }
         }
         if listed != expected {

@@ -45,12 +45,27 @@ extension PackedCommit {
     }
 }
 
+/// What a store's format decides about the pack files written for it (docs/format.md §Store formats).
+struct PackLayout {
+    /// Drop the signatures that later commits by the same authors cover (format 2 and later).
+    let dropsCoveredSignatures: Bool
+    /// The version of the pack indexes and checkpoints written: 2 from format 3 on.
+    let fileVersion: Int
+
+    init(storeFormat: Int) {
+        dropsCoveredSignatures = storeFormat >= 2
+        fileVersion = storeFormat >= 3 ? 2 : 1
+    }
+}
+
 /// Pack layout constants (docs/format.md §Packs).
 enum PackFormat {
     static let packMagic: [UInt8] = Array("TRLPACK2".utf8)
     static let headerSize = 24
     static let blockMagic: [UInt8] = Array("TRB1".utf8)
-    static let indexMagic: [UInt8] = Array("TRLIDX01".utf8)
+    /// Bytes of each id that a pack index holds, by its magic (docs/format.md §Pack indexes).
+    static let indexIDWidth: [[UInt8]: Int] = [Array("TRLIDX01".utf8): 32, Array("TRLIDX02".utf8): 8]
+    static func indexMagic(version: Int) -> [UInt8] { Array((version >= 2 ? "TRLIDX02" : "TRLIDX01").utf8) }
     static let checksumSize = 32
     static let blockHeaderSize = 20
     static let maxDictionary = 65_536
@@ -73,10 +88,12 @@ enum PackWriter {
         var entries: Int
         var deltas: Int
         var longestChain: Int
+        /// Each commit's entry number.
+        var numbers: [CommitID: Int]
     }
 
     static func build(_ input: [PackedCommit], depth: Int = PackFormat.defaultDepth,
-                      blockSize: Int = PackFormat.targetBlockRaw) throws(TrellisError) -> Output {
+                      blockSize: Int = PackFormat.targetBlockRaw, indexVersion: Int = 2) throws(TrellisError) -> Output {
         var seen = Set<CommitID>()
         var commits = input.filter { seen.insert($0.id).inserted }
         commits.sort { a, b in
@@ -145,9 +162,9 @@ enum PackWriter {
         let checksum = Blake2b256.hash(out.bytes)
         out.raw(checksum)
 
-        let index = buildIndex(ids: commits.map(\.id), checksum: checksum, blocks: blocks)
+        let index = buildIndex(ids: commits.map(\.id), checksum: checksum, blocks: blocks, version: indexVersion)
         return Output(pack: out.bytes, index: index, checksum: checksum, entries: commits.count, deltas: deltas,
-                      longestChain: chain.max() ?? 0)
+                      longestChain: chain.max() ?? 0, numbers: number)
     }
 
     /// Whole encodings of commits spread evenly over the pack, up to 32 KiB (none for small
@@ -167,10 +184,11 @@ enum PackWriter {
         return dictionary
     }
 
-    static func buildIndex(ids: [CommitID], checksum: [UInt8], blocks: [(offset: UInt64, first: UInt32, crc: UInt32)]) -> [UInt8] {
+    static func buildIndex(ids: [CommitID], checksum: [UInt8], blocks: [(offset: UInt64, first: UInt32, crc: UInt32)],
+                           version: Int) -> [UInt8] {
         let order = ids.indices.sorted { ids[$0] < ids[$1] }
         var w = ByteWriter(capacity: 8 + 32 + 1024 + ids.count * 36 + blocks.count * 16 + 36)
-        w.raw(PackFormat.indexMagic)
+        w.raw(PackFormat.indexMagic(version: version))
         w.raw(checksum)
         var fanout = [UInt32](repeating: 0, count: 256)
         for id in ids { fanout[Int(id.firstByte)] += 1 }
@@ -179,7 +197,9 @@ enum PackWriter {
             running += fanout[b]
             w.u32(running)
         }
-        for i in order { ids[i].write(to: &w) }
+        for i in order {
+            if version >= 2 { w.u64(ids[i].prefix) } else { ids[i].write(to: &w) }
+        }
         for i in order { w.u32(UInt32(i)) }
         w.u32(UInt32(blocks.count))
         for b in blocks {

@@ -30,21 +30,21 @@ enum PackMaintenance {
 
     /// Moves the log's commits into a new pack, then writes the checkpoint, then empties the log.
     /// `building` is called once the new pack's commits are read, before it is built (tests read meanwhile).
-    /// `dropCovered`: drop the signatures that later commits by the same author cover (format 2).
-    static func seal(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw, dropCovered: Bool,
+    /// `layout`: what the store's format decides (covered signatures dropped, file versions).
+    static func seal(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw, layout: PackLayout,
                      locked: Locked, building: () -> Void = {}) throws(TrellisError) -> PackReport? {
-        try rewrite(index, packs: false, depth: depth, blockSize: blockSize, dropCovered: dropCovered, locked: locked, building: building)
+        try rewrite(index, packs: false, depth: depth, blockSize: blockSize, layout: layout, locked: locked, building: building)
     }
 
     /// Rewrites every pack and the log into one pack with deltas, then removes the old packs.
-    static func repack(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw, dropCovered: Bool,
+    static func repack(_ index: RepositoryIndex, depth: Int, blockSize: Int = PackFormat.targetBlockRaw, layout: PackLayout,
                        locked: Locked, building: () -> Void = {}) throws(TrellisError) -> PackReport {
-        try rewrite(index, packs: true, depth: depth, blockSize: blockSize, dropCovered: dropCovered, locked: locked, building: building)
+        try rewrite(index, packs: true, depth: depth, blockSize: blockSize, layout: layout, locked: locked, building: building)
             ?? .empty(index.name)
     }
 
     /// `packs`: repack (every pack and the log into one pack); otherwise seal (the log into a new pack).
-    private static func rewrite(_ index: RepositoryIndex, packs: Bool, depth: Int, blockSize: Int, dropCovered: Bool,
+    private static func rewrite(_ index: RepositoryIndex, packs: Bool, depth: Int, blockSize: Int, layout: PackLayout,
                                 locked: Locked, building: () -> Void) throws(TrellisError) -> PackReport? {
         var logCommits: [PackedCommit] = []
         var old: [PackReader] = []
@@ -56,7 +56,7 @@ enum PackMaintenance {
         }
         // A seal of an empty log only rewrites the checkpoint: the heads are the packs' heads.
         if !packs && logEmpty {
-            try finish(index, locked: locked)
+            try finish(index, version: layout.fileVersion, locked: locked)
             return nil
         }
 
@@ -73,18 +73,23 @@ enum PackMaintenance {
             }
         }
         for c in logCommits where seen.insert(c.id).inserted { commits.append(c) }
-        if dropCovered { PackedCommit.dropCoveredSignatures(&commits) }
+        if layout.dropsCoveredSignatures { PackedCommit.dropCoveredSignatures(&commits) }
         building()
 
         var report: PackReport? = nil
         var newPacks: [PackReader] = packs ? [] : old
+        var written: (PackReader, [CommitID: Int])? = nil
         if !commits.isEmpty {
-            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, in: index)
+            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, indexVersion: layout.fileVersion, in: index)
             newPacks.append(pack)
+            written = (pack, output.numbers)
             report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
                                 longestChain: output.longestChain, packBytes: output.pack.count, packsRemoved: 0)
         }
-        try locked { () throws(TrellisError) in index.replacePacks(newPacks) }
+        try locked { () throws(TrellisError) in
+            index.replacePacks(newPacks)
+            if let (pack, numbers) = written { index.placeHeads(in: pack, numbers: numbers) }
+        }
         if packs {
             let kept = Set(newPacks.map(\.path))
             if report == nil { report = .empty(index.name) }
@@ -97,7 +102,7 @@ enum PackMaintenance {
             Leftovers.remove(Leftovers.find(inRepository: index.directory))
             try FileSystem.syncDirectory(index.packsDirectory)
         }
-        try finish(index, locked: locked)
+        try finish(index, version: layout.fileVersion, locked: locked)
         return report
     }
 
@@ -115,12 +120,12 @@ enum PackMaintenance {
     /// Writes the checkpoint of the packs (which now hold every commit), then empties the log.
     /// The files are written and fsynced outside `locked`; only the renames that readers would
     /// see happen under it.
-    private static func finish(_ index: RepositoryIndex, locked: Locked) throws(TrellisError) {
+    private static func finish(_ index: RepositoryIndex, version: Int, locked: Locked) throws(TrellisError) {
         var checkpoint: [UInt8] = []
         var logPath = ""
         var logEmpty = true
         try locked { () throws(TrellisError) in
-            checkpoint = try Checkpoint(packs: index.packs.map(\.checksum), records: index.checkpointRecords()).encoded()
+            checkpoint = try index.checkpoint(version: version).encoded()
             logPath = index.log.path
             logEmpty = index.log.isEmpty
         }
@@ -146,8 +151,9 @@ enum PackMaintenance {
     }
 
     /// Index first, then pack, each through a temporary file, fsync and rename.
-    private static func writePack(_ commits: [PackedCommit], depth: Int, blockSize: Int, in index: RepositoryIndex) throws(TrellisError) -> (PackReader, PackWriter.Output) {
-        let output = try PackWriter.build(commits, depth: depth, blockSize: blockSize)
+    private static func writePack(_ commits: [PackedCommit], depth: Int, blockSize: Int, indexVersion: Int,
+                                  in index: RepositoryIndex) throws(TrellisError) -> (PackReader, PackWriter.Output) {
+        let output = try PackWriter.build(commits, depth: depth, blockSize: blockSize, indexVersion: indexVersion)
         try FileSystem.makeDirectory(index.packsDirectory)
         let base = index.packsDirectory + "/" + PackFormat.name(checksum: output.checksum)
         try FileSystem.writeAtomically(base + ".idx", output.index)

@@ -43,7 +43,8 @@ final class PackReader {
     private let dictionary: [UInt8]
     private let blocksStart: UInt64
     private var fanout: [UInt32] = []
-    private var sortedIDs: [CommitID] = []
+    /// The first 8 bytes of the ids, in the order of the whole ids (docs/format.md §Pack indexes).
+    private var prefixes: [UInt64] = []
     private var entryNumbers: [UInt32] = []
     private(set) var blocks: [(offset: UInt64, first: Int, crc: UInt32)] = []
     private var blockCache: [Int: [RawPackEntry]] = [:]
@@ -90,7 +91,8 @@ final class PackReader {
         let bytes = try FileSystem.readAll(indexPath)
         let n = entryCount
         let fixed = 8 + 32 + 1024
-        guard bytes.count >= fixed + n * 36 + 4 + 32, Array(bytes[0..<8]) == PackFormat.indexMagic else {
+        guard bytes.count >= 8, let width = PackFormat.indexIDWidth[Array(bytes[0..<8])],
+              bytes.count >= fixed + n * (width + 4) + 4 + 32 else {
             throw TrellisError(.corruptData, "\(indexPath) is truncated or not a pack index")
         }
         guard Array(bytes[8..<40]) == checksum else { throw TrellisError(.corruptData, "\(indexPath) belongs to another pack") }
@@ -109,14 +111,16 @@ final class PackReader {
             previous = v
         }
         guard Int(previous) == n else { throw TrellisError(.corruptData, "\(indexPath): fanout does not match the pack") }
-        // Sizes were checked above: the ids and entry numbers lie inside `bytes`.
+        // Sizes were checked above: the ids and entry numbers lie inside `bytes`. Only the first
+        // 8 bytes of each id are kept; a lookup confirms a match by its entry's hash.
         let idsStart = fixed
-        var ids: [CommitID] = []
-        ids.reserveCapacity(n)
-        for i in 0..<n { ids.append(CommitID(bytes, at: idsStart + i * 32)) }
-        let numbersStart = idsStart + n * 32
-        let numbers = bytes.withUnsafeBytes { raw in
-            (0..<n).map { i in UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: numbersStart + i * 4, as: UInt32.self)) }
+        let numbersStart = idsStart + n * width
+        let (keys, numbers) = bytes.withUnsafeBytes { raw in
+            ((0..<n).map { i in UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: idsStart + i * width, as: UInt64.self)) },
+             (0..<n).map { i in UInt32(bigEndian: raw.loadUnaligned(fromByteOffset: numbersStart + i * 4, as: UInt32.self)) })
+        }
+        guard zip(keys, keys.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw TrellisError(.corruptData, "\(indexPath): ids are not sorted")
         }
         guard numbers.allSatisfy({ Int($0) < n }) else { throw TrellisError(.corruptData, "\(indexPath): entry number out of range") }
         r = ByteReader(bytes, offset: numbersStart + n * 4)
@@ -134,7 +138,7 @@ final class PackReader {
             throw TrellisError(.corruptData, "\(indexPath): block table does not start at entry 0")
         }
         fanout = fan
-        sortedIDs = ids
+        prefixes = keys
         entryNumbers = numbers
         blocks = table
     }
@@ -165,20 +169,32 @@ final class PackReader {
         for (id, _) in ids { fan[Int(id.firstByte)] += 1 }
         for b in 1..<256 { fan[b] += fan[b - 1] }
         fanout = fan
-        sortedIDs = ids.map(\.0)
+        prefixes = ids.map(\.0.prefix)
         entryNumbers = ids.map(\.1)
     }
 
     // MARK: Lookups
 
-    func entryNumber(of id: CommitID) -> Int? {
-        let b = Int(id.firstByte)
+    /// Entry numbers whose ids start with the same 8 bytes as `id`: usually none or one, and
+    /// the one is `id` unless its entry says otherwise. Fsck compares these with the entries.
+    func candidates(for id: CommitID) -> ArraySlice<UInt32> {
+        let b = Int(id.firstByte), key = id.prefix
         var lo = b == 0 ? 0 : Int(fanout[b - 1]), hi = Int(fanout[b])
+        let end = hi
         while lo < hi {
             let mid = (lo + hi) / 2
-            let probe = sortedIDs[mid]
-            if probe == id { return Int(entryNumbers[mid]) }
-            if probe < id { lo = mid + 1 } else { hi = mid }
+            if prefixes[mid] < key { lo = mid + 1 } else { hi = mid }
+        }
+        var last = lo
+        while last < end && prefixes[last] == key { last += 1 }
+        return entryNumbers[lo..<last]
+    }
+
+    /// The entry number of `id`: a candidate whose entry rebuilds to it (an unreadable entry
+    /// is not a match).
+    func entryNumber(of id: CommitID) -> Int? {
+        for n in candidates(for: id) {
+            if let (found, _) = try? resolve(Int(n)), found == id { return Int(n) }
         }
         return nil
     }
@@ -189,8 +205,15 @@ final class PackReader {
     func ids(withHexPrefix hex: String) -> [CommitID] {
         guard let first = UInt8(hex.prefix(2), radix: 16) else { return [] }
         let lo = first == 0 ? 0 : Int(fanout[Int(first) - 1]), hi = Int(fanout[Int(first)])
+        let short = String(hex.prefix(16))
+        func digits(_ word: UInt64) -> String {
+            let d = String(word, radix: 16)
+            return String(repeating: "0", count: 16 - d.count) + d
+        }
         var out: [CommitID] = []
-        for id in sortedIDs[lo..<hi] where id.hex.hasPrefix(hex) { out.append(id) }
+        for i in lo..<hi where digits(prefixes[i]).hasPrefix(short) {
+            if let (id, _) = try? resolve(Int(entryNumbers[i])), id.hex.hasPrefix(hex) { out.append(id) }
+        }
         return out
     }
 

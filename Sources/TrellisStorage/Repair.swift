@@ -16,6 +16,7 @@ package enum Repair {
 
     package static func repair(storeAt path: String, lockTimeout: Double = 10) throws(TrellisError) -> Report {
         _ = try Fsck.check(storeAt: path)  // a readable FORMAT first
+        let layout = PackLayout(storeFormat: try StorageEngine.formatVersion(ofStoreAt: path))
         let lock = try FileHandle(path: path + "/lock", flags: O_RDWR | O_CREAT, mode: 0o644)
         let deadline = FileSystem.nowMillis() + UInt64(lockTimeout * 1000)
         while !(try lock.lock(exclusive: true, wait: false)) {
@@ -30,7 +31,7 @@ package enum Repair {
         Leftovers.remove(leftovers)
         for leftover in leftovers { report.actions.append("removed \(leftover), left by an interrupted write") }
         for name in try FileSystem.list(path + "/repos") where Leftovers.isRepository(path + "/repos/" + name) {
-            try repairRepository(name, directory: path + "/repos/" + name, into: &report)
+            try repairRepository(name, directory: path + "/repos/" + name, layout: layout, into: &report)
         }
         // Rewritten packs renumber arrivals, so sync marks saved for peers no longer hold.
         if !report.actions.isEmpty, FileSystem.exists(path + "/peers") {
@@ -41,7 +42,7 @@ package enum Repair {
         return report
     }
 
-    static func repairRepository(_ name: String, directory: String, into report: inout Report) throws(TrellisError) {
+    static func repairRepository(_ name: String, directory: String, layout: PackLayout, into report: inout Report) throws(TrellisError) {
         let salvage = Salvage.repository(name: name, directory: directory)
         var check = Fsck.Report()
         Fsck.checkCheckpoint(name, directory: directory, salvage: salvage,
@@ -63,8 +64,10 @@ package enum Repair {
         }
         var newPack: String? = nil
         var checksums: [[UInt8]] = []
+        var numbers: [CommitID: Int] = [:]
         if !packed.isEmpty {
-            let output = try PackWriter.build(packed)
+            let output = try PackWriter.build(packed, indexVersion: layout.fileVersion)
+            numbers = output.numbers
             try FileSystem.makeDirectory(packs)
             let base = packs + "/" + PackFormat.name(checksum: output.checksum)
             try FileSystem.writeAtomically(base + ".idx", output.index)
@@ -90,10 +93,12 @@ package enum Repair {
         for c in commits { parented.formUnion(c.commit.parents) }
         var records: [String: [Checkpoint.Head]] = [:]
         for c in commits where !parented.contains(c.id) {
-            // safe: every commit got a generation above.
-            records[c.commit.key, default: []].append(Checkpoint.Head(id: c.id, generation: generation[c.id]!, encoded: c.encoded[...]))
+            // safe: every commit got a generation and an entry number above.
+            var head = Checkpoint.Head(id: c.id, generation: generation[c.id]!, kind: c.commit.kind.rawValue)
+            if layout.fileVersion == 1 { head.encoded = c.encoded[...] } else { head.entry = (0, numbers[c.id]!) }
+            records[c.commit.key, default: []].append(head)
         }
-        let checkpoint = Checkpoint(packs: checksums, records: records.map { ($0.key, $0.value) })
+        let checkpoint = Checkpoint(version: layout.fileVersion, packs: checksums, records: records.map { ($0.key, $0.value) })
         try FileSystem.writeAtomically(directory + "/checkpoint", try checkpoint.encoded())
         report.actions.append("repository '\(name)': wrote a checkpoint of \(records.count) records")
         let log = directory + "/log"

@@ -57,38 +57,67 @@ public struct CommitInfo: Sendable, Hashable {
     }
 }
 
-/// A head of a key. Its encoding is kept (often a slice of the checkpoint's bytes); it is
+/// A head of a key. Its encoding is kept (often a slice of a version 1 checkpoint's bytes), or
+/// read from its pack entry on first use (a version 2 checkpoint names the entry); it is
 /// decoded on first use, so opening a store decodes no documents.
 final class HeadRecord {
     let id: CommitID
     let generation: UInt32
-    let encoded: ArraySlice<UInt8>
+    /// The commit's kind byte (docs/format.md §Commits).
+    let kind: UInt8
+    private var bytes: ArraySlice<UInt8>?
+    /// The pack entry that holds it, once it is in a pack.
+    private(set) var place: (pack: PackReader, number: Int)?
     private var decoded: Commit?
     private var cachedInfo: CommitInfo?
 
-    init(id: CommitID, generation: UInt32, encoded: ArraySlice<UInt8>, decoded: Commit? = nil) {
+    init(id: CommitID, generation: UInt32, encoded: ArraySlice<UInt8>, decoded: Commit? = nil,
+         place: (pack: PackReader, number: Int)? = nil) {
         self.id = id
         self.generation = generation
-        self.encoded = encoded
+        // The kind byte sits at a fixed place (docs/format.md §Commits).
+        let i = encoded.startIndex + 5
+        kind = i < encoded.endIndex ? encoded[i] : 0xFF
+        bytes = encoded
         self.decoded = decoded
+        self.place = place
     }
 
-    /// The kind byte sits at a fixed place (docs/format.md §Commits): no decoding needed.
-    var isTombstone: Bool {
-        let i = encoded.startIndex + 5
-        return i < encoded.endIndex && Commit.Kind(rawValue: encoded[i])?.deletes == true
+    init(id: CommitID, generation: UInt32, kind: UInt8, pack: PackReader, number: Int) {
+        self.id = id
+        self.generation = generation
+        self.kind = kind
+        place = (pack, number)
     }
+
+    var isTombstone: Bool { Commit.Kind(rawValue: kind)?.deletes == true }
+
+    /// The encoding, read from the pack entry the first time when only the entry is known; the
+    /// entry must be this head (docs/format.md §Checkpoints).
+    func encoded() throws(TrellisError) -> ArraySlice<UInt8> {
+        if let bytes { return bytes }
+        guard let place else { throw TrellisError(.corruptData, "head \(id.short) has neither an encoding nor a pack entry") }
+        let entry = try place.pack.entry(place.number)
+        guard entry.id == id, entry.generation == generation, entry.encoded.count > 5, entry.encoded[5] == kind else {
+            throw TrellisError(.corruptData, "\(place.pack.path): entry \(place.number) is not head \(id.short) as the checkpoint says (run `trellis fsck --repair`)")
+        }
+        bytes = entry.encoded[...]
+        return entry.encoded[...]
+    }
+
+    /// The head is now entry `number` of `pack` (after a seal or repack wrote it there).
+    func place(in pack: PackReader, number: Int) { place = (pack, number) }
 
     func commit() throws(TrellisError) -> Commit {
         if let decoded { return decoded }
-        let c = try Commit.decode(Array(encoded))
+        let c = try Commit.decode(Array(try encoded()))
         decoded = c
         return c
     }
 
     func info() throws(TrellisError) -> CommitInfo {
         if let cachedInfo { return cachedInfo }
-        let i = try CommitInfo(id: id, generation: generation, encoded: Array(encoded))
+        let i = try CommitInfo(id: id, generation: generation, encoded: Array(try encoded()))
         cachedInfo = i
         return i
     }
@@ -162,9 +191,22 @@ final class RepositoryIndex {
             do throws(TrellisError) {
                 let checkpoint = try Checkpoint.decode(try FileSystem.readAll(checkpointPath))
                 if checkpoint.packs == present {
+                    let byChecksum = Dictionary(packs.map { ($0.checksum, $0) }, uniquingKeysWith: { a, _ in a })
+                    let listed = present.map { byChecksum[$0] }
                     for record in checkpoint.records {
-                        heads[record.key] = record.heads.map { HeadRecord(id: $0.id, generation: $0.generation, encoded: $0.encoded) }
-                        for h in record.heads { headKeys[h.id] = record.key }
+                        var hs: [HeadRecord] = []
+                        hs.reserveCapacity(record.heads.count)
+                        for h in record.heads {
+                            if let encoded = h.encoded {
+                                hs.append(HeadRecord(id: h.id, generation: h.generation, encoded: encoded))
+                            } else if let entry = h.entry, let pack = listed[entry.pack] {
+                                hs.append(HeadRecord(id: h.id, generation: h.generation, kind: h.kind, pack: pack, number: entry.number))
+                            } else {
+                                continue
+                            }
+                            headKeys[h.id] = record.key
+                        }
+                        heads[record.key] = hs
                     }
                     return
                 }
@@ -178,16 +220,16 @@ final class RepositoryIndex {
 
     private func headsFromPacks() throws(TrellisError) {
         var parented = Set<CommitID>()
-        var candidates: [CommitID: (key: String, generation: UInt32, encoded: [UInt8])] = [:]
+        var candidates: [CommitID: (key: String, generation: UInt32, encoded: [UInt8], pack: PackReader, number: Int)] = [:]
         for pack in packs {
-            let problem = try pack.forEachReadableEntry { _, entry throws(TrellisError) in
+            let problem = try pack.forEachReadableEntry { number, entry throws(TrellisError) in
                 let header = try Commit.decodeHeader(entry.encoded)
                 for p in header.parents {
                     parented.insert(p)
                     candidates[p] = nil
                 }
                 if !parented.contains(entry.id) && candidates[entry.id] == nil {
-                    candidates[entry.id] = (header.key, entry.generation, entry.encoded)
+                    candidates[entry.id] = (header.key, entry.generation, entry.encoded, pack, number)
                 }
             }
             if let problem {
@@ -196,7 +238,7 @@ final class RepositoryIndex {
             }
         }
         for (id, c) in candidates {
-            heads[c.key, default: []].append(HeadRecord(id: id, generation: c.generation, encoded: c.encoded[...]))
+            heads[c.key, default: []].append(HeadRecord(id: id, generation: c.generation, encoded: c.encoded[...], place: (c.pack, c.number)))
             headKeys[id] = c.key
         }
     }
@@ -345,9 +387,40 @@ final class RepositoryIndex {
         heads.compactMap { $0.value.count > 1 ? $0.key : nil }.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
     }
 
-    /// Every key with its heads' ids, generations and encodings: what a checkpoint holds.
-    func checkpointRecords() -> [(key: String, heads: [Checkpoint.Head])] {
-        heads.map { key, hs in (key, hs.map { Checkpoint.Head(id: $0.id, generation: $0.generation, encoded: $0.encoded) }) }
+    /// The checkpoint of the packs present, which hold every head: version 1 copies each
+    /// head's encoding, version 2 names its pack entry (docs/format.md §Checkpoints).
+    func checkpoint(version: Int) throws(TrellisError) -> Checkpoint {
+        let checksums = Checkpoint.sorted(packs.map(\.checksum))
+        let position = Dictionary(checksums.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        var records: [(key: String, heads: [Checkpoint.Head])] = []
+        records.reserveCapacity(heads.count)
+        for (key, hs) in heads {
+            var out: [Checkpoint.Head] = []
+            for h in hs {
+                var head = Checkpoint.Head(id: h.id, generation: h.generation, kind: h.kind)
+                if version == 1 {
+                    head.encoded = try h.encoded()
+                } else {
+                    if h.place == nil, let (pack, number) = packs.lazy.compactMap({ p in p.entryNumber(of: h.id).map { (p, $0) } }).first {
+                        h.place(in: pack, number: number)
+                    }
+                    guard let place = h.place, let p = position[place.pack.checksum] else {
+                        throw TrellisError(.corruptData, "repository '\(name)': head \(h.id.short) is in no pack")
+                    }
+                    head.entry = (p, place.number)
+                }
+                out.append(head)
+            }
+            records.append((key, out))
+        }
+        return Checkpoint(version: version, packs: checksums, records: records)
+    }
+
+    /// Heads that a seal or repack just wrote into `pack` are read from it from now on.
+    func placeHeads(in pack: PackReader, numbers: [CommitID: Int]) {
+        for hs in heads.values {
+            for h in hs { if let n = numbers[h.id] { h.place(in: pack, number: n) } }
+        }
     }
 
     // MARK: Lookups

@@ -72,7 +72,7 @@ struct Salvage {
             numbers.insert(number)
             do throws(TrellisError) {
                 let decoded = try SignedCommit.decoded(encoded: entry.encoded, signature: entry.signature)
-                if reader.indexProblem == nil, reader.entryNumber(of: decoded.id) != number {
+                if reader.indexProblem == nil, !reader.candidates(for: decoded.id).contains(UInt32(number)) {
                     problems.append("\(reader.indexPath): does not map commit \(decoded.id.hex) to entry \(number)")
                 }
                 commits.append(Found(commit: decoded, generation: entry.generation, file: path, place: "entry \(number)"))

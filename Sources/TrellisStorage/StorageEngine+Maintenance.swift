@@ -13,14 +13,15 @@ extension StorageEngine {
     /// Seals a log that passed the threshold and rewrites a stale checkpoint. The write is
     /// already durable, so a failure here is reported as a warning, not as a failed write.
     func maintainAfterWrite(_ name: String) {
-        let (found, blockSize, dropCovered) = leaderLocked { () -> (RepositoryIndex?, Int, Bool) in
-            guard let index = repos[name], index.log.validEnd >= sealBytes || !index.checkpointIsCurrent else { return (nil, 0, false) }
-            return (index, packBlockSize, formatVersion >= 2)
+        let (found, blockSize, layout) = leaderLocked { () -> (RepositoryIndex?, Int, PackLayout) in
+            let layout = PackLayout(storeFormat: formatVersion)
+            guard let index = repos[name], index.log.validEnd >= sealBytes || !index.checkpointIsCurrent else { return (nil, 0, layout) }
+            return (index, packBlockSize, layout)
         }
         // A checkpoint covers packs only, so a stale one is replaced by sealing the log.
         guard let index = found else { return }
         do throws(TrellisError) {
-            _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth, blockSize: blockSize, dropCovered: dropCovered, locked: leaderStep,
+            _ = try PackMaintenance.seal(index, depth: PackFormat.defaultDepth, blockSize: blockSize, layout: layout, locked: leaderStep,
                                          building: { onLeaderStep?(.sealing) })
         } catch {
             leaderLocked {
@@ -40,10 +41,10 @@ extension StorageEngine {
         return try asLeader { () throws(TrellisError) in
             var reports: [PackReport] = []
             for name in names {
-                let (found, blockSize, dropCovered) = leaderLocked { (repos[name], packBlockSize, formatVersion >= 2) }
+                let (found, blockSize, layout) = leaderLocked { (repos[name], packBlockSize, PackLayout(storeFormat: formatVersion)) }
                 guard let index = found else { throw TrellisError(.notFound, "unknown repository '\(name)'") }
                 do throws(TrellisError) {
-                    reports.append(try PackMaintenance.repack(index, depth: depth, blockSize: blockSize, dropCovered: dropCovered, locked: leaderStep,
+                    reports.append(try PackMaintenance.repack(index, depth: depth, blockSize: blockSize, layout: layout, locked: leaderStep,
                                                               building: { onLeaderStep?(.sealing) }))
                 } catch {
                     leaderLocked { try? reloadRepository(name) }
@@ -54,10 +55,11 @@ extension StorageEngine {
         }
     }
 
-    /// Moves a format 1 store to format 2 (docs/format.md §Store formats): writes `FORMAT`
-    /// (temporary file, fsync, rename) under the write lock, then repacks every repository,
-    /// which drops the signatures that later commits by the same author cover. Returns the
-    /// format the store had; a format 2 store is left as it is.
+    /// Moves an older store to the current format (docs/format.md §Store formats): writes
+    /// `FORMAT` (temporary file, fsync, rename) under the write lock, then repacks every
+    /// repository, which drops the signatures that later commits by the same author cover and
+    /// writes version 2 indexes and checkpoints. Returns the format the store had; a store
+    /// already in the current format is left as it is.
     @discardableResult
     package func upgrade() throws(TrellisError) -> Int {
         let before = try asLeader { () throws(TrellisError) -> Int in

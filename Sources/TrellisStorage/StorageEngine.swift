@@ -23,9 +23,9 @@ import TrellisCrypto
 @usableFromInline
 package final class StorageEngine: @unchecked Sendable {
     /// The `FORMAT` file of each store format this build reads (docs/format.md §Store formats).
-    package static let formatLines: [Int: String] = [1: "trellis-store 1\n", 2: "trellis-store 2\n"]
+    package static let formatLines: [Int: String] = [1: "trellis-store 1\n", 2: "trellis-store 2\n", 3: "trellis-store 3\n"]
     /// The format new stores are made in.
-    package static let currentFormat = 2
+    package static let currentFormat = 3
 
     /// The store format version named by the store's `FORMAT` file; an error for one this build does not read.
     package static func formatVersion(ofStoreAt path: String) throws(TrellisError) -> Int {
@@ -40,7 +40,8 @@ package final class StorageEngine: @unchecked Sendable {
     package let path: String
 
     /// The store's format version: 1 keeps every author's signature on every commit; 2 drops
-    /// the signatures that a later commit by the same author covers (docs/format.md §Covered signatures).
+    /// the signatures that a later commit by the same author covers (docs/format.md §Covered
+    /// signatures); 3 also writes compact pack indexes and checkpoints (§Store formats).
     package var format: Int { mutex.withLock { formatVersion } }
     var formatVersion: Int
 

@@ -42,12 +42,14 @@ struct Repack: ParsableCommand {
 
 struct Upgrade: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Move a store to the current format (2), then repack it.",
+        abstract: "Move a store to the current format (3), then repack it.",
         discussion: """
             Format 2 drops the signature of each commit that a later commit by the same author covers: an id hashes \
             its parents' ids, so that later signature vouches for it (docs/format.md §Covered signatures). \
+            Format 3 also writes pack indexes that hold an 8-byte id prefix per commit and checkpoints that name \
+            each head's pack entry instead of copying it (docs/format.md §Store formats). \
             The new FORMAT file is written atomically under the write lock, then every repository is repacked. \
-            A store already in format 2 is left as it is. Builds older than format 2 no longer open the store.
+            A store already in format 3 is left as it is. Builds that do not know format 3 no longer open the store.
 
             Example: trellis upgrade --store ~/notes/.trellis
             """)

@@ -75,7 +75,7 @@ func loggedIDs(_ s: CLIStore, _ repo: String) throws -> Set<String> {
     }
 }
 
-/// `trellis upgrade` moves a format 1 store to format 2 and repacks it; `stats` shows the
+/// `trellis upgrade` moves a format 1 store to format 3 and repacks it; `stats` shows the
 /// signatures that remain and the bytes of each kind of file; the Python readers accept the result.
 @Test func upgradeDropsCoveredSignaturesAndTheReadersAgree() throws {
     let s = try CLIStore()
@@ -92,14 +92,16 @@ func loggedIDs(_ s: CLIStore, _ repo: String) throws -> Set<String> {
         (try parse(try s.ok(["stats", "main", "--json"])) as? [[String: Any]])?.first ?? [:]
     }
     #expect(try stats()["signatures"] as? Int == 100)
+    let formatOne = try run("/usr/bin/env", ["python3", TestPaths.packageRoot + "/Tests/verify/read_packs.py", s.store])
+    #expect(formatOne.status == 0, "\(formatOne.stderr)")
     let upgraded = try parse(try s.ok(["upgrade", "--json"])) as? [String: Any] ?? [:]
-    #expect(upgraded["format_before"] as? Int == 1 && upgraded["format"] as? Int == 2)
-    #expect(try String(contentsOfFile: s.store + "/FORMAT", encoding: .utf8) == "trellis-store 2\n")
+    #expect(upgraded["format_before"] as? Int == 1 && upgraded["format"] as? Int == 3)
+    #expect(try String(contentsOfFile: s.store + "/FORMAT", encoding: .utf8) == "trellis-store 3\n")
     let after = try stats()
     #expect(after["signatures"] as? Int == 20 && after["commits"] as? Int == 100)
     let parts = ["pack_bytes", "index_bytes", "checkpoint_bytes", "log_bytes"].map { after[$0] as? Int ?? -1 }
     #expect(parts.reduce(0, +) == after["bytes_on_disk"] as? Int && parts.allSatisfy { $0 > 0 })
-    #expect(try s.ok(["upgrade"]).out.contains("already in format 2"))
+    #expect(try s.ok(["upgrade"]).out.contains("already in format 3"))
     #expect(try trellis(["fsck"], store: s.store).status == 0)
     let packs = try run("/usr/bin/env", ["python3", TestPaths.packageRoot + "/Tests/verify/read_packs.py", s.store])
     #expect(packs.status == 0, "\(packs.stderr)")

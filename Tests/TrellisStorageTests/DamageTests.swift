@@ -360,7 +360,7 @@ private func flipEachByte(of relative: String, in store: String, positions: Rang
     var bytes = try FileSystem.readAll(dir.file("s") + "/repos/r/checkpoint")
     #expect(throws: Never.self) { _ = try Checkpoint.decode(bytes) }
     // The raw length follows the magic; 2^31 - 1 bytes from a payload of a few dozen.
-    let at = Checkpoint.magic.count
+    let at = Checkpoint.magicSize
     for (i, b) in [0, 0, 0, 0, 0x7F, 0xFF, 0xFF, 0xFF].enumerated() { bytes[at + i] = UInt8(b) }
     let body = Array(bytes.dropLast(32))
     bytes.replaceSubrange((bytes.count - 32)..., with: Blake2b256.hash(body))

@@ -219,3 +219,88 @@ func checkDamageAndRepair(_ name: String, expectLoss: Bool, _ damage: (String) t
     #expect(try reopened.syncView("main").seqEnd == mark + UInt64(added.count))
     #expect(try reopened.syncView("absent").heads.isEmpty)
 }
+
+private func fileBytes(_ path: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+private func packFiles(_ path: String, _ repo: String, ending suffix: String) throws -> [String] {
+    let dir = path + "/repos/\(repo)/packs"
+    return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(suffix) }.map { dir + "/" + $0 }
+}
+
+/// Format 3 (docs/format.md §Pack indexes, §Checkpoints): an index holds 12 bytes per commit and
+/// a checkpoint names each head's pack entry. An id that shares a stored id's first 8 bytes is
+/// not found; heads are read from their entries after reopening; a checkpoint that names the
+/// wrong entry gives errors and fsck problems, never wrong data.
+@Test func formatThreeIndexesHoldPrefixesAndCheckpointsNameEntries() throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("s")
+    let engine = try populatedStore(path)
+    #expect(engine.format == 3)
+    let before = try visibleState(engine)
+    try engine.repack()
+    let count = try engine.history("main").count
+    let idx = try fileBytes(try packFiles(path, "main", ending: ".idx")[0])
+    #expect(Array(idx[0..<8]) == Array("TRLIDX02".utf8))
+    let tableAt = 8 + 32 + 1024 + count * 12
+    let blocks = idx[tableAt..<tableAt + 4].reduce(0) { $0 << 8 | Int($1) }
+    #expect(idx.count == tableAt + 4 + blocks * 16 + 32)
+    #expect(Array(try fileBytes(path + "/repos/main/checkpoint")[0..<8]) == Array("TRLCKP02".utf8))
+
+    let reopened = try StorageEngine.open(at: path)
+    #expect(try reopened.withIndex("main") { $0.checkpointIsCurrent })
+    #expect(try visibleState(reopened) == before)
+    let old = try reopened.history("main", key: "rec-3").last!.id
+    var bytes = old.bytes
+    bytes[31] ^= 1
+    let twin = try #require(CommitID(bytes: bytes))
+    try reopened.withIndex("main") { index throws(TrellisError) in
+        let pack = index.packs[0]
+        #expect(pack.candidates(for: twin).count == 1)
+        #expect(pack.entryNumber(of: old) != nil && pack.entryNumber(of: twin) == nil)
+        #expect(index.contains(old) && !index.contains(twin))
+        let info = try index.info(twin), generation = try index.generation(of: twin)
+        #expect(info == nil && generation == 0)
+        #expect(pack.ids(withHexPrefix: String(twin.hex.prefix(16))) == [old])
+        #expect(pack.ids(withHexPrefix: twin.hex).isEmpty)
+    }
+    #expect(throws: TrellisError.self) { try reopened.commit(twin) }
+
+    // Two heads' entries swapped in an otherwise valid checkpoint.
+    var checkpoint = try Checkpoint.decode(try fileBytes(path + "/repos/main/checkpoint"))
+    let a = try #require(checkpoint.records.firstIndex { $0.key == "rec-3" })
+    let b = try #require(checkpoint.records.firstIndex { $0.key == "rec-4" })
+    (checkpoint.records[a].heads[0].entry, checkpoint.records[b].heads[0].entry) = (checkpoint.records[b].heads[0].entry, checkpoint.records[a].heads[0].entry)
+    try Data(try checkpoint.encoded()).write(to: URL(fileURLWithPath: path + "/repos/main/checkpoint"))
+    let misled = try StorageEngine.open(at: path)
+    #expect { try misled.current("main", "rec-3") } throws: { ($0 as? TrellisError)?.message.contains("as the checkpoint says") == true }
+    #expect(try misled.current("main", "rec-6").document != nil)
+    #expect(try Fsck.check(storeAt: path).problems.contains { $0.contains("does not match the packs") })
+    _ = try Repair.repair(storeAt: path)
+    #expect(try Fsck.check(storeAt: path).isClean)
+    #expect(try visibleState(try StorageEngine.open(at: path)) == before)
+}
+
+/// A format 2 store keeps writing version 1 indexes and checkpoints (older builds read them);
+/// `upgrade` moves it to format 3, rewriting both in version 2 with nothing else changed.
+@Test func formatTwoStoresKeepVersionOneFilesUntilUpgraded() throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("s")
+    _ = try populatedStore(path)
+    try Data("trellis-store 2\n".utf8).write(to: URL(fileURLWithPath: path + "/FORMAT"))
+    let engine = try StorageEngine.open(at: path)
+    #expect(engine.format == 2)
+    try engine.repack()
+    let before = try visibleState(engine)
+    #expect(Array(try fileBytes(try packFiles(path, "main", ending: ".idx")[0])[0..<8]) == Array("TRLIDX01".utf8))
+    #expect(Array(try fileBytes(path + "/repos/main/checkpoint")[0..<8]) == Array("TRLCKP01".utf8))
+    #expect(try visibleState(try StorageEngine.open(at: path)) == before)
+    #expect(try Fsck.check(storeAt: path).isClean)
+    #expect(try engine.upgrade() == 2)
+    #expect(engine.format == 3)
+    for repo in ["main", "other"] {
+        #expect(Array(try fileBytes(try packFiles(path, repo, ending: ".idx")[0])[0..<8]) == Array("TRLIDX02".utf8))
+        #expect(Array(try fileBytes(path + "/repos/\(repo)/checkpoint")[0..<8]) == Array("TRLCKP02".utf8))
+    }
+    #expect(try visibleState(try StorageEngine.open(at: path)) == before)
+    #expect(try Fsck.check(storeAt: path).isClean)
+}

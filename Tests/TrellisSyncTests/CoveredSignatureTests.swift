@@ -105,7 +105,7 @@ private func signedCount(_ e: any RecordStore) throws -> (signed: Int, all: Int)
 }
 
 /// A format 1 store keeps every signature through repack, refuses a commit without one, and
-/// `upgrade` moves it to format 2, which drops the covered ones and still checks out.
+/// `upgrade` moves it to format 3, which drops the covered ones and still checks out.
 @Test func formatOneStoresKeepEverySignatureUntilUpgraded() throws {
     let dir = TemporaryDirectory()
     let path = dir.file("old")
@@ -128,14 +128,14 @@ private func signedCount(_ e: any RecordStore) throws -> (signed: Int, all: Int)
     } throws: { ($0 as? TrellisError)?.message.contains("trellis upgrade") == true }
 
     #expect(try old.upgrade() == 1)
-    #expect(old.format == 2)
-    #expect(try String(contentsOfFile: path + "/FORMAT", encoding: .utf8) == "trellis-store 2\n")
+    #expect(old.format == 3)
+    #expect(try String(contentsOfFile: path + "/FORMAT", encoding: .utf8) == "trellis-store 3\n")
     #expect(try signedCount(old) == (10, 40))
     #expect(try Fsck.check(storeAt: path).isClean)
     try old.receive(encoded: commits.map(WireCommit.init))
     old = try StorageEngine.open(at: path)
-    #expect(old.format == 2)
-    #expect(try old.upgrade() == 2)
+    #expect(old.format == 3)
+    #expect(try old.upgrade() == 3)
     // A FORMAT this build does not know is refused with one clear error.
     try Data("trellis-store 9\n".utf8).write(to: URL(fileURLWithPath: path + "/FORMAT"))
     #expect { try StorageEngine.open(at: path) } throws: { ($0 as? TrellisError)?.message.contains("unknown store format") == true }

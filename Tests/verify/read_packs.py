@@ -109,40 +109,54 @@ def read_pack(path):
 
 def check_index(path, checksum, entries, blocks):
     idx = open(path, "rb").read()
-    if idx[:8] != b"TRLIDX01" or idx[8:40] != checksum or blake(idx[:-32]) != idx[-32:]:
+    width = {b"TRLIDX01": 32, b"TRLIDX02": 8}.get(idx[:8])
+    if width is None or idx[8:40] != checksum or blake(idx[:-32]) != idx[-32:]:
         raise ValueError("%s: bad header or checksum" % path)
     n = len(entries)
     fanout = struct.unpack(">256I", idx[40:1064])
-    ids = [idx[1064 + 32 * i:1064 + 32 * (i + 1)] for i in range(n)]
-    base = 1064 + 32 * n
+    keys = [idx[1064 + width * i:1064 + width * (i + 1)] for i in range(n)]
+    base = 1064 + width * n
     numbers = struct.unpack(">%dI" % n, idx[base:base + 4 * n])
-    if ids != sorted(e[0] for e in entries):
+    ordered = sorted(e[0] for e in entries)
+    if keys != [i[:width] for i in ordered] or [entries[k][0] for k in numbers] != ordered:
         raise ValueError("%s: ids not the pack's, sorted" % path)
     for b in range(256):
-        if fanout[b] != sum(1 for i in ids if i[0] <= b):
+        if fanout[b] != sum(1 for i in keys if i[0] <= b):
             raise ValueError("%s: fanout wrong at %d" % (path, b))
     pos = base + 4 * n
     (block_count,) = struct.unpack(">I", idx[pos:pos + 4])
     table = [struct.unpack(">QII", idx[pos + 4 + 16 * i:pos + 20 + 16 * i]) for i in range(block_count)]
     if table != blocks or pos + 4 + 16 * block_count + 32 != len(idx):
         raise ValueError("%s: block table wrong" % path)
-    # Look every id up as a reader would: fanout range, binary search, entry number.
-    for digest, *_ in entries:
+    # Look every id up as a reader would: fanout range, binary search for its first `width`
+    # bytes, then the entries of equal keys until one rebuilds to the id.
+    def lookup(digest):
         lo = fanout[digest[0] - 1] if digest[0] else 0
         hi = fanout[digest[0]]
         while lo < hi:
             mid = (lo + hi) // 2
-            if ids[mid] < digest:
+            if keys[mid] < digest[:width]:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo >= n or ids[lo] != digest or entries[numbers[lo]][0] != digest:
+        while lo < n and keys[lo] == digest[:width]:
+            if entries[numbers[lo]][0] == digest:
+                return numbers[lo]
+            lo += 1
+        return None
+    held = set(ordered)
+    for number, (digest, *_) in enumerate(entries):
+        if lookup(digest) != number:
             raise ValueError("%s: lookup of %s fails" % (path, digest.hex()))
+        other = digest[:-1] + bytes([digest[-1] ^ 1])  # the same prefix, another id
+        if other not in held and lookup(other) is not None:
+            raise ValueError("%s: lookup of %s finds another commit" % (path, other.hex()))
 
 
-def check_checkpoint(path, checksums, entries):
+def check_checkpoint(path, checksums, entries_by_pack):
     data = open(path, "rb").read()
-    if data[:8] != b"TRLCKP01" or blake(data[:-32]) != data[-32:]:
+    version = {b"TRLCKP01": 1, b"TRLCKP02": 2}.get(data[:8])
+    if version is None or blake(data[:-32]) != data[-32:]:
         raise ValueError("%s: bad magic or trailer" % path)
     (raw_len,) = struct.unpack(">Q", data[8:16])
     body = lz4.block.decompress(data[16:-32], uncompressed_size=raw_len)
@@ -151,6 +165,7 @@ def check_checkpoint(path, checksums, entries):
     p += 32 * count
     if packs != sorted(checksums):
         return  # a stale checkpoint: the store computes heads from the packs instead
+    entries = [e for c in packs for e in entries_by_pack[c]]
     by_id = {e[0]: e for e in entries}
     parented = {parent for e in entries for parent in commit_parents(e[2])}
     expected = {i for i in by_id if i not in parented}
@@ -164,9 +179,20 @@ def check_checkpoint(path, checksums, entries):
         for _ in range(heads):
             head_id = body[p:p + 32]
             generation, p = varint(body, p + 32)
-            n, p = varint(body, p)
-            encoding = body[p:p + n]
-            p += n
+            if version == 1:
+                n, p = varint(body, p)
+                encoding = body[p:p + n]
+                p += n
+            else:
+                kind = body[p]
+                pack, p = varint(body, p + 1)
+                number, p = varint(body, p)
+                if pack >= len(packs) or number >= len(entries_by_pack[packs[pack]]):
+                    raise ValueError("%s: head %s names no entry" % (path, head_id.hex()))
+                entry = entries_by_pack[packs[pack]][number]
+                encoding = entry[2]
+                if entry[0] != head_id or encoding[5] != kind:
+                    raise ValueError("%s: head %s is not its entry" % (path, head_id.hex()))
             if head_id not in by_id or by_id[head_id][2] != encoding or by_id[head_id][1] != generation \
                     or commit_key(encoding) != key:
                 raise ValueError("%s: head %s does not match the packs" % (path, head_id.hex()))
@@ -182,16 +208,17 @@ def main():
         for name in sorted(os.listdir(root)):
             repo = os.path.join(root, name)
             packs_dir = os.path.join(repo, "packs")
-            checksums, entries = [], []
+            checksums, entries, by_pack = [], [], {}
             for f in sorted(os.listdir(packs_dir)) if os.path.isdir(packs_dir) else []:
                 if f.endswith(".pack"):
                     checksum, found = read_pack(os.path.join(packs_dir, f))
                     if f != "pack-%s.pack" % checksum[:16].hex():
                         raise ValueError("%s: name does not match its checksum" % f)
                     checksums.append(checksum)
+                    by_pack[checksum] = found
                     entries += found
             if os.path.exists(os.path.join(repo, "checkpoint")):
-                check_checkpoint(os.path.join(repo, "checkpoint"), checksums, entries)
+                check_checkpoint(os.path.join(repo, "checkpoint"), checksums, by_pack)
             log_ids, log_commits = read_log(os.path.join(repo, "log"))
             check_coverage([(e[2], e[3]) for e in entries] + log_commits)
             ids = {e[0].hex() for e in entries} | set(log_ids)
