@@ -8,14 +8,11 @@
 # Usage: scripts/bench-history.sh [RECORDS] [REVISIONS] [RUNS]   (defaults: 100000 10 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+source scripts/bench-common.sh
 RECORDS=${1:-100000}
 REVISIONS=${2:-10}
 RUNS=${3:-5}
-swift build -c release --product trellis >/dev/null
-T=$PWD/.build/release/trellis
-WORK=$(mktemp -d /tmp/trellis-bench-history.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+bench_setup history
 export TRELLIS_STORE=$WORK/.trellis TRELLIS_DURABILITY=batched
 
 python3 scripts/storage_workload.py jsonl "$RECORDS" "$REVISIONS" > "$WORK/in.jsonl"

@@ -7,14 +7,11 @@
 # Usage: scripts/bench-storage.sh [RECORDS] [REVISIONS]      (defaults: 100000 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+source scripts/bench-common.sh
 RECORDS=${1:-100000}
 REVISIONS=${2:-10}
 PER_COMMIT=${PER_COMMIT:-1000}
-swift build -c release --product trellis >/dev/null
-T=$PWD/.build/release/trellis
-WORK=$(mktemp -d /tmp/trellis-bench-storage.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+bench_setup storage
 
 now() { date +%s.%N; }
 elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }

@@ -8,17 +8,14 @@
 # Usage: scripts/bench-text-merge.sh [ROUNDS] [SECONDS]   (defaults: 5 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+source scripts/bench-common.sh
 ROUNDS=${1:-5}
 SECONDS_PER_RUN=${2:-1}
+bench_setup text
 if ! pkg-config --exists libgit2; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libgit2-dev >/dev/null
 fi
-swift build -c release --product trellis >/dev/null
-T=$PWD/.build/release/trellis
-WORK=$(mktemp -d /tmp/trellis-bench-text.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
 cc -O2 -o "$WORK/libgit2_merge_file" scripts/libgit2_merge_file.c $(pkg-config --cflags --libs libgit2)
 
 python3 - "$WORK" <<'PY'

@@ -7,13 +7,10 @@
 # Usage: scripts/bench-verify.sh [RECORDS] [REVISIONS]      (defaults: 100000 10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+source scripts/bench-common.sh
 RECORDS=${1:-100000}
 REVISIONS=${2:-10}
-swift build -c release --product trellis >/dev/null
-T=$PWD/.build/release/trellis
-WORK=$(mktemp -d /tmp/trellis-bench-verify.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
+bench_setup verify
 python3 scripts/storage_workload.py jsonl "$RECORDS" "$REVISIONS" > "$WORK/revisions.jsonl"
 
 now() { date +%s.%N; }

@@ -1,4 +1,5 @@
 #ifndef TRELLIS_LZ4_SHIM_H
 #define TRELLIS_LZ4_SHIM_H
 #include <lz4.h>
+#include <lz4hc.h>
 #endif

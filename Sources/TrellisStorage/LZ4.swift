@@ -48,20 +48,41 @@ extension LZ4 {
         }
     }
 
+    /// How hard to compress. Both give the same block format, read by the same decompressor.
+    enum Effort {
+        /// `LZ4_compress_fast_continue`: for seals, on the write path.
+        case fast
+        /// LZ4 HC (`LZ4_compress_HC_continue`, level 9): for repack and repair, which run offline.
+        case high
+    }
+
     /// Compresses blocks that share a dictionary: each block is compressed on its own (so it can
     /// be read alone) with the dictionary as its prefix. Debian's liblz4 lacks
     /// `LZ4_attach_dictionary`, so the dictionary is loaded again for each block.
     final class DictionaryCompressor {
-        private let stream: UnsafeMutablePointer<LZ4_stream_t>
+        static let highLevel: Int32 = 9
+        private let fast: UnsafeMutablePointer<LZ4_stream_t>?
+        private let high: UnsafeMutablePointer<LZ4_streamHC_t>?
         private let dictionary: [UInt8]
 
-        init(dictionary: [UInt8]) throws(TrellisError) {
-            guard let s = LZ4_createStream() else { throw TrellisError(.io, "cannot allocate an LZ4 stream") }
-            stream = s
+        init(dictionary: [UInt8], effort: Effort = .fast) throws(TrellisError) {
+            switch effort {
+            case .fast:
+                fast = LZ4_createStream()
+                high = nil
+            case .high:
+                fast = nil
+                high = LZ4_createStreamHC()
+                if let high { LZ4_resetStreamHC_fast(high, Self.highLevel) }
+            }
+            guard fast != nil || high != nil else { throw TrellisError(.io, "cannot allocate an LZ4 stream") }
             self.dictionary = dictionary
         }
 
-        deinit { LZ4_freeStream(stream) }
+        deinit {
+            if let fast { LZ4_freeStream(fast) }
+            if let high { LZ4_freeStreamHC(high) }
+        }
 
         func compress(_ input: [UInt8]) throws(TrellisError) -> [UInt8] {
             guard input.count <= Int(LZ4_MAX_INPUT_SIZE) else {
@@ -69,12 +90,16 @@ extension LZ4 {
             }
             var out = [UInt8](repeating: 0, count: max(Int(LZ4_compressBound(Int32(input.count))), 1))
             let written = dictionary.withUnsafeBytes { dict in
-                LZ4_loadDict(stream, dict.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(dict.count))
+                let d = dict.baseAddress?.assumingMemoryBound(to: CChar.self)
                 return input.withUnsafeBytes { src in
                     out.withUnsafeMutableBytes { dst in
-                        LZ4_compress_fast_continue(
-                            stream, src.baseAddress?.assumingMemoryBound(to: CChar.self),
-                            dst.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(input.count), Int32(dst.count), 1)
+                        let s = src.baseAddress?.assumingMemoryBound(to: CChar.self), o = dst.baseAddress?.assumingMemoryBound(to: CChar.self)
+                        if let high {
+                            LZ4_loadDictHC(high, d, Int32(dict.count))
+                            return LZ4_compress_HC_continue(high, s, o, Int32(input.count), Int32(dst.count))
+                        }
+                        LZ4_loadDict(fast, d, Int32(dict.count))
+                        return LZ4_compress_fast_continue(fast, s, o, Int32(input.count), Int32(dst.count), 1)
                     }
                 }
             }

@@ -93,7 +93,8 @@ enum PackWriter {
     }
 
     static func build(_ input: [PackedCommit], depth: Int = PackFormat.defaultDepth,
-                      blockSize: Int = PackFormat.targetBlockRaw, indexVersion: Int = 2) throws(TrellisError) -> Output {
+                      blockSize: Int = PackFormat.targetBlockRaw, indexVersion: Int = 2,
+                      effort: LZ4.Effort = .fast) throws(TrellisError) -> Output {
         var seen = Set<CommitID>()
         var commits = input.filter { seen.insert($0.id).inserted }
         commits.sort { a, b in
@@ -113,7 +114,7 @@ enum PackWriter {
         out.u64(commits.map { $0.seq + 1 }.max() ?? 0)
         out.raw(dictionary)
 
-        let compressor = try LZ4.DictionaryCompressor(dictionary: dictionary)
+        let compressor = try LZ4.DictionaryCompressor(dictionary: dictionary, effort: effort)
         var blocks: [(offset: UInt64, first: UInt32, crc: UInt32)] = []
         var chain = [Int](repeating: 0, count: commits.count)
         var raw = ByteWriter(capacity: PackFormat.targetBlockRaw + 4096)

@@ -80,7 +80,9 @@ enum PackMaintenance {
         var newPacks: [PackReader] = packs ? [] : old
         var written: (PackReader, [CommitID: Int])? = nil
         if !commits.isEmpty {
-            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, indexVersion: layout.fileVersion, in: index)
+            // Repack runs offline, so it spends the time on LZ4 HC; a seal is on the write path.
+            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, indexVersion: layout.fileVersion,
+                                               effort: packs ? .high : .fast, in: index)
             newPacks.append(pack)
             written = (pack, output.numbers)
             report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
@@ -151,9 +153,9 @@ enum PackMaintenance {
     }
 
     /// Index first, then pack, each through a temporary file, fsync and rename.
-    private static func writePack(_ commits: [PackedCommit], depth: Int, blockSize: Int, indexVersion: Int,
+    private static func writePack(_ commits: [PackedCommit], depth: Int, blockSize: Int, indexVersion: Int, effort: LZ4.Effort,
                                   in index: RepositoryIndex) throws(TrellisError) -> (PackReader, PackWriter.Output) {
-        let output = try PackWriter.build(commits, depth: depth, blockSize: blockSize, indexVersion: indexVersion)
+        let output = try PackWriter.build(commits, depth: depth, blockSize: blockSize, indexVersion: indexVersion, effort: effort)
         try FileSystem.makeDirectory(index.packsDirectory)
         let base = index.packsDirectory + "/" + PackFormat.name(checksum: output.checksum)
         try FileSystem.writeAtomically(base + ".idx", output.index)

@@ -66,7 +66,7 @@ package enum Repair {
         var checksums: [[UInt8]] = []
         var numbers: [CommitID: Int] = [:]
         if !packed.isEmpty {
-            let output = try PackWriter.build(packed, indexVersion: layout.fileVersion)
+            let output = try PackWriter.build(packed, indexVersion: layout.fileVersion, effort: .high)
             numbers = output.numbers
             try FileSystem.makeDirectory(packs)
             let base = packs + "/" + PackFormat.name(checksum: output.checksum)

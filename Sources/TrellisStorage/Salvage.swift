@@ -170,9 +170,7 @@ struct Salvage {
             for (i, ok) in zip(others, Parallel.map(others.map { commits[$0].commit }) { (try? $0.checkSignature()) != nil }) { checkedCopies[i] = ok }
             var badCopies = Set<Int>()
             for (i, ok) in checkedCopies where !ok && failed[commits[i].commit.id] == nil {
-                let found = commits[i]
-                problems.append("\(found.file) \(found.place) (repository '\(name)' commit \(found.commit.id.hex)): has an invalid signature")
-                if found.file == liveLog { damagedLog = true } else if found.generation != nil, !damagedPacks.contains(found.file) { damagedPacks.append(found.file) }
+                reject(commits[i], "has an invalid signature", repository: name, liveLog: liveLog)
                 badCopies.insert(i)
             }
             if !badCopies.isEmpty {
@@ -181,13 +179,21 @@ struct Salvage {
             }
             guard !failed.isEmpty else { return }
             for found in commits {
-                guard let why = failed[found.commit.id] else { continue }
-                problems.append("\(found.file) \(found.place) (repository '\(name)' commit \(found.commit.id.hex)): \(why)")
-                if found.file == liveLog { damagedLog = true } else if found.generation != nil, !damagedPacks.contains(found.file) { damagedPacks.append(found.file) }
+                if let why = failed[found.commit.id] { reject(found, why, repository: name, liveLog: liveLog) }
             }
             // Dropping a commit can leave the ancestors it covered without cover: check again.
             commits.removeAll { failed[$0.commit.id] != nil }
             checkedCopies = [:]
+        }
+    }
+
+    /// Reports a copy of a commit that fails authentication and marks its file as damaged.
+    private mutating func reject(_ found: Found, _ why: String, repository name: String, liveLog: String) {
+        problems.append("\(found.file) \(found.place) (repository '\(name)' commit \(found.commit.id.hex)): \(why)")
+        if found.file == liveLog {
+            damagedLog = true
+        } else if found.generation != nil, !damagedPacks.contains(found.file) {
+            damagedPacks.append(found.file)
         }
     }
 }
