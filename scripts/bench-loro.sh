@@ -10,17 +10,14 @@
 #        (defaults: 100000 10 1000 20 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --python
+source scripts/bench-common.sh
+bench_setup loro --python
 python3 -c "import loro" 2>/dev/null || python3 -m pip install --quiet loro
 RECORDS=${1:-100000}
 REVISIONS=${2:-10}
 TASKS=${3:-1000}
 TASK_REVISIONS=${4:-20}
 ROUNDS=${5:-3}
-swift build -c release --product trellis >/dev/null
-T=$PWD/.build/release/trellis
-WORK=$(mktemp -d /tmp/trellis-bench-loro.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
 
 run_round() {  # workload count revisions key -> one JSON line
   local mode=$1 count=$2 revisions=$3 key=$4 dir="$WORK/$1"

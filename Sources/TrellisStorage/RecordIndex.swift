@@ -10,6 +10,9 @@ protocol RecordIndex: AnyObject, MergeSource {
     func info(_ id: CommitID) throws(TrellisError) -> CommitInfo?
     /// A stored commit's document (nil for a tombstone); `.notFound` when it is not stored.
     func document(of id: CommitID) throws(TrellisError) -> Document?
+    /// The same, for a head of `key`: an engine that holds heads by key finds it without an
+    /// index of every head's id.
+    func document(ofHead id: CommitID, key: String) throws(TrellisError) -> Document?
     /// The heads of a key, newest first (empty when it was never written).
     func heads(of key: String) throws(TrellisError) -> [CommitInfo]
     /// The newest head and its document.
@@ -17,6 +20,8 @@ protocol RecordIndex: AnyObject, MergeSource {
 }
 
 extension RecordIndex {
+    func document(ofHead id: CommitID, key: String) throws(TrellisError) -> Document? { try document(of: id) }
+
     /// The merge commit of a key's heads, or nil when it has one head.
     func mergeCommit(_ key: String) throws(TrellisError) -> SignedCommit? {
         let heads = try heads(of: key)
@@ -29,7 +34,7 @@ extension RecordIndex {
     func mergedDocument(_ key: String) throws(TrellisError) -> Document?? {
         let heads = try heads(of: key)
         guard !heads.isEmpty else { return nil }
-        guard heads.count > 1 else { return .some(try document(of: heads[0].id)) }
+        guard heads.count > 1 else { return .some(try document(ofHead: heads[0].id, key: key)) }
         return .some(try HeadMerge.mergeCommit(repository: name, key: key, heads: heads.map(\.id), source: self).commit.document)
     }
 

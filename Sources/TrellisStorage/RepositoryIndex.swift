@@ -143,7 +143,14 @@ final class RepositoryIndex {
     private(set) var log: LogFile
     private(set) var packs: [PackReader]
     private var heads: [String: [HeadRecord]] = [:]
-    private var headKeys: [CommitID: String] = [:]
+    /// The key of each head, built on first use: a read of one key's document needs none of it,
+    /// and building it is a third of opening a store of many records.
+    private lazy var headKeys: [CommitID: String] = {
+        var map: [CommitID: String] = [:]
+        map.reserveCapacity(heads.count)
+        for (key, hs) in heads { for h in hs { map[h.id] = key } }
+        return map
+    }()
     private(set) var logged: [CommitID: LoggedCommit] = [:]
     /// The log's commits in arrival order.
     private var loggedOrder: [CommitID] = []
@@ -193,6 +200,7 @@ final class RepositoryIndex {
                 if checkpoint.packs == present {
                     let byChecksum = Dictionary(packs.map { ($0.checksum, $0) }, uniquingKeysWith: { a, _ in a })
                     let listed = present.map { byChecksum[$0] }
+                    heads.reserveCapacity(checkpoint.records.count)
                     for record in checkpoint.records {
                         var hs: [HeadRecord] = []
                         hs.reserveCapacity(record.heads.count)
@@ -201,10 +209,7 @@ final class RepositoryIndex {
                                 hs.append(HeadRecord(id: h.id, generation: h.generation, encoded: encoded))
                             } else if let entry = h.entry, let pack = listed[entry.pack] {
                                 hs.append(HeadRecord(id: h.id, generation: h.generation, kind: h.kind, pack: pack, number: entry.number))
-                            } else {
-                                continue
                             }
-                            headKeys[h.id] = record.key
                         }
                         heads[record.key] = hs
                     }
@@ -239,7 +244,6 @@ final class RepositoryIndex {
         }
         for (id, c) in candidates {
             heads[c.key, default: []].append(HeadRecord(id: id, generation: c.generation, encoded: c.encoded[...], place: (c.pack, c.number)))
-            headKeys[id] = c.key
         }
     }
 
@@ -549,6 +553,11 @@ final class RepositoryIndex {
 }
 
 extension RepositoryIndex: RecordIndex {
+    func document(ofHead id: CommitID, key: String) throws(TrellisError) -> Document? {
+        if let head = heads[key]?.first(where: { $0.id == id }) { return try head.commit().document }
+        return try document(of: id)
+    }
+
     func parents(of id: CommitID) throws(TrellisError) -> [CommitID] { try info(id)?.parents ?? [] }
 
     func generation(of id: CommitID) throws(TrellisError) -> UInt32 {

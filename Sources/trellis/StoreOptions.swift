@@ -55,6 +55,9 @@ struct StoreOptions: ParsableArguments {
     func open() throws(TrellisError) -> Store {
         let store = try Store.open(try locate(), create: false, configuration: try configuration())
         Output.warn(store.takeWarnings())
+        // Never freed: the process ends with the command, and tearing a large index down object
+        // by object would cost more than many a read (a tenth of a `get` on 100,000 records).
+        _ = Unmanaged.passRetained(store)
         return store
     }
 }
