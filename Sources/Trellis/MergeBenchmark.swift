@@ -103,15 +103,85 @@ public struct MergeWorkload: Sendable {
 
     /// Merges for about `seconds` and returns merges per second.
     public func measure(seconds: Double) throws(TrellisError) -> Double {
-        var count = 0
-        let start = DispatchTime.now().uptimeNanoseconds
-        let budget = UInt64(seconds * 1e9)
-        var elapsed: UInt64 = 0
-        repeat {
-            for _ in 0..<256 { _ = try mergeOnce() }
-            count += 256
-            elapsed = DispatchTime.now().uptimeNanoseconds - start
-        } while elapsed < budget
-        return Double(count) / (Double(elapsed) / 1e9)
+        try mergeRate(seconds: seconds) { () throws(TrellisError) in _ = try mergeOnce() }
+    }
+}
+
+/// Runs `merge` in rounds of 256 for about `seconds` and returns merges per second.
+func mergeRate(seconds: Double, _ merge: () throws(TrellisError) -> Void) throws(TrellisError) -> Double {
+    var count = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    let budget = UInt64(seconds * 1e9)
+    var elapsed: UInt64 = 0
+    repeat {
+        for _ in 0..<256 { try merge() }
+        count += 256
+        elapsed = DispatchTime.now().uptimeNanoseconds - start
+    } while elapsed < budget
+    return Double(count) / (Double(elapsed) / 1e9)
+}
+
+/// A user's own merges to measure (`trellis bench merge --store S REPO`): the parents of every
+/// merge commit in a repository's history and the heads of every record that has several now,
+/// replayed from a copy of those records' histories in memory. Each replay is a whole merge, as
+/// in `MergeWorkload`; replaying a stored merge commit must give that commit again.
+public struct MergeReplay: Sendable {
+    public struct Case: Sendable {
+        public let key: String
+        public let heads: [CommitID]
+        /// The merge commit the store holds for these heads, if it wrote one.
+        public let stored: CommitID?
+    }
+
+    public let repository: String
+    public let cases: [Case]
+    let graph: MemoryCommitGraph
+
+    /// The newest `limit` cases of the repository: merge commits newest first, then records
+    /// with several heads. Reads only the histories of the records involved.
+    public init(_ repository: Repository, limit: Int = 1000) throws(TrellisError) {
+        self.repository = repository.name
+        var cases: [Case] = []
+        for c in try repository.log(LogQuery()) where c.kind.isMerge && cases.count < limit {
+            cases.append(Case(key: c.key, heads: c.parents, stored: c.id))
+        }
+        for (key, heads) in try repository.recordsWithSeveralHeads() where cases.count < limit {
+            cases.append(Case(key: key, heads: heads.map(\.id), stored: nil))
+        }
+        var graph = MemoryCommitGraph()
+        var copied = Set<String>()
+        for key in cases.map(\.key) where copied.insert(key).inserted {
+            // Oldest first, so that every parent is in the graph before its children.
+            for info in try repository.history(key).sorted(by: { $0.generation < $1.generation }) {
+                graph.add(try repository.store.commit(info.id))
+            }
+        }
+        self.cases = cases
+        self.graph = graph
+    }
+
+    /// Merges every case once; returns the ids of the merge commits, in the order of `cases`.
+    public func mergeAll() throws(TrellisError) -> [CommitID] {
+        try cases.map { c throws(TrellisError) in try merge(c) }
+    }
+
+    /// Stored merge commits that replaying did not give again (always 0 in a store fsck accepts).
+    public func mismatches() throws(TrellisError) -> Int {
+        zip(cases, try mergeAll()).filter { c, replayed in c.stored.map { $0 != replayed } ?? false }.count
+    }
+
+    /// Merges the cases in turn for about `seconds` and returns merges per second.
+    public func measure(seconds: Double) throws(TrellisError) -> Double {
+        guard !cases.isEmpty else { throw TrellisError(.notFound, "repository '\(repository)' has no merge commits and no record with several heads to replay") }
+        var next = 0
+        return try mergeRate(seconds: seconds) { () throws(TrellisError) in
+            _ = try merge(cases[next])
+            next = next + 1 == cases.count ? 0 : next + 1
+        }
+    }
+
+    private func merge(_ c: Case) throws(TrellisError) -> CommitID {
+        let outcome = try HeadMerge.mergeCommit(repository: repository, key: c.key, heads: c.heads, source: graph)
+        return SignedCommit.merge(outcome.commit).id
     }
 }

@@ -143,14 +143,24 @@ final class RepositoryIndex {
     private(set) var log: LogFile
     private(set) var packs: [PackReader]
     private var heads: [String: [HeadRecord]] = [:]
-    /// The key of each head, built on first use: a read of one key's document needs none of it,
-    /// and building it is a third of opening a store of many records.
-    private lazy var headKeys: [CommitID: String] = {
-        var map: [CommitID: String] = [:]
-        map.reserveCapacity(heads.count)
-        for (key, hs) in heads { for h in hs { map[h.id] = key } }
-        return map
-    }()
+    /// The key of each head, built on first use (`indexHeadKeys`): a read of one key's document
+    /// needs none of it, and building it is a third of opening a store of many records.
+    private var headKeys: [CommitID: String] = [:]
+    private var headKeysBuilt = false
+
+    /// Builds `headKeys` unless it is built. Not a `lazy var`: a mutation through one copies
+    /// the whole table.
+    private func indexHeadKeys() {
+        guard !headKeysBuilt else { return }
+        headKeysBuilt = true
+        headKeys.reserveCapacity(heads.count)
+        for (key, hs) in heads { for h in hs { headKeys[h.id] = key } }
+    }
+
+    private func key(ofHead id: CommitID) -> String? {
+        indexHeadKeys()
+        return headKeys[id]
+    }
     private(set) var logged: [CommitID: LoggedCommit] = [:]
     /// The log's commits in arrival order.
     private var loggedOrder: [CommitID] = []
@@ -250,7 +260,7 @@ final class RepositoryIndex {
     // MARK: Adding
 
     func contains(_ id: CommitID) -> Bool {
-        logged[id] != nil || headKeys[id] != nil || packs.contains { $0.contains(id) }
+        logged[id] != nil || key(ofHead: id) != nil || packs.contains { $0.contains(id) }
     }
 
     /// Adds a commit of a batch being written, readable from memory (`pending`) until its
@@ -294,6 +304,7 @@ final class RepositoryIndex {
         let info = CommitInfo(id: id, generation: generation, header: header)
         logged[id] = LoggedCommit(info: info, frameOffset: frameOffset, position: position, seq: seqEnd, pending: pending)
         loggedOrder.append(id)
+        indexHeadKeys()
         var keyHeads = heads[header.key] ?? []
         keyHeads.removeAll { head in
             guard header.parents.contains(head.id) else { return false }
@@ -340,14 +351,17 @@ final class RepositoryIndex {
     // MARK: Heads
 
     /// Every head of every key (tombstones included): what the sync heads digest covers.
-    func allHeadIDs() -> [CommitID] { Array(headKeys.keys) }
+    func allHeadIDs() -> [CommitID] {
+        indexHeadKeys()
+        return Array(headKeys.keys)
+    }
 
     var keyCount: Int { heads.count }
 
     /// Every head of every key, tombstones included.
     func allHeads() throws(TrellisError) -> [CommitInfo] {
         var out: [CommitInfo] = []
-        out.reserveCapacity(headKeys.count)
+        out.reserveCapacity(heads.count)
         for hs in heads.values { for h in hs { out.append(try h.info()) } }
         return out
     }
@@ -431,7 +445,7 @@ final class RepositoryIndex {
 
     func info(_ id: CommitID) throws(TrellisError) -> CommitInfo? {
         if let l = logged[id] { return l.info }
-        if let key = headKeys[id], let head = heads[key]?.first(where: { $0.id == id }) { return try head.info() }
+        if let key = key(ofHead: id), let head = heads[key]?.first(where: { $0.id == id }) { return try head.info() }
         for pack in packs {
             if let entry = try pack.entry(for: id) { return try CommitInfo(id: id, generation: entry.generation, encoded: entry.encoded) }
         }
@@ -508,7 +522,7 @@ final class RepositoryIndex {
     }
 
     func document(of id: CommitID) throws(TrellisError) -> Document? {
-        if let key = headKeys[id], let head = heads[key]?.first(where: { $0.id == id }) { return try head.commit().document }
+        if let key = key(ofHead: id), let head = heads[key]?.first(where: { $0.id == id }) { return try head.commit().document }
         guard let c = try signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
         return c.commit.document
     }
@@ -562,7 +576,7 @@ extension RepositoryIndex: RecordIndex {
 
     func generation(of id: CommitID) throws(TrellisError) -> UInt32 {
         if let l = logged[id] { return l.info.generation }
-        if let key = headKeys[id], let head = heads[key]?.first(where: { $0.id == id }) { return head.generation }
+        if let key = key(ofHead: id), let head = heads[key]?.first(where: { $0.id == id }) { return head.generation }
         for pack in packs {
             if let n = pack.entryNumber(of: id) { return try pack.generation(of: n) }
         }

@@ -12,9 +12,24 @@ struct Bench: ParsableCommand {
 struct BenchMerge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "merge",
-        abstract: "Merges per second, single-threaded, on three workloads.",
-        discussion: "Each merge includes the lowest-common-ancestor search and the creation of the merge commit. Build with -c release for meaningful figures; the median of --runs runs is reported.")
+        abstract: "Merges per second, single-threaded, on three workloads or on a repository's own merges.",
+        discussion: """
+            Each merge includes the lowest-common-ancestor search and the creation of the merge commit. Build with \
+            -c release for meaningful figures; the median of --runs runs is reported.
 
+            With REPO, replays that repository's own divergent heads instead: the parents of its newest merge \
+            commits and the heads of every record that has several now (at most --limit), from a copy of those \
+            records' histories in memory. It reads the store and never writes to it; a stored merge commit that \
+            replaying does not give again is reported and makes the command fail.
+
+            Examples: trellis bench merge --workload text
+                      trellis bench merge --store ~/notes/.trellis notes --json
+            """)
+
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "Replay this repository's merges (of the store --store names) instead of the built-in workloads.")
+    var repo: String?
+    @Option(help: "With REPO: replay at most this many merges, newest first.") var limit: Int = 1000
     @Option(help: "Seconds per run.") var seconds: Double = 1
     @Option(help: "Runs per workload; the median is reported.") var runs: Int = 5
     @Option(help: ArgumentHelp("Also write the 50-line text case to DIR as base, ours and theirs, for git merge-file.", valueName: "DIR"))
@@ -29,9 +44,14 @@ struct BenchMerge: ParsableCommand {
         if let workload, !MergeWorkload.ids.contains(workload) {
             throw ValidationError("--workload must be one of \(MergeWorkload.ids.joined(separator: ", ")), not '\(workload)'")
         }
+        guard limit >= 1 else { throw ValidationError("--limit must be at least 1") }
+        if repo != nil, workload != nil || writeCases != nil {
+            throw ValidationError("REPO replays the store's merges: --workload and --write-cases are for the built-in workloads")
+        }
     }
 
     func run() throws {
+        if let repo { return try replay(repo) }
         if let dir = writeCases {
             let t = MergeWorkload.fiftyLines()
             for (name, text) in [("base", t.base), ("ours", t.ours), ("theirs", t.theirs)] {
@@ -55,6 +75,32 @@ struct BenchMerge: ParsableCommand {
             }
         }
         if json { Output.json(.array(results)) }
+    }
+
+    private func replay(_ name: String) throws {
+        try reportingErrors { () throws(TrellisError) in
+            let replay = try MergeReplay(try options.open().existingRepository(name), limit: limit)
+            let mismatches = try replay.mismatches()
+            var rates: [Double] = []
+            for _ in 0..<runs {
+                rates.append(try replay.measure(seconds: seconds))
+                if !json { FileHandle.standardError.write(Data(".".utf8)) }
+            }
+            let median = rates.sorted()[rates.count / 2]
+            let stored = replay.cases.filter { $0.stored != nil }.count
+            if json {
+                Output.json(.object([("repository", .string(name)), ("merges", .int(Int64(replay.cases.count))),
+                                     ("merge_commits", .int(Int64(stored))), ("several_heads", .int(Int64(replay.cases.count - stored))),
+                                     ("merges_per_second", .int(Int64(median))), ("runs", .array(rates.map { .int(Int64($0)) })),
+                                     ("mismatches", .int(Int64(mismatches)))]))
+            } else {
+                FileHandle.standardError.write(Data("\n".utf8))
+                print("\(name): \(replay.cases.count) merges replayed (\(stored) merge commits, \(replay.cases.count - stored) records with several heads): \(Int(median)) merges/s (median of \(runs))")
+            }
+            guard mismatches == 0 else {
+                throw TrellisError(.corruptData, "\(mismatches) of \(stored) stored merge commits differ from their replay (run `trellis fsck`)")
+            }
+        }
     }
 }
 

@@ -90,3 +90,30 @@ func edit(_ base: [String], lines owned: [Int], tag: String, using g: inout some
     let mine = try trellis(["merge-file", dir.file("ours"), dir.file("base"), dir.file("theirs")])
     #expect(git.status == 0 && mine.status == 0 && git.out == mine.out)
 }
+
+/// `bench merge REPO` replays a repository's own merges: the parents of its merge commits (which
+/// must give those commits again) and the heads of records that have several; a repository with
+/// neither, an unknown one, and options for the built-in workloads are refused with one line.
+@Test func benchMergeReplaysAStoresOwnMerges() throws {
+    let s = try CLIStore()
+    let root = try s.put("r", "a", #"{"n": 1, "t": "x"}"#)
+    _ = try s.put("r", "a", #"{"n": 2, "t": "x"}"#, parents: [root])
+    _ = try s.put("r", "a", #"{"n": 1, "t": "y"}"#, parents: [root])
+    try s.ok(["merge", "r", "a"])
+    let b = try s.put("r", "b", #"{"n": 1}"#)
+    _ = try s.put("r", "b", #"{"n": 2}"#, parents: [b])
+    _ = try s.put("r", "b", #"{"n": 3}"#, parents: [b])
+    _ = try s.put("r", "plain", #"{"n": 1}"#)
+    let row = try parse(try s.ok(["bench", "merge", "r", "--seconds", "0.05", "--runs", "2", "--json"])) as? [String: Any] ?? [:]
+    #expect(row["merges"] as? Int == 2 && row["merge_commits"] as? Int == 1 && row["several_heads"] as? Int == 1)
+    #expect(row["mismatches"] as? Int == 0 && (row["merges_per_second"] as? Int ?? 0) > 0 && (row["runs"] as? [Int])?.count == 2)
+    let text = try s.ok(["bench", "merge", "--store", s.store, "r", "--seconds", "0.05", "--runs", "1", "--limit", "1"])
+    #expect(text.out.hasPrefix("r: 1 merges replayed (1 merge commits, 0 records with several heads): "))
+
+    _ = try s.put("q", "k", #"{"n": 1}"#)
+    for (args, message) in [(["q"], "no merge commits"), (["nope"], "nope"), (["r", "--workload", "text"], "built-in"),
+                            (["r", "--limit", "0"], "--limit")] {
+        let r = try trellis(["bench", "merge"] + args + ["--seconds", "0.05", "--runs", "1"], store: s.store)
+        #expect(r.status != 0 && r.stderr.contains(message) && r.stderr.split(separator: "\n").count <= 3, "\(args): \(r.stderr)")
+    }
+}
