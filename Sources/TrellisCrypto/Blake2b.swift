@@ -4,7 +4,10 @@ internal import TrellisSodium
 package enum Blake2b256 {
     package static let digestSize = 32
 
-    package static func hash(_ bytes: [UInt8]) -> [UInt8] {
+    package static func hash(_ bytes: [UInt8]) -> [UInt8] { hash(bytes[...]) }
+
+    /// A slice without copying it (a file's body, to check its trailer).
+    package static func hash(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
         let w = bytes.withUnsafeBytes { words($0) }
         return withUnsafeBytes(of: (w.0.bigEndian, w.1.bigEndian, w.2.bigEndian, w.3.bigEndian)) { Array($0) }
     }

@@ -65,12 +65,27 @@ struct Checkpoint {
     }
 
     static func decode(_ bytes: [UInt8]) throws(TrellisError) -> Checkpoint {
+        var checkpoint = Checkpoint(version: 0, packs: [], records: [])
+        // The pack list is always accepted, so the read returns a version.
+        checkpoint.version = try read(bytes, packs: { checkpoint.packs = $0; return true },
+                                      records: { checkpoint.records.reserveCapacity($0) }) { key, heads in
+            checkpoint.records.append((key, heads))
+        } ?? 0
+        return checkpoint
+    }
+
+    /// Reads a checkpoint without building it whole: `packs` sees the pack checksums first and
+    /// may stop the read (false), then `record` gets each record in turn. Returns the version,
+    /// or nil when `packs` stopped it.
+    @discardableResult
+    static func read(_ bytes: [UInt8], packs accept: ([[UInt8]]) -> Bool, records reserve: (Int) -> Void = { _ in },
+                     record: (String, [Head]) throws(TrellisError) -> Void) throws(TrellisError) -> Int? {
         guard bytes.count >= magicSize + 8 + PackFormat.checksumSize,
               let version = magics.first(where: { $0.value[...] == bytes[0..<magicSize] })?.key else {
             throw TrellisError(.corruptData, "not a checkpoint")
         }
         let bodyEnd = bytes.count - PackFormat.checksumSize
-        guard Blake2b256.hash(Array(bytes[..<bodyEnd])) == Array(bytes[bodyEnd...]) else {
+        guard Blake2b256.hash(bytes[..<bodyEnd]) == Array(bytes[bodyEnd...]) else {
             throw TrellisError(.corruptData, "checkpoint checksum mismatch")
         }
         var lengthReader = ByteReader(bytes, offset: magicSize)
@@ -80,9 +95,9 @@ struct Checkpoint {
         var r = ByteReader(body)
         var packs: [[UInt8]] = []
         for _ in 0..<(try r.length(elementSize: PackFormat.checksumSize)) { packs.append(Array(try r.raw(PackFormat.checksumSize))) }
+        guard accept(packs) else { return nil }
         let count = try r.length(elementSize: 3)
-        var records: [(key: String, heads: [Head])] = []
-        records.reserveCapacity(count)
+        reserve(count)
         for _ in 0..<count {
             let key = try r.string()
             let headCount = try r.length(elementSize: 34)
@@ -105,9 +120,9 @@ struct Checkpoint {
                     heads.append(Head(id: id, generation: UInt32(generation), kind: kind, entry: (Int(pack), Int(number))))
                 }
             }
-            records.append((key, heads))
+            try record(key, heads)
         }
         guard r.isAtEnd else { throw TrellisError(.corruptData, "trailing bytes in checkpoint") }
-        return Checkpoint(version: version, packs: packs, records: records)
+        return version
     }
 }

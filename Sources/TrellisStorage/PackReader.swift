@@ -97,7 +97,7 @@ final class PackReader {
         }
         guard Array(bytes[8..<40]) == checksum else { throw TrellisError(.corruptData, "\(indexPath) belongs to another pack") }
         let body = bytes[..<(bytes.count - 32)]
-        guard Blake2b256.hash(Array(body)) == Array(bytes[(bytes.count - 32)...]) else {
+        guard Blake2b256.hash(body) == Array(bytes[(bytes.count - 32)...]) else {
             throw TrellisError(.corruptData, "\(indexPath) checksum mismatch")
         }
         var r = ByteReader(bytes, offset: 40)

@@ -68,8 +68,14 @@ final class HeadRecord {
     private var bytes: ArraySlice<UInt8>?
     /// The pack entry that holds it, once it is in a pack.
     private(set) var place: (pack: PackReader, number: Int)?
-    private var decoded: Commit?
-    private var cachedInfo: CommitInfo?
+    /// What was decoded, boxed: most heads of a large store are never read, and a `Commit` and
+    /// a `CommitInfo` held inline would triple the size of each.
+    private final class Decoded {
+        var commit: Commit?
+        var info: CommitInfo?
+        init(commit: Commit?) { self.commit = commit }
+    }
+    private var decoded: Decoded?
 
     init(id: CommitID, generation: UInt32, encoded: ArraySlice<UInt8>, decoded: Commit? = nil,
          place: (pack: PackReader, number: Int)? = nil) {
@@ -79,7 +85,7 @@ final class HeadRecord {
         let i = encoded.startIndex + 5
         kind = i < encoded.endIndex ? encoded[i] : 0xFF
         bytes = encoded
-        self.decoded = decoded
+        self.decoded = decoded.map { Decoded(commit: $0) }
         self.place = place
     }
 
@@ -108,17 +114,24 @@ final class HeadRecord {
     /// The head is now entry `number` of `pack` (after a seal or repack wrote it there).
     func place(in pack: PackReader, number: Int) { place = (pack, number) }
 
-    func commit() throws(TrellisError) -> Commit {
+    private var cache: Decoded {
         if let decoded { return decoded }
+        let d = Decoded(commit: nil)
+        decoded = d
+        return d
+    }
+
+    func commit() throws(TrellisError) -> Commit {
+        if let c = decoded?.commit { return c }
         let c = try Commit.decode(Array(try encoded()))
-        decoded = c
+        cache.commit = c
         return c
     }
 
     func info() throws(TrellisError) -> CommitInfo {
-        if let cachedInfo { return cachedInfo }
+        if let i = decoded?.info { return i }
         let i = try CommitInfo(id: id, generation: generation, encoded: Array(try encoded()))
-        cachedInfo = i
+        cache.info = i
         return i
     }
 }
@@ -206,26 +219,24 @@ final class RepositoryIndex {
         let present = packs.map(\.checksum).sorted { $0.lexicographicallyPrecedes($1) }
         if FileSystem.exists(checkpointPath) {
             do throws(TrellisError) {
-                let checkpoint = try Checkpoint.decode(try FileSystem.readAll(checkpointPath))
-                if checkpoint.packs == present {
-                    let byChecksum = Dictionary(packs.map { ($0.checksum, $0) }, uniquingKeysWith: { a, _ in a })
-                    let listed = present.map { byChecksum[$0] }
-                    heads.reserveCapacity(checkpoint.records.count)
-                    for record in checkpoint.records {
-                        var hs: [HeadRecord] = []
-                        hs.reserveCapacity(record.heads.count)
-                        for h in record.heads {
-                            if let encoded = h.encoded {
-                                hs.append(HeadRecord(id: h.id, generation: h.generation, encoded: encoded))
-                            } else if let entry = h.entry, let pack = listed[entry.pack] {
-                                hs.append(HeadRecord(id: h.id, generation: h.generation, kind: h.kind, pack: pack, number: entry.number))
-                            }
+                let byChecksum = Dictionary(packs.map { ($0.checksum, $0) }, uniquingKeysWith: { a, _ in a })
+                let listed = present.map { byChecksum[$0] }
+                let used = try Checkpoint.read(try FileSystem.readAll(checkpointPath), packs: { $0 == present },
+                                               records: { heads.reserveCapacity($0) }) { key, records in
+                    var hs: [HeadRecord] = []
+                    hs.reserveCapacity(records.count)
+                    for h in records {
+                        if let encoded = h.encoded {
+                            hs.append(HeadRecord(id: h.id, generation: h.generation, encoded: encoded))
+                        } else if let entry = h.entry, let pack = listed[entry.pack] {
+                            hs.append(HeadRecord(id: h.id, generation: h.generation, kind: h.kind, pack: pack, number: entry.number))
                         }
-                        heads[record.key] = hs
                     }
-                    return
+                    heads[key] = hs
                 }
+                if used != nil { return }
             } catch {
+                heads = [:]
                 warnings.append("repository '\(name)': ignoring the checkpoint: \(error.message)")
             }
         }

@@ -55,7 +55,7 @@ public enum SyncBundle {
         guard bytes.count >= magic.count + 32, Array(bytes.prefix(magic.count)) == magic else {
             throw TrellisError(.corruptData, "not a Trellis bundle (bad magic)")
         }
-        guard Blake2b256.hash(Array(bytes.dropLast(32))) == Array(bytes.suffix(32)) else {
+        guard Blake2b256.hash(bytes.dropLast(32)) == Array(bytes.suffix(32)) else {
             throw TrellisError(.corruptData, "the bundle is damaged or truncated (checksum mismatch); nothing was stored")
         }
         var r = ByteReader(Array(bytes.dropLast(32)), offset: magic.count)

@@ -26,7 +26,7 @@ package struct PeerState {
     /// The saved entries; a missing or damaged file means none (first contact).
     static func load(in store: any CommitStore, peer: String) -> [Entry] {
         guard let bytes = try? store.setting(.peerState(peer: peer)), bytes.count > 40,
-              Blake2b256.hash(Array(bytes.dropLast(32))) == Array(bytes.suffix(32)),
+              Blake2b256.hash(bytes.dropLast(32)) == Array(bytes.suffix(32)),
               let entries = try? decode(Array(bytes.dropLast(32)), peer: peer)
         else { return [] }
         return entries
