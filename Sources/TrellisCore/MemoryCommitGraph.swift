@@ -10,6 +10,9 @@ package struct MemoryCommitGraph: MergeSource, Sendable {
 
     package init() {}
 
+    /// Room for `count` commits, so that a large graph is not rehashed as it grows.
+    package mutating func reserveCapacity(_ count: Int) { nodes.reserveCapacity(count) }
+
     /// Adds a commit; its parents must be added first.
     package mutating func add(_ commit: SignedCommit) {
         let generation = 1 + (commit.commit.parents.compactMap { nodes[$0]?.generation }.max() ?? 0)

@@ -35,6 +35,9 @@ public enum Fsck {
         var graph = MemoryCommitGraph()
         var byID: [CommitID: SignedCommit] = [:]
         var packed: [CommitID: SignedCommit] = [:]
+        graph.reserveCapacity(salvage.commits.count)
+        byID.reserveCapacity(salvage.commits.count)
+        packed.reserveCapacity(salvage.commits.count)
         for found in salvage.commits where byID[found.commit.id] == nil {
             byID[found.commit.id] = found.commit
             if found.generation != nil { packed[found.commit.id] = found.commit }
@@ -81,8 +84,8 @@ public enum Fsck {
         }
         let present = salvage.readers.map(\.checksum).sorted { $0.lexicographicallyPrecedes($1) }
         guard checkpoint.packs == present, salvage.damagedPacks.isEmpty else { return }  // stale: the store rebuilds it
-        var parented = Set<CommitID>()
-        for c in packed.values { parented.formUnion(c.commit.parents) }
+        var parented = Set<CommitID>(minimumCapacity: packed.count)
+        for c in packed.values { for p in c.commit.parents { parented.insert(p) } }
         let expected = Set(packed.keys.filter { !parented.contains($0) })
         var listed = Set<CommitID>()
         let readers = Dictionary(salvage.readers.map { ($0.checksum, $0) }, uniquingKeysWith: { a, _ in a })

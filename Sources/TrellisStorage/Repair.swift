@@ -120,9 +120,11 @@ package enum Repair {
     /// Each commit once, parents before children (iteratively: histories can be deep).
     static func uniqueInGraphOrder(_ commits: [SignedCommit]) -> [SignedCommit] {
         var byID: [CommitID: SignedCommit] = [:]
+        byID.reserveCapacity(commits.count)
         for c in commits where byID[c.id] == nil { byID[c.id] = c }
         var out: [SignedCommit] = []
-        var done = Set<CommitID>()
+        out.reserveCapacity(byID.count)
+        var done = Set<CommitID>(minimumCapacity: byID.count)
         for c in commits {
             var stack = [c]
             while let top = stack.last {
