@@ -51,6 +51,13 @@ public struct Commit: Hashable, Sendable {
 
     public var isTombstone: Bool { kind.deletes }
 
+    /// The kind byte of an encoded commit, read in place (it follows the 4-byte magic and the
+    /// version byte, docs/format.md §Commits); 0xFF, no kind, when the encoding is too short.
+    public static func kindByte(of encoded: ArraySlice<UInt8>) -> UInt8 {
+        let i = encoded.startIndex + 5
+        return i < encoded.endIndex ? encoded[i] : 0xFF
+    }
+
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 512)
         w.raw(Commit.magic)

@@ -109,7 +109,7 @@ struct Checkpoint {
                 guard generation >= 1, generation <= UInt64(UInt32.max) else { throw TrellisError(.corruptData, "checkpoint generation out of range") }
                 if version == 1 {
                     let encoded = try r.raw(try r.length())
-                    let kind = encoded.count > 5 ? encoded[encoded.startIndex + 5] : 0xFF
+                    let kind = Commit.kindByte(of: encoded)
                     heads.append(Head(id: id, generation: UInt32(generation), kind: kind, encoded: encoded))
                 } else {
                     let kind = try r.u8()

@@ -82,7 +82,7 @@ public enum Fsck {
             report.problems.append("\(path): \(error.message)")
             return
         }
-        let present = salvage.readers.map(\.checksum).sorted { $0.lexicographicallyPrecedes($1) }
+        let present = Checkpoint.sorted(salvage.readers.map(\.checksum))
         guard checkpoint.packs == present, salvage.damagedPacks.isEmpty else { return }  // stale: the store rebuilds it
         var parented = Set<CommitID>(minimumCapacity: packed.count)
         for c in packed.values { for p in c.commit.parents { parented.insert(p) } }

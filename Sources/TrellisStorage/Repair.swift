@@ -114,7 +114,7 @@ package enum Repair {
         guard let bytes = try? FileSystem.readAll(directory + "/checkpoint"), let c = try? Checkpoint.decode(bytes) else {
             return salvage.readers.isEmpty
         }
-        return c.packs == salvage.readers.map(\.checksum).sorted { $0.lexicographicallyPrecedes($1) }
+        return c.packs == Checkpoint.sorted(salvage.readers.map(\.checksum))
     }
 
     /// Each commit once, parents before children (iteratively: histories can be deep).

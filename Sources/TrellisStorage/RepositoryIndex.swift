@@ -81,9 +81,7 @@ final class HeadRecord {
          place: (pack: PackReader, number: Int)? = nil) {
         self.id = id
         self.generation = generation
-        // The kind byte sits at a fixed place (docs/format.md §Commits).
-        let i = encoded.startIndex + 5
-        kind = i < encoded.endIndex ? encoded[i] : 0xFF
+        kind = Commit.kindByte(of: encoded)
         bytes = encoded
         self.decoded = decoded.map { Decoded(commit: $0) }
         self.place = place
@@ -104,7 +102,7 @@ final class HeadRecord {
         if let bytes { return bytes }
         guard let place else { throw TrellisError(.corruptData, "head \(id.short) has neither an encoding nor a pack entry") }
         let entry = try place.pack.entry(place.number)
-        guard entry.id == id, entry.generation == generation, entry.encoded.count > 5, entry.encoded[5] == kind else {
+        guard entry.id == id, entry.generation == generation, Commit.kindByte(of: entry.encoded[...]) == kind else {
             throw TrellisError(.corruptData, "\(place.pack.path): entry \(place.number) is not head \(id.short) as the checkpoint says (run `trellis fsck --repair`)")
         }
         bytes = entry.encoded[...]
@@ -216,7 +214,7 @@ final class RepositoryIndex {
     /// The checkpoint's heads when it covers exactly these packs, else heads computed by
     /// reading every pack.
     private func loadHeads() throws(TrellisError) {
-        let present = packs.map(\.checksum).sorted { $0.lexicographicallyPrecedes($1) }
+        let present = Checkpoint.sorted(packs.map(\.checksum))
         if FileSystem.exists(checkpointPath) {
             do throws(TrellisError) {
                 let byChecksum = Dictionary(packs.map { ($0.checksum, $0) }, uniquingKeysWith: { a, _ in a })
@@ -430,6 +428,8 @@ final class RepositoryIndex {
                 if version == 1 {
                     head.encoded = try h.encoded()
                 } else {
+                    // A head read from a version 1 checkpoint knows its encoding but not its
+                    // entry: find the pack that holds it.
                     if h.place == nil, let (pack, number) = packs.lazy.compactMap({ p in p.entryNumber(of: h.id).map { (p, $0) } }).first {
                         h.place(in: pack, number: number)
                     }
@@ -454,9 +454,18 @@ final class RepositoryIndex {
 
     // MARK: Lookups
 
+    /// The head with this id, if it is one.
+    private func head(_ id: CommitID) -> HeadRecord? {
+        key(ofHead: id).flatMap { head(id, of: $0) }
+    }
+
+    private func head(_ id: CommitID, of key: String) -> HeadRecord? {
+        heads[key]?.first { $0.id == id }
+    }
+
     func info(_ id: CommitID) throws(TrellisError) -> CommitInfo? {
         if let l = logged[id] { return l.info }
-        if let key = key(ofHead: id), let head = heads[key]?.first(where: { $0.id == id }) { return try head.info() }
+        if let head = head(id) { return try head.info() }
         for pack in packs {
             if let entry = try pack.entry(for: id) { return try CommitInfo(id: id, generation: entry.generation, encoded: entry.encoded) }
         }
@@ -533,7 +542,7 @@ final class RepositoryIndex {
     }
 
     func document(of id: CommitID) throws(TrellisError) -> Document? {
-        if let key = key(ofHead: id), let head = heads[key]?.first(where: { $0.id == id }) { return try head.commit().document }
+        if let head = head(id) { return try head.commit().document }
         guard let c = try signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
         return c.commit.document
     }
@@ -579,7 +588,7 @@ final class RepositoryIndex {
 
 extension RepositoryIndex: RecordIndex {
     func document(ofHead id: CommitID, key: String) throws(TrellisError) -> Document? {
-        if let head = heads[key]?.first(where: { $0.id == id }) { return try head.commit().document }
+        if let head = head(id, of: key) { return try head.commit().document }
         return try document(of: id)
     }
 
@@ -587,7 +596,7 @@ extension RepositoryIndex: RecordIndex {
 
     func generation(of id: CommitID) throws(TrellisError) -> UInt32 {
         if let l = logged[id] { return l.info.generation }
-        if let key = key(ofHead: id), let head = heads[key]?.first(where: { $0.id == id }) { return head.generation }
+        if let head = head(id) { return head.generation }
         for pack in packs {
             if let n = pack.entryNumber(of: id) { return try pack.generation(of: n) }
         }
