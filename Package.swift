@@ -32,6 +32,8 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // glibc's mallopt, which the trellis executable uses to keep freed memory.
+        .systemLibrary(name: "TrellisMalloc"),
         .target(name: "TrellisCrypto", dependencies: ["TrellisSodium"]),
         // Line diff, diff3 and the text merge: plain Swift, no dependencies.
         .target(name: "TrellisText"),
@@ -70,7 +72,7 @@ let package = Package(
         .executableTarget(
             name: "trellis",
             dependencies: [
-                "Trellis", "TrellisClient", "TrellisServer",
+                "Trellis", "TrellisClient", "TrellisServer", "TrellisMalloc",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

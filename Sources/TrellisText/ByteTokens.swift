@@ -3,34 +3,74 @@
 /// interning table, so that the search compares integers (equal bytes, equal numbers). The
 /// bytes are borrowed: a value lives only inside the call that lends them.
 package struct ByteTokens: MergeInput {
-    let texts: [UnsafeRawBufferPointer]
+    /// Where tokens end: after each line feed, or between runs of white space and of other bytes.
+    enum Cut { case lines, words }
+
+    private let cut: Cut
+    private(set) var texts: [UnsafeRawBufferPointer] = []
     /// Where each text's tokens begin in the flat arrays below; the last entry is their count.
-    private let first: [Int]
+    private var first: [Int] = []
     /// Each token's byte range in its text.
-    private let from: [Int], to: [Int]
-    /// Each token's number once interned, else -1.
-    private var numbers: [Int32]
-    private var slots: [Int32]
+    private var from: [Int] = [], to: [Int] = []
+    /// Each token's number once interned, else -1 (lines).
+    private var numbers: [Int32] = []
+    /// Each token's key (words): its length and first seven bytes, so that most comparisons
+    /// of short words need no hashing and no second look at the bytes.
+    private var keys: [UInt64] = []
+    private var slots: [Int32] = []
     /// Per number: the first token that had it, and its hash.
     private var owners: [(token: Int, hash: UInt64)] = []
+    /// Kept from one load to the next, as are the arrays above: a word pass loads a value once
+    /// per conflicting hunk and should not allocate each time.
+    private var myers = Myers.Buffers()
+    private var steps: [LineDiff.Step] = []
 
-    /// `cut` gives the end offset of each token of a text.
-    init(texts: [UnsafeRawBufferPointer], cut: (UnsafeRawBufferPointer) -> [Int]) {
-        self.texts = texts
-        let ends = texts.map(cut)
-        var first = [0], from: [Int] = [], to: [Int] = []
-        from.reserveCapacity(ends.reduce(0) { $0 + $1.count })
-        to.reserveCapacity(from.capacity)
-        for e in ends {
-            var start = 0
-            for end in e { from.append(start); to.append(end); start = end }
+    init(cut: Cut) { self.cut = cut }
+
+    init(texts: [UnsafeRawBufferPointer], cut: Cut) {
+        self.init(cut: cut)
+        load(texts)
+    }
+
+    /// Cuts three new texts into tokens, forgetting the last ones.
+    mutating func load(_ newTexts: [UnsafeRawBufferPointer]) {
+        texts = newTexts
+        first.removeAll(keepingCapacity: true)
+        first.reserveCapacity(newTexts.count + 1)
+        from.removeAll(keepingCapacity: true)
+        to.removeAll(keepingCapacity: true)
+        if cut == .words { to.reserveCapacity(newTexts.reduce(0) { $0 + $1.count } / 2 + 3) }
+        first.append(0)
+        for t in newTexts {
+            switch cut {
+            case .lines: ByteTokens.lineEnds(t, into: &to)
+            case .words: ByteTokens.wordEnds(t, into: &to)
+            }
             first.append(to.count)
         }
-        (self.first, self.from, self.to) = (first, from, to)
-        numbers = [Int32](repeating: -1, count: to.count)
+        from.reserveCapacity(to.count)
+        for s in newTexts.indices {
+            var start = 0
+            for i in first[s]..<first[s + 1] { from.append(start); start = to[i] }
+        }
+        if cut == .words {
+            keys.removeAll(keepingCapacity: true)
+            keys.reserveCapacity(to.count)
+            for s in newTexts.indices {
+                for i in first[s]..<first[s + 1] { keys.append(ByteTokens.key(newTexts[s], from[i], to[i])) }
+            }
+            return
+        }
+        numbers.removeAll(keepingCapacity: true)
+        numbers.append(contentsOf: repeatElement(-1, count: to.count))
+        owners.removeAll(keepingCapacity: true)
         var size = 64
         while size < to.count { size *= 2 }
-        slots = [Int32](repeating: -1, count: size)
+        if slots.count == size {
+            slots.withUnsafeMutableBufferPointer { $0.update(repeating: -1) }
+        } else {
+            slots = [Int32](repeating: -1, count: size)
+        }
     }
 
     func count(_ s: Int) -> Int { first[s + 1] - first[s] }
@@ -46,25 +86,37 @@ package struct ByteTokens: MergeInput {
 
     /// Whether two tokens (flat indices, with their texts) are equal.
     private func sameToken(_ a: Int, _ s: Int, _ b: Int, _ t: Int) -> Bool {
+        if cut == .words {
+            return keys[a] == keys[b] && (keys[a] >> 56 < 8 || ByteTokens.equal(texts[s], from[a], to[a], texts[t], from[b], to[b]))
+        }
         let (x, y) = (numbers[a], numbers[b])
         if x >= 0, y >= 0 { return x == y }
         return ByteTokens.equal(texts[s], from[a], to[a], texts[t], from[b], to[b])
     }
 
     mutating func script(_ side: Int) -> (prefix: Int, middle: [LineDiff.Step]) {
+        steps.removeAll(keepingCapacity: true)
         let n = count(0), m = count(side)
         let (a, b) = (first[0], first[side])
         var prefix = 0
         while prefix < n, prefix < m, sameToken(a + prefix, 0, b + prefix, side) { prefix += 1 }
         var suffix = 0
         while suffix < n - prefix, suffix < m - prefix, sameToken(a + n - 1 - suffix, 0, b + m - 1 - suffix, side) { suffix += 1 }
+        if cut == .words {
+            keys.withUnsafeBufferPointer { keys in from.withUnsafeBufferPointer { from in to.withUnsafeBufferPointer { to in
+                let e = Words(keys: keys, from: from, to: to, a: a, b: b, textA: texts[0], textB: texts[side])
+                Myers.middle(e, offset: prefix, n: n - prefix - suffix, m: m - prefix - suffix, buffers: &myers, into: &steps)
+            } } }
+            return (prefix, steps)
+        }
         for i in prefix..<n - suffix { intern(a + i, 0) }
         // Most lines of a side are base lines in order: try the base line after the last one
         // matched before hashing (any equal base line's number is the right number).
         var guess = prefix
+        let (baseText, sideText) = (texts[0], texts[side])
         for j in prefix..<m - suffix where numbers[b + j] < 0 {
             if guess < n, numbers[a + guess] >= 0,
-               ByteTokens.equal(texts[0], from[a + guess], to[a + guess], texts[side], from[b + j], to[b + j]) {
+               ByteTokens.equal(baseText, from[a + guess], to[a + guess], sideText, from[b + j], to[b + j]) {
                 numbers[b + j] = numbers[a + guess]
                 guess += 1
                 continue
@@ -73,15 +125,29 @@ package struct ByteTokens: MergeInput {
             let owner = owners[Int(numbers[b + j])].token
             if owner < first[1] { guess = owner + 1 }
         }
-        return numbers.withUnsafeBufferPointer { all in
+        numbers.withUnsafeBufferPointer { all in
             let e = Numbers(a: UnsafeBufferPointer(rebasing: all[a..<a + n]), b: UnsafeBufferPointer(rebasing: all[b..<b + m]))
-            return (prefix, Myers.middle(e, offset: prefix, n: n - prefix - suffix, m: m - prefix - suffix))
+            Myers.middle(e, offset: prefix, n: n - prefix - suffix, m: m - prefix - suffix, buffers: &myers, into: &steps)
         }
+        return (prefix, steps)
     }
 
     private struct Numbers: Equivalence {
         let a: UnsafeBufferPointer<Int32>, b: UnsafeBufferPointer<Int32>
         func same(_ i: Int, _ j: Int) -> Bool { a[i] == b[j] }
+    }
+
+    /// Words compared by key, and by bytes only when equal keys leave it open.
+    private struct Words: Equivalence {
+        let keys: UnsafeBufferPointer<UInt64>, from: UnsafeBufferPointer<Int>, to: UnsafeBufferPointer<Int>
+        /// Where the two texts' tokens begin in the flat arrays.
+        let a: Int, b: Int
+        let textA: UnsafeRawBufferPointer, textB: UnsafeRawBufferPointer
+        func same(_ i: Int, _ j: Int) -> Bool {
+            let (x, y) = (a + i, b + j)
+            guard keys[x] == keys[y] else { return false }
+            return keys[x] >> 56 < 8 || ByteTokens.equal(textA, from[x], to[x], textB, from[y], to[y])
+        }
     }
 
     /// Gives a token (of text `s`) the number of the first equal token seen, or a new one.
@@ -118,6 +184,24 @@ package struct ByteTokens: MergeInput {
     }
 
     // MARK: Bytes
+
+    /// A token's length (up to 255) in the top byte and its first seven bytes below: equal
+    /// tokens have equal keys, and tokens shorter than eight bytes with equal keys are equal.
+    static func key(_ p: UnsafeRawBufferPointer, _ from: Int, _ to: Int) -> UInt64 {
+        let length = to - from
+        let top = UInt64(min(length, 255)) << 56
+        if from + 8 <= p.count {
+            let mask: UInt64 = length >= 7 ? 0x00FF_FFFF_FFFF_FFFF : (1 << (8 * UInt64(length))) - 1
+            return top | (UInt64(littleEndian: p.loadUnaligned(fromByteOffset: from, as: UInt64.self)) & mask)
+        }
+        var key = top
+        var shift: UInt64 = 0
+        for i in from..<min(to, from + 7) {
+            key |= UInt64(p[i]) << shift
+            shift += 8
+        }
+        return key
+    }
 
     /// Whether `a[i..<j]` and `b[k..<l]` hold the same bytes, compared eight at a time.
     package static func equal(_ pa: UnsafeRawBufferPointer, _ i: Int, _ j: Int, _ pb: UnsafeRawBufferPointer, _ k: Int, _ l: Int) -> Bool {
@@ -163,9 +247,9 @@ package struct ByteTokens: MergeInput {
 
     /// The end offsets of the lines of `bytes`, each line with its "\n" (0x0A); a last line
     /// without one is still a line. Finds line feeds eight bytes at a time.
-    static func lineEnds(_ p: UnsafeRawBufferPointer) -> [Int] {
-        var ends: [Int] = []
-        ends.reserveCapacity(p.count / 32 + 1)
+    static func lineEnds(_ p: UnsafeRawBufferPointer, into ends: inout [Int]) {
+        let before = ends.count
+        ends.reserveCapacity(before + p.count / 32 + 1)
         do {
             let n = p.count
             var i = 0
@@ -184,19 +268,32 @@ package struct ByteTokens: MergeInput {
                 if p[i] == 0x0A { ends.append(i + 1) }
                 i += 1
             }
-            if n > 0, ends.last != n { ends.append(n) }
+            if n > 0, ends.count == before || ends.last != n { ends.append(n) }
         }
-        return ends
     }
 
     /// White space for the word pass: space, tab, line feed, vertical tab, form feed, carriage return.
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
 
     /// The end offsets of the maximal runs of white-space bytes and of other bytes.
-    static func wordEnds(_ bytes: UnsafeRawBufferPointer) -> [Int] {
-        var ends: [Int] = []
-        for i in bytes.indices.dropFirst() where isSpace(bytes[i]) != isSpace(bytes[i - 1]) { ends.append(i) }
-        if !bytes.isEmpty { ends.append(bytes.count) }
-        return ends
+    static func wordEnds(_ bytes: UnsafeRawBufferPointer, into ends: inout [Int]) {
+        guard !bytes.isEmpty else { return }
+        // Written without a branch per byte: every offset is stored, and the count moves on
+        // only where the class changes.
+        let before = ends.count
+        ends.append(contentsOf: repeatElement(0, count: bytes.count))
+        let count = ends.withUnsafeMutableBufferPointer { out in
+            var count = before
+            var space = isSpace(bytes[0])
+            for i in 1..<bytes.count {
+                let s = isSpace(bytes[i])
+                out[count] = i
+                count &+= s != space ? 1 : 0
+                space = s
+            }
+            out[count] = bytes.count
+            return count + 1
+        }
+        ends.removeLast(ends.count - count)
     }
 }

@@ -36,46 +36,48 @@ package enum TextMerge {
     }
 
     private static func merge(_ texts: [UnsafeRawBufferPointer]) -> TextMergeResult {
-        var lines = ByteTokens(texts: texts, cut: ByteTokens.lineEnds)
+        var lines = ByteTokens(texts: texts, cut: .lines)
+        var words = ByteTokens(cut: .words)
         var pieces: [TextMergeResult.Piece] = []
         var pending: [UInt8] = []
         pending.reserveCapacity(max(texts[1].count, texts[2].count))
         func flush() {
             if !pending.isEmpty { pieces.append(.text(String(decoding: pending, as: UTF8.self))) }
-            pending = []
+            pending.removeAll(keepingCapacity: true)
         }
+        // A conflicting hunk's three versions, one after the other: base, ours, theirs.
+        var hunk: [UInt8] = []
         for run in Diff3.merge(&lines) {
             switch run {
             case .resolved(let segments):
                 for s in segments { pending += lines.bytes(s.source, s.range) }
             case .conflict(let b, let o, let t):
-                let versions = [Array(lines.bytes(0, b)), joined(lines, o), joined(lines, t)]
-                let merged = versions[0].withUnsafeBytes { b in versions[1].withUnsafeBytes { o in versions[2].withUnsafeBytes { t in
-                    var words = ByteTokens(texts: [b, o, t], cut: ByteTokens.wordEnds)
+                hunk.removeAll(keepingCapacity: true)
+                hunk += lines.bytes(0, b)
+                let oursStart = hunk.count
+                for s in o { hunk += lines.bytes(s.source, s.range) }
+                let theirsStart = hunk.count
+                for s in t { hunk += lines.bytes(s.source, s.range) }
+                let clean = hunk.withUnsafeBytes { all in
+                    let versions = [UnsafeRawBufferPointer(rebasing: all[..<oursStart]),
+                                    UnsafeRawBufferPointer(rebasing: all[oursStart..<theirsStart]),
+                                    UnsafeRawBufferPointer(rebasing: all[theirsStart...])]
+                    words.load(versions)
                     let runs = Diff3.merge(&words)
-                    guard runs.allSatisfy({ if case .resolved = $0 { true } else { false } }) else { return nil as [UInt8]? }
-                    var out: [UInt8] = []
-                    for case .resolved(let segments) in runs { for s in segments { out += words.bytes(s.source, s.range) } }
-                    return out
-                } } }
-                if let merged {
-                    pending += merged
-                } else {
+                    guard runs.allSatisfy({ if case .resolved = $0 { true } else { false } }) else { return false }
+                    for case .resolved(let segments) in runs { for s in segments { pending += words.bytes(s.source, s.range) } }
+                    return true
+                }
+                if !clean {
                     flush()
-                    pieces.append(.conflict(base: String(decoding: versions[0], as: UTF8.self),
-                                            ours: String(decoding: versions[1], as: UTF8.self),
-                                            theirs: String(decoding: versions[2], as: UTF8.self)))
+                    pieces.append(.conflict(base: String(decoding: hunk[..<oursStart], as: UTF8.self),
+                                            ours: String(decoding: hunk[oursStart..<theirsStart], as: UTF8.self),
+                                            theirs: String(decoding: hunk[theirsStart...], as: UTF8.self)))
                 }
             }
         }
         flush()
         return TextMergeResult(pieces: pieces)
-    }
-
-    private static func joined(_ tokens: ByteTokens, _ segments: [Segment]) -> [UInt8] {
-        var out: [UInt8] = []
-        for s in segments { out += tokens.bytes(s.source, s.range) }
-        return out
     }
 
     /// The merge as git-style text: conflicts between `<<<<<<<`, `=======` and `>>>>>>>` markers.

@@ -21,6 +21,7 @@ struct TrellisCommand: AsyncParsableCommand {
     /// Options that belong to every command may also come before the command's name, as in
     /// `trellis --store DIR log tasks`: they are moved after it before parsing.
     static func main() async {
+        Allocator.keepFreedMemory()
         await main(Self.movingGlobalOptions(Array(CommandLine.arguments.dropFirst())))
     }
 
