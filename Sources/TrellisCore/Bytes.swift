@@ -1,10 +1,90 @@
+/// Where the canonical encoder writes: a growing array (`ByteWriter`), a count of the bytes
+/// it would write (`ByteCounter`), or memory sized by that count (`FixedByteWriter`), so that
+/// a commit's encoding is written once into an array of exactly its size.
+package protocol ByteSink {
+    mutating func u8(_ v: UInt8)
+    mutating func append(_ bytes: UnsafeRawBufferPointer)
+    mutating func u32(_ v: UInt32)
+    mutating func u64(_ v: UInt64)
+    mutating func varint(_ v: UInt64)
+    mutating func string(_ s: String)
+}
+
+extension ByteSink {
+    package mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.bigEndian) { append($0) } }
+    package mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.bigEndian) { append($0) } }
+
+    /// Unsigned LEB128.
+    package mutating func varint(_ v: UInt64) {
+        var v = v
+        while v >= 0x80 {
+            u8(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        u8(UInt8(v))
+    }
+
+    /// Zig-zag then LEB128, so small negative numbers stay short.
+    package mutating func signedVarint(_ v: Int64) {
+        varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
+    }
+
+    package mutating func raw(_ b: [UInt8]) { b.withUnsafeBytes { append($0) } }
+
+    /// Length-prefixed UTF-8.
+    package mutating func string(_ s: String) {
+        varint(UInt64(s.utf8.count))
+        // Native strings lend their bytes: one copy instead of a walk of the UTF-8 view.
+        if s.utf8.withContiguousStorageIfAvailable({ append(UnsafeRawBufferPointer($0)) }) == nil {
+            for b in s.utf8 { u8(b) }
+        }
+    }
+}
+
+/// Counts the bytes an encoding takes.
+package struct ByteCounter: ByteSink {
+    package private(set) var count = 0
+    package init() {}
+    package mutating func u8(_ v: UInt8) { count += 1 }
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) { count += bytes.count }
+    package mutating func u32(_ v: UInt32) { count += 4 }
+    package mutating func u64(_ v: UInt64) { count += 8 }
+    package mutating func varint(_ v: UInt64) { count += (64 - (v | 1).leadingZeroBitCount + 6) / 7 }
+    package mutating func string(_ s: String) {
+        let n = s.utf8.count
+        varint(UInt64(n))
+        count += n
+    }
+}
+
+/// Writes into memory of a size fixed beforehand (by a `ByteCounter` pass over the same
+/// value); writing past it stops the program rather than touch memory it does not own.
+package struct FixedByteWriter: ByteSink {
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    package private(set) var count = 0
+    package init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
+    package mutating func u8(_ v: UInt8) {
+        precondition(count < buffer.count, "FixedByteWriter: the encoding outgrew its counted size")
+        buffer[count] = v
+        count &+= 1
+    }
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        precondition(bytes.count <= buffer.count - count, "FixedByteWriter: the encoding outgrew its counted size")
+        guard let source = bytes.baseAddress, let target = buffer.baseAddress else { return }
+        (target + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        count &+= bytes.count
+    }
+}
+
 /// Appends the primitive fields of the canonical formats (docs/format.md).
-package struct ByteWriter {
+package struct ByteWriter: ByteSink {
     package private(set) var bytes: [UInt8] = []
 
     package init(capacity: Int = 64) { bytes.reserveCapacity(capacity) }
 
     package mutating func u8(_ v: UInt8) { bytes.append(v) }
+
+    package mutating func append(_ b: UnsafeRawBufferPointer) { bytes.append(contentsOf: b) }
 
     package mutating func u32(_ v: UInt32) {
         withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }

@@ -19,7 +19,7 @@ package enum CanonicalEncoder {
         return w.bytes
     }
 
-    package static func write(_ document: Document, to w: inout ByteWriter) {
+    package static func write<W: ByteSink>(_ document: Document, to w: inout W) {
         w.u8(Tag.map.rawValue)
         w.varint(UInt64(document.fields.count))
         for field in document.fields {
@@ -28,7 +28,7 @@ package enum CanonicalEncoder {
         }
     }
 
-    package static func write(_ value: Value, to w: inout ByteWriter) {
+    package static func write<W: ByteSink>(_ value: Value, to w: inout W) {
         switch value {
         case .null: w.u8(Tag.null.rawValue)
         case .bool(let b): w.u8(b ? Tag.trueValue.rawValue : Tag.falseValue.rawValue)

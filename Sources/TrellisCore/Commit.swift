@@ -58,8 +58,18 @@ public struct Commit: Hashable, Sendable {
         return i < encoded.endIndex ? encoded[i] : 0xFF
     }
 
+    /// Counted first, then written once into an array of exactly that size.
     public func encoded() -> [UInt8] {
-        var w = ByteWriter(capacity: 512)
+        var counter = ByteCounter()
+        write(to: &counter)
+        return [UInt8](unsafeUninitializedCapacity: counter.count) { buffer, initialized in
+            var w = FixedByteWriter(buffer)
+            write(to: &w)
+            initialized = w.count
+        }
+    }
+
+    private func write<W: ByteSink>(to w: inout W) {
         w.raw(Commit.magic)
         w.u8(Commit.formatVersion)
         w.u8(kind.rawValue)
@@ -76,7 +86,6 @@ public struct Commit: Hashable, Sendable {
             w.u8(0)
         }
         if let document { CanonicalEncoder.write(document, to: &w) }
-        return w.bytes
     }
 
     public var id: CommitID { CommitID.of(encoded()) }

@@ -74,7 +74,7 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
     }
 
     /// Appends the 32 bytes without building an array.
-    package func write(to w: inout ByteWriter) {
+    package func write<W: ByteSink>(to w: inout W) {
         w.u64(w0); w.u64(w1); w.u64(w2); w.u64(w3)
     }
 

@@ -15,7 +15,9 @@ package struct MemoryCommitGraph: MergeSource, Sendable {
 
     /// Adds a commit; its parents must be added first.
     package mutating func add(_ commit: SignedCommit) {
-        let generation = 1 + (commit.commit.parents.compactMap { nodes[$0]?.generation }.max() ?? 0)
+        var highest: UInt32 = 0
+        for p in commit.commit.parents { if let g = nodes[p]?.generation, g > highest { highest = g } }
+        let generation = 1 + highest
         nodes[commit.id] = Node(
             side: MergeSide(document: commit.commit.document, timestamp: commit.commit.timestamp, id: commit.id),
             parents: commit.commit.parents, generation: generation)

@@ -45,10 +45,8 @@ package enum Repair {
     static func repairRepository(_ name: String, directory: String, layout: PackLayout, into report: inout Report) throws(TrellisError) {
         let salvage = Salvage.repository(name: name, directory: directory)
         var check = Fsck.Report()
-        Fsck.checkCheckpoint(name, directory: directory, salvage: salvage,
-                             packed: Dictionary(salvage.commits.filter { $0.generation != nil }.map { ($0.commit.id, $0.commit) },
-                                                uniquingKeysWith: { a, _ in a }),
-                             into: &check)
+        // Salvage reads packs before logs, so a packed commit's first copy is a packed one.
+        Fsck.checkCheckpoint(name, directory: directory, salvage: salvage, graph: Fsck.Graph(salvage), into: &check)
         let stale = !check.isClean || !checkpointMatches(directory, salvage)
         guard !salvage.problems.isEmpty || stale else { return }
         let millis = FileSystem.nowMillis()
@@ -126,6 +124,12 @@ package enum Repair {
         out.reserveCapacity(byID.count)
         var done = Set<CommitID>(minimumCapacity: byID.count)
         for c in commits {
+            // Parents are usually older and out already: then no walk is needed.
+            if !done.contains(c.id), c.commit.parents.allSatisfy({ done.contains($0) || byID[$0] == nil }) {
+                done.insert(c.id)
+                out.append(c)
+                continue
+            }
             var stack = [c]
             while let top = stack.last {
                 let waiting = top.commit.parents.compactMap { byID[$0] }.filter { !done.contains($0.id) }

@@ -11,7 +11,17 @@ struct Salvage {
         let generation: UInt32?
         /// The file it was read from, and where in it ("entry N", "frame at offset N").
         let file: String
-        var place = ""
+        /// Where in the file: a pack entry's number, or a log frame's offset.
+        var place: Place
+        enum Place {
+            case entry(Int), frame(offset: Int)
+            var description: String {
+                switch self {
+                case .entry(let n): "entry \(n)"
+                case .frame(let offset): "frame at offset \(offset)"
+                }
+            }
+        }
         /// The `log.damaged-*` file it was read from: outside the store until repaired.
         var sideFile: String? = nil
     }
@@ -63,25 +73,32 @@ struct Salvage {
             problems.append(error.message)
             damaged = true
         }
-        var numbers: Set<Int> = []
         let readable = reader.salvageEntries { message in
             problems.append(message)
             damaged = true
         }
-        for (number, entry) in readable {
-            numbers.insert(number)
-            do throws(TrellisError) {
-                let decoded = try SignedCommit.decoded(encoded: entry.encoded, signature: entry.signature)
-                if reader.indexProblem == nil, !reader.candidates(for: decoded.id).contains(UInt32(number)) {
-                    problems.append("\(reader.indexPath): does not map commit \(decoded.id.hex) to entry \(number)")
+        // Decoded on every core: it is most of the work of reading a pack.
+        let decoded = Parallel.map(readable.map(\.1.encoded)) { encoded in
+            Result { () throws(TrellisError) in try Commit.decode(encoded) }
+        }
+        var seen = [Bool](repeating: false, count: reader.entryCount)
+        var distinct = 0
+        for ((number, entry), commit) in zip(readable, decoded) {
+            if number < seen.count, !seen[number] { seen[number] = true; distinct += 1 }
+            switch commit {
+            case .success(let commit):
+                // The entry's id was just hashed from these bytes (salvageEntries).
+                let c = SignedCommit(commit: commit, id: entry.id, encoded: entry.encoded, signature: entry.signature)
+                if reader.indexProblem == nil, !reader.candidates(for: c.id).contains(UInt32(number)) {
+                    problems.append("\(reader.indexPath): does not map commit \(c.id.hex) to entry \(number)")
                 }
-                commits.append(Found(commit: decoded, generation: entry.generation, file: path, place: "entry \(number)"))
-            } catch {
+                commits.append(Found(commit: c, generation: entry.generation, file: path, place: .entry(number)))
+            case .failure(let error):
                 problems.append("\(path) entry \(number) (commit \(entry.id.hex)): \(error.message)")
                 damaged = true
             }
         }
-        if numbers.count != reader.entryCount { damaged = true }
+        if distinct != reader.entryCount { damaged = true }
         if damaged { damagedPacks.append(path) }
     }
 
@@ -116,7 +133,7 @@ struct Salvage {
                 for c in frame {
                     do throws(TrellisError) {
                         commits.append(Found(commit: try SignedCommit.decoded(encoded: c.encoded, signature: c.signature), generation: nil,
-                                             file: path, place: "frame at offset \(offset)", sideFile: mustHaveHeader ? nil : path))
+                                             file: path, place: .frame(offset: offset), sideFile: mustHaveHeader ? nil : path))
                     } catch {
                         problems.append("\(path) commit \(c.id.hex) (frame at offset \(offset)): \(error.message)")
                         damaged = true
@@ -189,7 +206,7 @@ struct Salvage {
 
     /// Reports a copy of a commit that fails authentication and marks its file as damaged.
     private mutating func reject(_ found: Found, _ why: String, repository name: String, liveLog: String) {
-        problems.append("\(found.file) \(found.place) (repository '\(name)' commit \(found.commit.id.hex)): \(why)")
+        problems.append("\(found.file) \(found.place.description) (repository '\(name)' commit \(found.commit.id.hex)): \(why)")
         if found.file == liveLog {
             damagedLog = true
         } else if found.generation != nil, !damagedPacks.contains(found.file) {
