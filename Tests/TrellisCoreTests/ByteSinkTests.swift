@@ -1,0 +1,84 @@
+import Testing
+@testable import TrellisCore
+@testable import TrellisText
+import TrellisTestSupport
+
+// A commit is encoded by a counting pass and one write into an array of that size
+// (`ByteCounter`, `FixedByteWriter`); the growing `ByteWriter` is the reference. Small ranges
+// put values on varint boundaries and give strings of every short length, multi-byte ones too.
+
+private func sinkValue(_ g: inout SplitMix, depth: Int = 0) -> Value {
+    let boundaries: [Int64] = [0, 1, -1, 63, 64, -64, -65, 127, 128, 8191, 8192, Int64.max, Int64.min]
+    switch Int.random(in: 0..<(depth < 2 ? 9 : 7), using: &g) {
+    case 0: return .int(boundaries.randomElement(using: &g)!)
+    case 1: return .int(Int64.random(in: -300...300, using: &g))
+    case 2: return .string(String((0..<Int.random(in: 0...140, using: &g)).map { _ in "aé b".randomElement(using: &g)! }))
+    case 3: return .text(String(repeating: "line\n", count: Int.random(in: 0...30, using: &g)))
+    case 4: return .bytes((0..<Int.random(in: 0...130, using: &g)).map { _ in UInt8.random(in: 0...255, using: &g) })
+    case 5: return .counter(boundaries.randomElement(using: &g)!)
+    case 6: return .bool(Bool.random(using: &g))
+    case 7: return .map(sinkDocument(&g, depth: depth + 1))
+    default: return .list((0..<Int.random(in: 0...3, using: &g)).map { _ in sinkValue(&g, depth: depth + 1) })
+    }
+}
+
+private func sinkDocument(_ g: inout SplitMix, depth: Int = 0) -> Document {
+    var d = Document()
+    for _ in 0..<Int.random(in: 0...6, using: &g) { d["f\(Int.random(in: 0...4, using: &g))"] = sinkValue(&g, depth: depth) }
+    return d
+}
+
+@Test(arguments: 0..<300)
+func countedEncodingsMatchTheGrowingWriter(seed: UInt64) throws {
+    var g = SplitMix(state: seed)
+    let document = sinkDocument(&g)
+    let reference = CanonicalEncoder.encode(document)
+    var counter = ByteCounter()
+    CanonicalEncoder.write(document, to: &counter)
+    #expect(counter.count == reference.count)
+    let fixed = [UInt8](unsafeUninitializedCapacity: counter.count) { buffer, initialized in
+        var w = FixedByteWriter(buffer)
+        CanonicalEncoder.write(document, to: &w)
+        initialized = w.count
+    }
+    #expect(fixed == reference)
+
+    // The commit's encoding ends with the document's, decodes to the same commit, and its
+    // varint-sized parts (names, parent count) are counted right.
+    let parents = (0..<Int.random(in: 0...2, using: &g)).map { _ in CommitID.of([UInt8.random(in: 0...255, using: &g)]) }
+    let commit = Commit(kind: .put, repository: String(repeating: "r", count: Int.random(in: 1...130, using: &g)), key: "k\(seed)",
+                        parents: parents, timestamp: HLCTimestamp(wallMillis: UInt64(seed), logical: UInt32(seed % 3)),
+                        author: nil, document: document)
+    let encoded = commit.encoded()
+    #expect(Array(encoded.suffix(reference.count)) == reference)
+    #expect(try Commit.decode(encoded).encoded() == encoded)
+}
+
+@Test func varintsAreCountedAsWritten() {
+    var g = SplitMix(state: 16)
+    var values: [UInt64] = [0, 1, 127, 128, 16383, 16384, UInt64.max >> 1, UInt64.max]
+    for shift in 0..<64 { values.append(1 << UInt64(shift)); values.append((1 << UInt64(shift)) - 1) }
+    for _ in 0..<200 { values.append(UInt64.random(in: 0...UInt64.max, using: &g) >> UInt64.random(in: 0...63, using: &g)) }
+    for v in values {
+        var w = ByteWriter(), c = ByteCounter()
+        w.varint(v)
+        c.varint(v)
+        #expect(c.count == w.bytes.count, "varint \(v)")
+    }
+}
+
+@Test(arguments: 0..<200)
+func wordKeysAreEqualExactlyForEqualShortWords(seed: UInt64) {
+    // Words from a two-letter alphabet collide often; a key must never call different words
+    // equal when both are shorter than eight bytes, and must always call equal words equal.
+    var g = SplitMix(state: seed)
+    let words = (0..<2).map { _ in (0..<Int.random(in: 1...10, using: &g)).map { _ in UInt8.random(in: 97...98, using: &g) } }
+    let padded = words.map { $0 + [UInt8](repeating: 32, count: Int.random(in: 0...9, using: &g)) }
+    padded[0].withUnsafeBytes { a in
+        padded[1].withUnsafeBytes { b in
+            let ka = ByteTokens.key(a, 0, words[0].count), kb = ByteTokens.key(b, 0, words[1].count)
+            if words[0] == words[1] { #expect(ka == kb) }
+            if words[0].count < 8, words[1].count < 8 { #expect((ka == kb) == (words[0] == words[1])) }
+        }
+    }
+}
