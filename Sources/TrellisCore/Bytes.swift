@@ -86,39 +86,7 @@ package struct ByteWriter: ByteSink {
 
     package mutating func append(_ b: UnsafeRawBufferPointer) { bytes.append(contentsOf: b) }
 
-    package mutating func u32(_ v: UInt32) {
-        withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    package mutating func u64(_ v: UInt64) {
-        withUnsafeBytes(of: v.bigEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    /// Unsigned LEB128.
-    package mutating func varint(_ v: UInt64) {
-        var v = v
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(v))
-    }
-
-    /// Zig-zag then LEB128, so small negative numbers stay short.
-    package mutating func signedVarint(_ v: Int64) {
-        varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
-    }
-
     package mutating func raw(_ b: some Collection<UInt8>) { bytes.append(contentsOf: b) }
-
-    /// Length-prefixed UTF-8.
-    package mutating func string(_ s: String) {
-        varint(UInt64(s.utf8.count))
-        // Native strings lend their bytes: one copy instead of a walk of the UTF-8 view.
-        if s.utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil {
-            bytes.append(contentsOf: s.utf8)
-        }
-    }
 }
 
 /// Reads the primitives that `ByteWriter` writes; every read is bounds-checked and throws on short input.

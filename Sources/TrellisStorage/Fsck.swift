@@ -91,18 +91,33 @@ public enum Fsck {
             byTime = commits.indices.sorted { keys[$0].0 < keys[$1].0 || (keys[$0].0 == keys[$1].0 && keys[$0].1 < keys[$1].1) }
             (self.commits, self.position, self.packed) = (commits, position, packed)
             generations = [UInt32](repeating: 0, count: commits.count)
-            // Parents before children (parents are usually older, so usually in time order).
+            for i in inGraphOrder(byTime) {
+                var highest: UInt32 = 0
+                for p in commits[i].commit.parents { if let j = position[p], generations[j] > highest { highest = generations[j] } }
+                generations[i] = highest + 1
+            }
+        }
+
+        /// Every position once, parents before children, visited in the order `starts` gives
+        /// (iteratively: histories can be deep). Parents are usually visited first already,
+        /// and then no walk is needed.
+        func inGraphOrder(_ starts: some Sequence<Int>) -> [Int] {
+            var order: [Int] = []
+            order.reserveCapacity(commits.count)
             var done = [Bool](repeating: false, count: commits.count)
-            for i in byTime where !done[i] {
+            for i in starts where !done[i] {
+                if commits[i].commit.parents.allSatisfy({ position[$0].map { done[$0] } ?? true }) {
+                    done[i] = true
+                    order.append(i)
+                    continue
+                }
                 var stack = [i]
                 while let top = stack.last {
                     let waiting = commits[top].commit.parents.compactMap { position[$0] }.filter { !done[$0] }
                     if waiting.isEmpty {
                         if !done[top] {
                             done[top] = true
-                            var highest: UInt32 = 0
-                            for p in commits[top].commit.parents { if let j = position[p], generations[j] > highest { highest = generations[j] } }
-                            generations[top] = highest + 1
+                            order.append(top)
                         }
                         stack.removeLast()
                     } else {
@@ -110,6 +125,7 @@ public enum Fsck {
                     }
                 }
             }
+            return order
         }
 
         func parents(of id: CommitID) -> [CommitID] { position[id].map { commits[$0].commit.parents } ?? [] }

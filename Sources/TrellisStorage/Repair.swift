@@ -46,19 +46,20 @@ package enum Repair {
         let salvage = Salvage.repository(name: name, directory: directory)
         var check = Fsck.Report()
         // Salvage reads packs before logs, so a packed commit's first copy is a packed one.
-        Fsck.checkCheckpoint(name, directory: directory, salvage: salvage, graph: Fsck.Graph(salvage), into: &check)
+        let graph = Fsck.Graph(salvage)
+        Fsck.checkCheckpoint(name, directory: directory, salvage: salvage, graph: graph, into: &check)
         let stale = !check.isClean || !checkpointMatches(directory, salvage)
         guard !salvage.problems.isEmpty || stale else { return }
         let millis = FileSystem.nowMillis()
         let packs = directory + "/packs"
-        let commits = uniqueInGraphOrder(salvage.commits.map(\.commit))
-        var generation: [CommitID: UInt32] = [:]
+        // Positions follow salvage order, so arrivals restart in graph order from the salvage's
+        // own order (see `repair(storeAt:)`, which forgets peers).
+        let order = graph.inGraphOrder(graph.commits.indices)
         var packed: [PackedCommit] = []
-        // Arrival numbers restart in graph order (see `repair(storeAt:)`, which forgets peers).
-        for (seq, c) in commits.enumerated() {
-            let g = 1 + (c.commit.parents.compactMap { generation[$0] }.max() ?? 0)
-            generation[c.id] = g
-            packed.append(try PackedCommit(id: c.id, generation: g, seq: UInt64(seq), encoded: c.encoded, signature: c.signature))
+        packed.reserveCapacity(order.count)
+        for (seq, i) in order.enumerated() {
+            let c = graph.commits[i]
+            packed.append(try PackedCommit(id: c.id, generation: graph.generations[i], seq: UInt64(seq), encoded: c.encoded, signature: c.signature))
         }
         var newPack: String? = nil
         var checksums: [[UInt8]] = []
@@ -88,11 +89,12 @@ package enum Repair {
         if FileSystem.isDirectory(packs) { try FileSystem.syncDirectory(packs) }
         // Heads over the new pack: commits no other commit names as a parent.
         var parented = Set<CommitID>()
-        for c in commits { parented.formUnion(c.commit.parents) }
+        for c in graph.commits { parented.formUnion(c.commit.parents) }
         var records: [String: [Checkpoint.Head]] = [:]
-        for c in commits where !parented.contains(c.id) {
-            // safe: every commit got a generation and an entry number above.
-            var head = Checkpoint.Head(id: c.id, generation: generation[c.id]!, kind: c.commit.kind.rawValue)
+        for i in order where !parented.contains(graph.commits[i].id) {
+            let c = graph.commits[i]
+            // safe: every commit was packed above and so got an entry number.
+            var head = Checkpoint.Head(id: c.id, generation: graph.generations[i], kind: c.commit.kind.rawValue)
             if layout.fileVersion == 1 { head.encoded = c.encoded[...] } else { head.entry = (0, numbers[c.id]!) }
             records[c.commit.key, default: []].append(head)
         }
@@ -113,34 +115,5 @@ package enum Repair {
             return salvage.readers.isEmpty
         }
         return c.packs == Checkpoint.sorted(salvage.readers.map(\.checksum))
-    }
-
-    /// Each commit once, parents before children (iteratively: histories can be deep).
-    static func uniqueInGraphOrder(_ commits: [SignedCommit]) -> [SignedCommit] {
-        var byID: [CommitID: SignedCommit] = [:]
-        byID.reserveCapacity(commits.count)
-        for c in commits where byID[c.id] == nil { byID[c.id] = c }
-        var out: [SignedCommit] = []
-        out.reserveCapacity(byID.count)
-        var done = Set<CommitID>(minimumCapacity: byID.count)
-        for c in commits {
-            // Parents are usually older and out already: then no walk is needed.
-            if !done.contains(c.id), c.commit.parents.allSatisfy({ done.contains($0) || byID[$0] == nil }) {
-                done.insert(c.id)
-                out.append(c)
-                continue
-            }
-            var stack = [c]
-            while let top = stack.last {
-                let waiting = top.commit.parents.compactMap { byID[$0] }.filter { !done.contains($0.id) }
-                if waiting.isEmpty {
-                    if done.insert(top.id).inserted { out.append(top) }
-                    stack.removeLast()
-                } else {
-                    stack += waiting
-                }
-            }
-        }
-        return out
     }
 }
