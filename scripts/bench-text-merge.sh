@@ -18,36 +18,7 @@ if ! pkg-config --exists libgit2; then
 fi
 cc -O2 -o "$WORK/libgit2_merge_file" scripts/libgit2_merge_file.c $(pkg-config --cflags --libs libgit2)
 
-python3 - "$WORK" <<'PY'
-import os, random, sys
-work = sys.argv[1]
-def write(case, base, ours, theirs):
-    os.makedirs(f"{work}/{case}")
-    for name, lines in (("base", base), ("ours", ours), ("theirs", theirs)):
-        with open(f"{work}/{case}/{name}", "w") as f:
-            f.write("".join(lines))
-# The 50-line case of `trellis bench merge` (MergeWorkload.fiftyLines).
-base = [f"Line {n} of a fifty-line note, with some words in it.\n" for n in range(50)]
-ours = list(base); ours[8] = "Line 8 was rewritten on our side.\n"; ours.insert(21, "A line we inserted after line 20.\n")
-theirs = list(base); theirs[40] = "Line 40 was rewritten on their side.\n"; del theirs[45]
-write("50-lines", base, ours, theirs)
-# 2,000 lines, 30 edits a side in alternate 33-line stripes, so they never touch.
-rng = random.Random(16)
-base = [f"{n:04d} " + " ".join(rng.choice(["alpha", "beta", "gamma", "delta", "node", "edge"]) for _ in range(6)) + "\n" for n in range(2000)]
-ours, theirs = list(base), list(base)
-for stripe in range(60):
-    side = ours if stripe % 2 == 0 else theirs
-    at = stripe * 33 + rng.randrange(0, 30)
-    side[at] = f"{at:04d} changed on {'our' if side is ours else 'their'} side\n"
-write("2000-lines", base, ours, theirs)
-# 200 lines where both sides rewrote the same 20 lines differently: the word pass and markers.
-base = [f"Item {n}: status open, owner ann, points {n % 7}\n" for n in range(200)]
-ours, theirs = list(base), list(base)
-for n in range(0, 200, 10):
-    ours[n] = f"Item {n}: status done, owner ann, points {n % 7}\n"
-    theirs[n] = f"Item {n}: status open, owner bob, points {n % 7 + 1}\n" if n % 20 else f"Item {n} was dropped\n"
-write("200-lines-overlapping", base, ours, theirs)
-PY
+python3 scripts/text_merge_cases.py "$WORK"
 
 median() { python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.0f}')" "$@"; }
 echo "text merges in process, medians of $ROUNDS alternating runs of ${SECONDS_PER_RUN}s ($(date -u +%F), $(nproc) cores)"

@@ -41,6 +41,36 @@ def documents(records, revisions, seed=42):
             yield f"rec-{i:06d}", d
 
 
+def git_path(key):
+    """The file of a record in the git form: a two-level fan-out on the BLAKE2b of the key."""
+    h = hashlib.blake2b(key.encode(), digest_size=2).hexdigest()
+    return f"{h[:2]}/{h[2:]}/{key}.json"
+
+
+def fast_import(revisions, per_commit, out):
+    """Writes (key, document) revisions as a `git fast-import` stream, one commit per
+    PER_COMMIT revisions, to the binary stream OUT."""
+    pending, n, when = [], 0, 1_700_000_000
+
+    def commit():
+        nonlocal n, pending
+        msg = f"revisions {n * per_commit}..{n * per_commit + len(pending) - 1}\n".encode()
+        out.write(b"commit refs/heads/main\n")
+        out.write(f"committer Bench <bench@example.com> {when + n} +0000\n".encode())
+        out.write(b"data %d\n%s\n" % (len(msg), msg))
+        for path, body in pending:
+            out.write(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(body), body))
+        n += 1
+        pending = []
+
+    for key, d in revisions:
+        pending.append((git_path(key), json.dumps(d, separators=(",", ":")).encode()))
+        if len(pending) == per_commit:
+            commit()
+    if pending:
+        commit()
+
+
 def main():
     mode, records, revisions = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     out = sys.stdout.buffer
@@ -48,27 +78,7 @@ def main():
         for key, d in documents(records, revisions):
             out.write(json.dumps({"key": key, "doc": d}, separators=(",", ":")).encode() + b"\n")
     elif mode == "fast-import":
-        per_commit = int(sys.argv[4])
-        pending, n, when = [], 0, 1_700_000_000
-
-        def commit():
-            nonlocal n, pending
-            msg = f"revisions {n * per_commit}..{n * per_commit + len(pending) - 1}\n".encode()
-            out.write(b"commit refs/heads/main\n")
-            out.write(f"committer Bench <bench@example.com> {when + n} +0000\n".encode())
-            out.write(b"data %d\n%s\n" % (len(msg), msg))
-            for path, body in pending:
-                out.write(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(body), body))
-            n += 1
-            pending = []
-
-        for key, d in documents(records, revisions):
-            h = hashlib.blake2b(key.encode(), digest_size=2).hexdigest()
-            pending.append((f"{h[:2]}/{h[2:]}/{key}.json", json.dumps(d, separators=(",", ":")).encode()))
-            if len(pending) == per_commit:
-                commit()
-        if pending:
-            commit()
+        fast_import(documents(records, revisions), int(sys.argv[4]), out)
     else:
         sys.exit(f"unknown mode {mode}")
 
