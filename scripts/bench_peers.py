@@ -130,10 +130,12 @@ class Bench:
             run(self.T, "repack", "--store", f"{d}/t")
             stats = json.loads(run(self.T, "stats", "--store", f"{d}/t", "--json"))[0]
             opens = [self.process_open([self.T, "get", "--store", f"{d}/t", "bench", key]) for _ in range(5)]
+            inside = json.loads(run(self.T, "bench", "open", "--store", f"{d}/t", "bench", key, "--runs", "5", "--json"))
             git = self.git(d, jsonl, count, key)
             n = peers["loro"]["revisions"]
             results.append({"loro": peers["loro"], "pycrdt": peers["pycrdt"], "git": git, "trellis": {
                 "import_s": t_import, "bytes_per_revision": stats["bytes_on_disk"] / n, "open_s": median(o[0] for o in opens),
+                "open_in_process_s": inside["open_seconds"], "get_us": inside["get_microseconds"], "same_get_us": inside["same_get_microseconds"],
                 "open_mib": median(o[1] for o in opens) / 1024, "pack": stats["pack_bytes"] / n, "index": stats["index_bytes"] / n,
                 "checkpoint": stats["checkpoint_bytes"] / n, "signatures": stats["signatures"], "commits": stats["commits"]},
                 "store": f"{d}/t", "stats": stats})
@@ -152,6 +154,11 @@ class Bench:
             to, po = m("trellis", "open_s"), m(peer, "open_s")
             rows.append([f"open, vs {name}", f"{to * 1000:.1f} ms", f"{po * 1000:.2f} ms", ratio(to / po)])
             plot.append((f"open vs {name}", po / to))
+        to, lo = m("trellis", "open_in_process_s"), m("loro", "open_s")
+        rows.append(["open in process (`trellis bench open`), vs Loro", f"{to * 1000:.1f} ms", f"{lo * 1000:.2f} ms", ratio(to / lo)])
+        plot.append(("open in process vs Loro", lo / to))
+        rows.append(["one get on the open store: keys spread over the repository / the same record again",
+                     f"{m('trellis', 'get_us'):.1f} µs / {m('trellis', 'same_get_us'):.2f} µs", "", ""])
         if mode == "storage":
             self.sync_store = results[-1]
         tr = results[0]["trellis"]
@@ -161,7 +168,8 @@ class Bench:
                  f"bytes of the snapshot (`export(Snapshot)`, `get_update()`), open = loading it in process. git: one file per "
                  f"record (`ab/cd/KEY.json`), one commit per {self.a.per_commit} revisions, `git fast-import` then "
                  f"`git gc --aggressive`; bytes of `objects/`; open = a `git cat-file` process reading one record. Trellis open "
-                 f"= a whole `trellis get` process ({m('trellis', 'open_mib'):.0f} MiB peak). Trellis bytes per revision: pack "
+                 f"= a whole `trellis get` process ({m('trellis', 'open_mib'):.0f} MiB peak), or in process: `trellis bench open` "
+                 f"opens the store and reads one record (median of 5). Trellis bytes per revision: pack "
                  f"{m('trellis', 'pack'):.1f}, index {m('trellis', 'index'):.1f}, checkpoint {m('trellis', 'checkpoint'):.1f}; "
                  f"{tr['signatures']:,} signatures over {tr['commits']:,} commits. Ratios are Trellis / peer: lower is better.")
         self.sections.append((title, intro, ["measure", "Trellis", "peer", "Trellis / peer"], rows, f"peers-{mode}", plot))

@@ -49,7 +49,8 @@ package struct ByteCounter: ByteSink {
     package mutating func append(_ bytes: UnsafeRawBufferPointer) { count += bytes.count }
     package mutating func u32(_ v: UInt32) { count += 4 }
     package mutating func u64(_ v: UInt64) { count += 8 }
-    package mutating func varint(_ v: UInt64) { count += (64 - (v | 1).leadingZeroBitCount + 6) / 7 }
+    package mutating func varint(_ v: UInt64) { count += ByteCounter.varintSize(v) }
+    @inline(__always) static func varintSize(_ v: UInt64) -> Int { (64 - (v | 1).leadingZeroBitCount + 6) / 7 }
     package mutating func string(_ s: String) {
         let n = s.utf8.count
         varint(UInt64(n))
@@ -67,6 +68,18 @@ package struct FixedByteWriter: ByteSink {
         precondition(count < buffer.count, "FixedByteWriter: the encoding outgrew its counted size")
         buffer[count] = v
         count &+= 1
+    }
+    /// One bounds check for the whole varint, not one per byte.
+    package mutating func varint(_ v: UInt64) {
+        precondition(ByteCounter.varintSize(v) <= buffer.count - count, "FixedByteWriter: the encoding outgrew its counted size")
+        var v = v, i = count
+        while v >= 0x80 {
+            buffer[i] = UInt8(truncatingIfNeeded: v) | 0x80
+            v >>= 7
+            i &+= 1
+        }
+        buffer[i] = UInt8(v)
+        count = i &+ 1
     }
     package mutating func append(_ bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count <= buffer.count - count, "FixedByteWriter: the encoding outgrew its counted size")

@@ -37,16 +37,18 @@ package enum HeadMerge {
         guard var merged = sides.first else {
             throw TrellisError(.invalidArgument, "a merge needs at least one head")
         }
-        var mergedIDs = [merged.id]
         var conflicts: [MergeConflict] = []
-        for next in sides.dropFirst() {
-            let (base, baseConflicts) = try base(mergedIDs, [next.id], source: source)
+        let order = sides.map(\.id)
+        for n in sides.indices.dropFirst() {
+            let next = sides[n]
+            // Everything merged so far against the next head.
+            let (base, baseConflicts) = try base(order[..<n], order[n...n], source: source)
             let result = DocumentMerge.merge(base: base, merged, next)
             // Conflicts resolved while building a virtual base count too: their outcome shows.
-            conflicts += baseConflicts + result.conflicts
+            if !baseConflicts.isEmpty { conflicts += baseConflicts }
+            if !result.conflicts.isEmpty { conflicts += result.conflicts }
             // The result stands for the newest head merged so far, which `next` is.
             merged = MergeSide(document: result.document, timestamp: next.timestamp, id: next.id)
-            mergedIDs.append(next.id)
         }
         return (merged, conflicts)
     }
@@ -54,10 +56,11 @@ package enum HeadMerge {
     /// The base of a merge: the one lowest common ancestor's version, the empty document when
     /// there is none (two roots), or several ancestors merged recursively into a virtual base.
     package static func baseDocument(_ left: [CommitID], _ right: [CommitID], source: some MergeSource) throws(TrellisError) -> Document? {
-        try base(left, right, source: source).document
+        try base(left[...], right[...], source: source).document
     }
 
-    static func base(_ left: [CommitID], _ right: [CommitID], source: some MergeSource) throws(TrellisError) -> (document: Document?, conflicts: [MergeConflict]) {
+    static func base(_ left: ArraySlice<CommitID>, _ right: ArraySlice<CommitID>,
+                     source: some MergeSource) throws(TrellisError) -> (document: Document?, conflicts: [MergeConflict]) {
         let ancestors = try MergeBase.lowestCommonAncestors(left, right, in: source)
         switch ancestors.count {
         case 0: return (nil, [])

@@ -24,15 +24,20 @@ package enum MergeBase {
         static func < (a: Entry, b: Entry) -> Bool { (a.generation, a.id) < (b.generation, b.id) }
     }
 
-    package static func lowestCommonAncestors(_ left: [CommitID], _ right: [CommitID], in graph: some CommitGraph) throws(TrellisError) -> [CommitID] {
-        if left.count == 1, right.count == 1, let answer = try nearby(left[0], right[0], in: graph) { return answer }
+    package static func lowestCommonAncestors(_ left: ArraySlice<CommitID>, _ right: ArraySlice<CommitID>,
+                                              in graph: some CommitGraph) throws(TrellisError) -> [CommitID] {
+        if left.count == 1, right.count == 1, let answer = try nearby(left[left.startIndex], right[right.startIndex], in: graph) {
+            return answer
+        }
         var flags: [CommitID: Flags] = [:]
         var queue = Heap<Entry>()
-        for (ids, side) in [(left, Flags.left), (right, Flags.right)] {
-            for id in ids {
-                flags[id, default: []].insert(side)
-                queue.insert(Entry(generation: try graph.generation(of: id), id: id))
-            }
+        for id in left {
+            flags[id, default: []].insert(.left)
+            queue.insert(Entry(generation: try graph.generation(of: id), id: id))
+        }
+        for id in right {
+            flags[id, default: []].insert(.right)
+            queue.insert(Entry(generation: try graph.generation(of: id), id: id))
         }
         var candidates: [CommitID] = []
         var nonStale = queue.count

@@ -6,7 +6,7 @@ import TrellisCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure the engine's speed.",
-        subcommands: [BenchMerge.self, BenchTextMerge.self])
+        subcommands: [BenchMerge.self, BenchTextMerge.self, BenchOpen.self])
 }
 
 struct BenchMerge: ParsableCommand {
@@ -150,6 +150,81 @@ struct BenchTextMerge: ParsableCommand {
             Output.json(.object([("merges_per_second", .int(Int64(median))), ("runs", .array(rates.map { .int(Int64($0)) }))]))
         } else {
             print("\(Int(median)) merges/s (median of \(runs))")
+        }
+    }
+}
+
+struct BenchOpen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "open",
+        abstract: "Time to open a store and read one record, in process, and the time of a get on the open store.",
+        discussion: """
+            Each of --runs runs opens the store afresh and reads KEY of REPO; the median of those times is \
+            reported (the files stay in the page cache between runs, as they do for an app that reopens its \
+            store). Then, on one open store, --gets reads of keys spread over the repository give the median \
+            time of one get, and --gets reads of KEY again the time of a get whose record is in memory. Also reports the process's peak resident memory. Reads never change the store.
+
+            Example: trellis bench open --store big bench rec-000001 --json
+            """)
+
+    @OptionGroup var options: StoreOptions
+    @Argument(help: "The repository.") var repo: String
+    @Argument(help: "The record read after each open.") var key: String
+    @Option(help: "Opens; the median is reported.") var runs: Int = 5
+    @Option(help: "Gets timed on the open store, of keys spread over the repository.") var gets: Int = 10000
+    @Flag(help: "Print JSON.") var json = false
+
+    func validate() throws {
+        guard runs >= 1, runs <= 100 else { throw ValidationError("--runs must be 1 to 100") }
+        guard gets >= 1, gets <= 10_000_000 else { throw ValidationError("--gets must be 1 to 10000000") }
+    }
+
+    func run() throws {
+        try reportingErrors { () throws(TrellisError) in
+            let path = try options.locate(), configuration = try options.configuration()
+            var opens: [Double] = []
+            var store: Store? = nil
+            for _ in 0..<runs {
+                store = nil  // the previous run's store is torn down before the clock starts
+                let start = DispatchTime.now().uptimeNanoseconds
+                let opened = try Store.open(path, create: false, configuration: configuration)
+                guard try opened.existingRepository(repo).get(key) != nil else {
+                    throw TrellisError(.notFound, "no record '\(key)' in '\(repo)'")
+                }
+                opens.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                store = opened
+            }
+            guard let repository = try store?.existingRepository(repo) else { return }
+            let keys = try repository.keys()
+            // Keys spread evenly over the repository, in an order that jumps around it.
+            let picks = (0..<gets).map { keys[($0 &* 7_919) % keys.count] }
+            var times: [Double] = []
+            times.reserveCapacity(gets)
+            for k in picks {
+                let start = DispatchTime.now().uptimeNanoseconds
+                blackHole(try repository.get(k))
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3)
+            }
+            // The same record again and again: what a get costs once its block is in memory.
+            var hot: [Double] = []
+            hot.reserveCapacity(gets)
+            for _ in 0..<gets {
+                let start = DispatchTime.now().uptimeNanoseconds
+                blackHole(try repository.get(key))
+                hot.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3)
+            }
+            let open = opens.sorted()[opens.count / 2], get = times.sorted()[times.count / 2], again = hot.sorted()[hot.count / 2]
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            let peak = Double(usage.ru_maxrss) / 1024
+            if json {
+                Output.json(.object([("open_seconds", .double(open)), ("opens", .array(opens.map { .double($0) })),
+                                     ("get_microseconds", .double(get)), ("same_get_microseconds", .double(again)), ("records", .int(Int64(keys.count))),
+                                     ("peak_mib", .double(peak))]))
+            } else {
+                print(String(format: "open + get: %.1f ms (median of %d); get: %.2f µs (median of %d over %d records), %.2f µs for the same record again; peak %.0f MiB",
+                             open * 1000, runs, get, gets, keys.count, again, peak))
+            }
         }
     }
 }

@@ -117,3 +117,26 @@ func edit(_ base: [String], lines owned: [Int], tag: String, using g: inout some
         #expect(r.status != 0 && r.stderr.contains(message) && r.stderr.split(separator: "\n").count <= 3, "\(args): \(r.stderr)")
     }
 }
+
+/// `bench open` opens the store afresh for each run, reads the record named, times gets spread
+/// over the repository's records, and leaves the store's files as they were; a missing record,
+/// repository or store, and bad counts, are refused with one line.
+@Test func benchOpenTimesOpeningAndGets() throws {
+    let s = try CLIStore()
+    for n in 0..<20 { _ = try s.put("r", "k\(n)", #"{"n": \#(n)}"#) }
+    let before = snapshot(s.store)
+    let row = try parse(try s.ok(["bench", "open", "r", "k3", "--runs", "3", "--gets", "50", "--json"])) as? [String: Any] ?? [:]
+    #expect(row["records"] as? Int == 20 && (row["opens"] as? [Double])?.count == 3)
+    #expect((row["open_seconds"] as? Double ?? 0) > 0 && (row["get_microseconds"] as? Double ?? 0) > 0
+            && (row["same_get_microseconds"] as? Double ?? 0) > 0 && (row["peak_mib"] as? Double ?? 0) > 0)
+    #expect(snapshot(s.store) == before)
+    let text = try s.ok(["bench", "open", "r", "k3", "--runs", "1", "--gets", "5"])
+    #expect(text.out.hasPrefix("open + get: ") && text.out.contains("over 20 records"))
+    for (args, message) in [(["r", "nope"], "nope"), (["q", "k3"], "q"), (["r", "k3", "--runs", "0"], "--runs"),
+                            (["r", "k3", "--gets", "0"], "--gets")] {
+        let r = try trellis(["bench", "open"] + args, store: s.store)
+        #expect(r.status != 0 && r.stderr.contains(message) && r.stderr.split(separator: "\n").count <= 3, "\(args): \(r.stderr)")
+    }
+    let missing = try trellis(["bench", "open", "r", "k3"], store: s.store + "-absent")
+    #expect(missing.status != 0 && missing.stderr.split(separator: "\n").count <= 3)
+}

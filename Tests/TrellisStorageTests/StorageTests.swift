@@ -108,6 +108,33 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
 
 @Test func crcMatchesZlib() {
     #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+    #expect(CRC32.checksum([UInt8]()) == 0)
+    // zlib.crc32(bytes(range(256)) * 3) and zlib.crc32(b"123456789", 0x12345678)
+    #expect(CRC32.checksum(Array(repeating: Array(0...255) as [UInt8], count: 3).flatMap { $0 }) == 0xB0C0_DF2A)
+    #expect(CRC32.checksum(Array("123456789".utf8), seed: 0x1234_5678) == 0x01F4_807B)
+}
+
+/// The eight-bytes-at-a-time checksum against the byte-at-a-time definition, on every length
+/// around the 8-byte stride, from unaligned starts, with chained seeds.
+@Test func crcSlicedMatchesBytewise() {
+    func reference(_ bytes: ArraySlice<UInt8>, seed: UInt32) -> UInt32 {
+        var c = ~seed
+        for b in bytes {
+            c ^= UInt32(b)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return ~c
+    }
+    var rng = SplitMix(state: 32)
+    for _ in 0..<400 {
+        let bytes = (0..<Int(rng.next() % 48)).map { _ in UInt8(truncatingIfNeeded: rng.next() % 4) }
+        let start = bytes.isEmpty ? 0 : Int(rng.next() % UInt64(bytes.count))
+        let seed = rng.next() % 3 == 0 ? 0 : UInt32(truncatingIfNeeded: rng.next())
+        #expect(CRC32.checksum(bytes[start...], seed: seed) == reference(bytes[start...], seed: seed))
+        let split = start + (bytes.count - start) / 2
+        #expect(CRC32.checksum(bytes[split...], seed: CRC32.checksum(bytes[start..<split], seed: seed))
+                == reference(bytes[start...], seed: seed))
+    }
 }
 
 @Test func aRefusedFirstWriteLeavesNoRepositoryBehind() throws {
