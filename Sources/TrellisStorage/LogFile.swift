@@ -99,6 +99,49 @@ final class LogFile {
         return nil
     }
 
+    /// What one `stat` of `path` said when the last check found the log read to its end and
+    /// nothing new: the same file (device, inode), size and modification and change times.
+    private struct Quiet: Equatable {
+        let device: UInt64, inode: UInt64, size: Int64
+        let modified: (Int, Int), changed: (Int, Int)
+        init(_ st: stat) {
+            (device, inode, size) = (UInt64(st.st_dev), UInt64(st.st_ino), Int64(st.st_size))
+            modified = (st.st_mtim.tv_sec, st.st_mtim.tv_nsec)
+            changed = (st.st_ctim.tv_sec, st.st_ctim.tv_nsec)
+        }
+        static func == (a: Quiet, b: Quiet) -> Bool {
+            a.device == b.device && a.inode == b.inode && a.size == b.size && a.modified == b.modified && a.changed == b.changed
+        }
+    }
+    private var quiet: Quiet?
+    /// The log's directory, held open so that the quiet check looks up one name, not the
+    /// whole path (a third of a get's time otherwise). -1 when it cannot be opened.
+    private lazy var directory: Int32 = open(path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    private lazy var name: String = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+
+    deinit { if directory >= 0 { close(directory) } }
+
+    /// True when one `stat` of `path` shows the file exactly as the last `noteQuiet()` saw it:
+    /// then no other process has appended to it, cut it or replaced it, and a reader skips the
+    /// checks of `changedUnderneath()` and `scanNewFrames()` (four system calls to one). An
+    /// append changes the size, a repair or seal replaces the file (a new inode), and a cut
+    /// tail is only ever damage past the end this handle has read.
+    func isQuiet() -> Bool {
+        guard let quiet, directory >= 0 else { return false }
+        var named = stat()
+        return fstatat(directory, name, &named, 0) == 0 && Quiet(named) == quiet
+    }
+
+    /// Remembers the file as it is now, if it is still this handle's file and read to its end
+    /// with nothing damaged left after it; otherwise the next check reads as usual.
+    func noteQuiet() {
+        quiet = nil
+        var open = stat(), named = stat()
+        guard directory >= 0, fstat(file.fd, &open) == 0, fstatat(directory, name, &named, 0) == 0, open.st_ino == named.st_ino,
+              open.st_dev == named.st_dev, UInt64(named.st_size) == validEnd else { return }
+        quiet = Quiet(named)
+    }
+
     /// True when another process has replaced the file at `path` (a seal or repack): this
     /// handle then reads a log that is no longer the repository's.
     func wasReplaced() -> Bool {

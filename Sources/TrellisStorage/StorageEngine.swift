@@ -213,6 +213,7 @@ package final class StorageEngine: @unchecked Sendable {
     /// process sealed or repacked it. A damaged tail is cut (and reported) only by a process
     /// holding the write lock; otherwise it may be a write still in progress.
     func catchUp(_ index: RepositoryIndex) throws(TrellisError) {
+        if index.log.isQuiet() { return }
         if try index.log.changedUnderneath() {
             try reloadRepository(index.name)
             return
@@ -227,6 +228,7 @@ package final class StorageEngine: @unchecked Sendable {
             try index.add(frame: frame.contents, at: frame.offset)
             for e in frame.contents.entries { clock.observe(e.header.timestamp) }
         }
+        index.log.noteQuiet()
         // Readers never change the store: the next writer cuts the tail.
         guard let bad = scan.badTail, writeLockHeld else { return }
         let side = try index.log.cutTail(at: bad.offset)

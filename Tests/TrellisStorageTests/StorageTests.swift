@@ -308,3 +308,25 @@ func checkTailRecovery(_ damage: (String, UInt64) throws -> Void) throws {
     let wrapped = TrellisError(.io, "disk full", cause: .init(errno: ENOSPC, path: "/x")).adding(context: "the write may not be durable")
     #expect(wrapped.message == "the write may not be durable: disk full" && wrapped.cause?.errno == ENOSPC)
 }
+
+/// A reader that found nothing new answers its next read from one `stat` of the log; every
+/// write by another handle in between is still seen by the very next read: appends made within
+/// one clock tick (the size changes), repacks (the log is replaced) and deletes.
+@Test func aQuietReaderStillSeesEveryOtherWriter() throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("store")
+    let writer = try StorageEngine.create(at: path)
+    try writer.write([WriteRequest(repository: "r", key: "k", change: .put(try doc(#"{"n": 0}"#)))])
+    let reader = try StorageEngine.open(at: path)
+    for n in 1...60 {
+        let before = try doc("{\"n\": \(n - 1)}")
+        #expect(try reader.merged("r", "k") == before)
+        #expect(try reader.merged("r", "k") == before)  // the quiet path
+        try writer.write([WriteRequest(repository: "r", key: "k", change: .put(try doc("{\"n\": \(n)}")))])
+        if n % 20 == 0 { _ = try writer.repack() }
+    }
+    #expect(try reader.merged("r", "k") == (try doc(#"{"n": 60}"#)))
+    try writer.write([WriteRequest(repository: "r", key: "k", change: .delete)])
+    #expect(try reader.merged("r", "k") == nil)
+    #expect(try reader.history("r").count == 62)
+}
