@@ -92,13 +92,20 @@ enum PackWriter {
         var numbers: [CommitID: Int]
     }
 
-    static func build(_ input: [PackedCommit], depth: Int = PackFormat.defaultDepth,
+    /// `input` is consumed: a caller that passes its last copy lets the pack be built in the
+    /// same array, not in a second one (a repack of 1,000,000 commits holds every encoding).
+    static func build(_ input: consuming [PackedCommit], depth: Int = PackFormat.defaultDepth,
                       blockSize: Int = PackFormat.targetBlockRaw, indexVersion: Int = 2,
                       effort: LZ4.Effort = .fast) throws(TrellisError) -> Output {
-        var seen = Set<CommitID>()
-        var commits = input.filter { seen.insert($0.id).inserted }
+        var commits = input
+        do {
+            // The first copy of each commit; the set is gone before the pack is built.
+            var seen = Set<CommitID>(minimumCapacity: commits.count)
+            commits.removeAll { !seen.insert($0.id).inserted }
+        }
         commits.sort { a, b in
-            if a.key != b.key { return Array(a.key.utf8).lexicographicallyPrecedes(Array(b.key.utf8)) }
+            let byKey = Document.compare(a.key, b.key)  // byte order, as docs/format.md says
+            if byKey != 0 { return byKey < 0 }
             if a.generation != b.generation { return a.generation < b.generation }
             return a.id < b.id
         }

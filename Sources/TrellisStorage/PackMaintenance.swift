@@ -61,7 +61,7 @@ enum PackMaintenance {
         }
 
         var commits: [PackedCommit] = []
-        var seen = Set<CommitID>()
+        var seen = Set<CommitID>(minimumCapacity: logCommits.count)
         if packs {
             for pack in old {
                 // A reader of its own: the index's readers cache blocks for the readers meanwhile.
@@ -73,6 +73,7 @@ enum PackMaintenance {
             }
         }
         for c in logCommits where seen.insert(c.id).inserted { commits.append(c) }
+        (seen, logCommits) = ([], [])  // gone before the pack is built: `commits` holds each commit once
         if layout.dropsCoveredSignatures { PackedCommit.dropCoveredSignatures(&commits) }
         building()
 
@@ -81,7 +82,7 @@ enum PackMaintenance {
         var written: (PackReader, [CommitID: Int])? = nil
         if !commits.isEmpty {
             // Repack runs offline, so it spends the time on LZ4 HC; a seal is on the write path.
-            let (pack, output) = try writePack(commits, depth: depth, blockSize: blockSize, indexVersion: layout.fileVersion,
+            let (pack, output) = try writePack(consume commits, depth: depth, blockSize: blockSize, indexVersion: layout.fileVersion,
                                                effort: packs ? .high : .fast, in: index)
             newPacks.append(pack)
             written = (pack, output.numbers)
@@ -153,9 +154,9 @@ enum PackMaintenance {
     }
 
     /// Index first, then pack, each through a temporary file, fsync and rename.
-    private static func writePack(_ commits: [PackedCommit], depth: Int, blockSize: Int, indexVersion: Int, effort: LZ4.Effort,
+    private static func writePack(_ commits: consuming [PackedCommit], depth: Int, blockSize: Int, indexVersion: Int, effort: LZ4.Effort,
                                   in index: RepositoryIndex) throws(TrellisError) -> (PackReader, PackWriter.Output) {
-        let output = try PackWriter.build(commits, depth: depth, blockSize: blockSize, indexVersion: indexVersion, effort: effort)
+        let output = try PackWriter.build(consume commits, depth: depth, blockSize: blockSize, indexVersion: indexVersion, effort: effort)
         try FileSystem.makeDirectory(index.packsDirectory)
         let base = index.packsDirectory + "/" + PackFormat.name(checksum: output.checksum)
         try FileSystem.writeAtomically(base + ".idx", output.index)
