@@ -15,15 +15,35 @@ struct PackedCommit {
     private(set) var signature: [UInt8]
 
     init(id: CommitID, generation: UInt32, seq: UInt64, encoded: [UInt8], signature: [UInt8]) throws(TrellisError) {
+        var authors = AuthorTable()
+        try self.init(id: id, generation: generation, seq: seq, encoded: encoded, signature: signature, authors: &authors)
+    }
+
+    /// The same, sharing one copy of each author's key through `authors`.
+    init(id: CommitID, generation: UInt32, seq: UInt64, encoded: [UInt8], signature: [UInt8],
+         authors: inout AuthorTable) throws(TrellisError) {
         let header = try Commit.decodeHeader(encoded)
         self.id = id
         key = header.key
         parents = header.parents
-        author = header.author
+        author = authors.shared(header.author)
         self.generation = generation
         self.seq = seq
         self.encoded = encoded
         self.signature = signature
+    }
+}
+
+/// One copy of each author's key: a repository has few authors, and a repack holds every
+/// commit at once, each of which would otherwise keep a 32-byte array of its own.
+struct AuthorTable {
+    private var keys: [PublicKey: PublicKey] = [:]
+
+    mutating func shared(_ key: PublicKey?) -> PublicKey? {
+        guard let key else { return nil }
+        if let kept = keys[key] { return kept }
+        keys[key] = key
+        return key
     }
 }
 

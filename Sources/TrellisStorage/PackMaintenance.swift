@@ -47,12 +47,13 @@ enum PackMaintenance {
     private static func rewrite(_ index: RepositoryIndex, packs: Bool, depth: Int, blockSize: Int, layout: PackLayout,
                                 locked: Locked, building: () -> Void) throws(TrellisError) -> PackReport? {
         var logCommits: [PackedCommit] = []
+        var authors = AuthorTable()
         var old: [PackReader] = []
         var logEmpty = true
         try locked { () throws(TrellisError) in
             logEmpty = index.log.isEmpty
             old = index.packs
-            if !logEmpty { logCommits = try loggedCommits(index) }
+            if !logEmpty { logCommits = try loggedCommits(index, authors: &authors) }
         }
         // A seal of an empty log only rewrites the checkpoint: the heads are the packs' heads.
         if !packs && logEmpty {
@@ -67,7 +68,8 @@ enum PackMaintenance {
                 // A reader of its own: the index's readers cache blocks for the readers meanwhile.
                 try PackReader(path: pack.path).forEachEntry { _, e throws(TrellisError) in
                     if seen.insert(e.id).inserted {
-                        commits.append(try PackedCommit(id: e.id, generation: e.generation, seq: e.seq, encoded: e.encoded, signature: e.signature))
+                        commits.append(try PackedCommit(id: e.id, generation: e.generation, seq: e.seq, encoded: e.encoded,
+                                                        signature: e.signature, authors: &authors))
                     }
                 }
             }
@@ -110,12 +112,12 @@ enum PackMaintenance {
     }
 
     /// The log's intact commits with their generations and arrival numbers (under `locked`).
-    private static func loggedCommits(_ index: RepositoryIndex) throws(TrellisError) -> [PackedCommit] {
+    private static func loggedCommits(_ index: RepositoryIndex, authors: inout AuthorTable) throws(TrellisError) -> [PackedCommit] {
         var commits: [PackedCommit] = []
         for c in try index.log.allCommits() {
             guard let logged = index.logged[c.id] else { continue }
             commits.append(try PackedCommit(id: c.id, generation: logged.info.generation, seq: logged.seq,
-                                            encoded: c.encoded, signature: c.signature))
+                                            encoded: c.encoded, signature: c.signature, authors: &authors))
         }
         return commits
     }
