@@ -19,10 +19,7 @@ need=()
 pkg-config --exists libgit2 2>/dev/null || need+=(libgit2-dev)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+bench_apt ${need[@]+"${need[@]}"}
 python3 -c "import loro, pycrdt, matplotlib" 2>/dev/null || python3 -m pip install --quiet loro pycrdt matplotlib
 bench_setup peers --python
 swift build -c release --product trellis-merge-file >/dev/null

@@ -12,10 +12,7 @@ source scripts/bench-common.sh
 ROUNDS=${1:-5}
 SECONDS_PER_RUN=${2:-1}
 bench_setup text
-if ! pkg-config --exists libgit2; then
-  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libgit2-dev >/dev/null
-fi
+pkg-config --exists libgit2 || bench_apt libgit2-dev
 cc -O2 -o "$WORK/libgit2_merge_file" scripts/libgit2_merge_file.c $(pkg-config --cflags --libs libgit2)
 
 python3 scripts/text_merge_cases.py "$WORK"

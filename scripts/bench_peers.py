@@ -12,18 +12,18 @@ against the ideal.
 import argparse, json, os, platform, re, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import loro_compare, storage_workload, text_merge_cases  # noqa: E402
+import storage_workload, text_merge_cases  # noqa: E402
 
 BEGIN, END = "<!-- bench-peers:begin -->", "<!-- bench-peers:end -->"
 
 
-def run(*args, stdin=None, env=None):
-    return subprocess.run(args, check=True, capture_output=True, text=True, stdin=stdin, env=env).stdout
+def run(*args):
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
 
 
-def timed(*args, stdin=None):
+def timed(*args):
     start = time.perf_counter()
-    run(*args, stdin=stdin)
+    run(*args)
     return time.perf_counter() - start
 
 
@@ -131,8 +131,8 @@ class Bench:
             stats = json.loads(run(self.T, "stats", "--store", f"{d}/t", "--json"))[0]
             opens = [self.process_open([self.T, "get", "--store", f"{d}/t", "bench", key]) for _ in range(5)]
             inside = json.loads(run(self.T, "bench", "open", "--store", f"{d}/t", "bench", key, "--runs", "5", "--json"))
-            git = self.git(d, jsonl, count, key)
             n = peers["loro"]["revisions"]
+            git = self.git(d, jsonl, n, key)
             results.append({"loro": peers["loro"], "pycrdt": peers["pycrdt"], "git": git, "trellis": {
                 "import_s": t_import, "bytes_per_revision": stats["bytes_on_disk"] / n, "open_s": median(o[0] for o in opens),
                 "open_in_process_s": inside["open_seconds"], "get_us": inside["get_microseconds"], "same_get_us": inside["same_get_microseconds"],
@@ -174,8 +174,9 @@ class Bench:
                  f"{tr['signatures']:,} signatures over {tr['commits']:,} commits. Ratios are Trellis / peer: lower is better.")
         self.sections.append((title, intro, ["measure", "Trellis", "peer", "Trellis / peer"], rows, f"peers-{mode}", plot))
 
-    def git(self, d, jsonl, count, key):
-        """Loads the JSON lines into git as one file per record; returns ingest, bytes, open."""
+    def git(self, d, jsonl, revisions, key):
+        """Loads the JSON lines (`revisions` of them) into git as one file per record; returns
+        ingest, bytes, open."""
         stream = f"{d}/fast-import.stream"
         with open(jsonl) as src, open(stream, "wb") as out:
             docs = ((row["key"], {k: (v["$text"] if isinstance(v, dict) and "$text" in v else v) for k, v in row["doc"].items()})
@@ -191,7 +192,7 @@ class Bench:
         path = storage_workload.git_path(key)
         opens = [self.process_open(["git", "-C", f"{d}/g", "cat-file", "-p", f"main:{path}"])[0] for _ in range(5)]
         os.unlink(stream)
-        return {"load_s": load_s, "bytes_per_revision": size / sum(1 for _ in open(jsonl)), "open_s": median(opens)}
+        return {"load_s": load_s, "bytes_per_revision": size / revisions, "open_s": median(opens)}
 
     @staticmethod
     def process_open(argv):
@@ -200,9 +201,8 @@ class Bench:
         child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(child.pid, 0)
         seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            raise RuntimeError(f"{argv[0]} exited with {child.returncode}")
+        if (code := os.waitstatus_to_exitcode(status)) != 0:
+            raise RuntimeError(f"{argv[0]} exited with {code}")
         return seconds, usage.ru_maxrss
 
     # -- sync --------------------------------------------------------------------------------

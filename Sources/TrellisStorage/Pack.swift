@@ -15,18 +15,24 @@ struct PackedCommit {
     private(set) var signature: [UInt8]
 
     init(id: CommitID, generation: UInt32, seq: UInt64, encoded: [UInt8], signature: [UInt8]) throws(TrellisError) {
-        var authors = AuthorTable()
-        try self.init(id: id, generation: generation, seq: seq, encoded: encoded, signature: signature, authors: &authors)
+        let header = try Commit.decodeHeader(encoded)
+        self.init(id: id, header: header, author: header.author, generation: generation, seq: seq, encoded: encoded, signature: signature)
     }
 
     /// The same, sharing one copy of each author's key through `authors`.
     init(id: CommitID, generation: UInt32, seq: UInt64, encoded: [UInt8], signature: [UInt8],
          authors: inout AuthorTable) throws(TrellisError) {
         let header = try Commit.decodeHeader(encoded)
+        self.init(id: id, header: header, author: authors.shared(header.author), generation: generation, seq: seq,
+                  encoded: encoded, signature: signature)
+    }
+
+    private init(id: CommitID, header: Commit.Header, author: PublicKey?, generation: UInt32, seq: UInt64,
+                 encoded: [UInt8], signature: [UInt8]) {
         self.id = id
         key = header.key
         parents = header.parents
-        author = authors.shared(header.author)
+        self.author = author
         self.generation = generation
         self.seq = seq
         self.encoded = encoded

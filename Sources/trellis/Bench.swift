@@ -65,13 +65,13 @@ struct BenchMerge: ParsableCommand {
                 rates.append(try workload.measure(seconds: seconds))
                 if !json { FileHandle.standardError.write(Data(".".utf8)) }
             }
-            let median = rates.sorted()[rates.count / 2]
+            let rate = median(rates)
             if json {
-                results.append(.object([("id", .string(workload.id)), ("workload", .string(workload.name)), ("merges_per_second", .int(Int64(median))),
+                results.append(.object([("id", .string(workload.id)), ("workload", .string(workload.name)), ("merges_per_second", .int(Int64(rate))),
                                         ("runs", .array(rates.map { .int(Int64($0)) }))]))
             } else {
                 FileHandle.standardError.write(Data("\n".utf8))
-                print("\(workload.name): \(Int(median)) merges/s (median of \(runs))")
+                print("\(workload.name): \(Int(rate)) merges/s (median of \(runs))")
             }
         }
         if json { Output.json(.array(results)) }
@@ -86,16 +86,16 @@ struct BenchMerge: ParsableCommand {
                 rates.append(try replay.measure(seconds: seconds))
                 if !json { FileHandle.standardError.write(Data(".".utf8)) }
             }
-            let median = rates.sorted()[rates.count / 2]
+            let rate = median(rates)
             let stored = replay.cases.filter { $0.stored != nil }.count
             if json {
                 Output.json(.object([("repository", .string(name)), ("merges", .int(Int64(replay.cases.count))),
                                      ("merge_commits", .int(Int64(stored))), ("several_heads", .int(Int64(replay.cases.count - stored))),
-                                     ("merges_per_second", .int(Int64(median))), ("runs", .array(rates.map { .int(Int64($0)) })),
+                                     ("merges_per_second", .int(Int64(rate))), ("runs", .array(rates.map { .int(Int64($0)) })),
                                      ("mismatches", .int(Int64(mismatches)))]))
             } else {
                 FileHandle.standardError.write(Data("\n".utf8))
-                print("\(name): \(replay.cases.count) merges replayed (\(stored) merge commits, \(replay.cases.count - stored) records with several heads): \(Int(median)) merges/s (median of \(runs))")
+                print("\(name): \(replay.cases.count) merges replayed (\(stored) merge commits, \(replay.cases.count - stored) records with several heads): \(Int(rate)) merges/s (median of \(runs))")
             }
             guard mismatches == 0 else {
                 throw TrellisError(.corruptData, "\(mismatches) of \(stored) stored merge commits differ from their replay (run `trellis fsck`)")
@@ -145,11 +145,11 @@ struct BenchTextMerge: ParsableCommand {
             } while elapsed < UInt64(seconds * 1e9)
             rates.append(Double(count) / (Double(elapsed) / 1e9))
         }
-        let median = rates.sorted()[rates.count / 2]
+        let rate = median(rates)
         if json {
-            Output.json(.object([("merges_per_second", .int(Int64(median))), ("runs", .array(rates.map { .int(Int64($0)) }))]))
+            Output.json(.object([("merges_per_second", .int(Int64(rate))), ("runs", .array(rates.map { .int(Int64($0)) }))]))
         } else {
-            print("\(Int(median)) merges/s (median of \(runs))")
+            print("\(Int(rate)) merges/s (median of \(runs))")
         }
     }
 }
@@ -197,23 +197,12 @@ struct BenchOpen: ParsableCommand {
             guard let repository = try store?.existingRepository(repo) else { return }
             let keys = try repository.keys()
             // Keys spread evenly over the repository, in an order that jumps around it.
-            let picks = (0..<gets).map { keys[($0 &* 7_919) % keys.count] }
-            var times: [Double] = []
-            times.reserveCapacity(gets)
-            for k in picks {
-                let start = DispatchTime.now().uptimeNanoseconds
-                blackHole(try repository.get(k))
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3)
-            }
+            let spread = (0..<gets).lazy.map { keys[($0 &* 7_919) % keys.count] }
+            let read = { (k: String) throws(TrellisError) in blackHole(try repository.get(k)) }
+            let get = median(try microseconds(each: spread, read))
             // The same record again and again: what a get costs once its block is in memory.
-            var hot: [Double] = []
-            hot.reserveCapacity(gets)
-            for _ in 0..<gets {
-                let start = DispatchTime.now().uptimeNanoseconds
-                blackHole(try repository.get(key))
-                hot.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3)
-            }
-            let open = opens.sorted()[opens.count / 2], get = times.sorted()[times.count / 2], again = hot.sorted()[hot.count / 2]
+            let again = median(try microseconds(each: repeatElement(key, count: gets), read))
+            let open = median(opens)
             var usage = rusage()
             getrusage(RUSAGE_SELF.rawValue, &usage)
             let peak = Double(usage.ru_maxrss) / 1024
@@ -227,6 +216,21 @@ struct BenchOpen: ParsableCommand {
             }
         }
     }
+}
+
+/// The middle value of a non-empty list (the upper of the two middle ones of an even count).
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+/// How many microseconds one call of `body` takes, for each of `inputs` in turn.
+func microseconds<T>(each inputs: some Sequence<T>, _ body: (T) throws(TrellisError) -> Void) throws(TrellisError) -> [Double] {
+    var times: [Double] = []
+    times.reserveCapacity(inputs.underestimatedCount)
+    for input in inputs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body(input)
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e3)
+    }
+    return times
 }
 
 /// Keeps a result alive so the optimizer cannot drop the work that made it.
