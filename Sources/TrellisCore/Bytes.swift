@@ -58,20 +58,21 @@ package struct ByteCounter: ByteSink {
     }
 }
 
-/// Writes into memory of a size fixed beforehand (by a `ByteCounter` pass over the same
-/// value); writing past it stops the program rather than touch memory it does not own.
+/// Writes into memory of a fixed size. What does not fit is dropped, never written past the
+/// end, and `overflowed` says so: the caller then counts (`ByteCounter`) and writes again.
 package struct FixedByteWriter: ByteSink {
     private let buffer: UnsafeMutableBufferPointer<UInt8>
     package private(set) var count = 0
+    package private(set) var overflowed = false
     package init(_ buffer: UnsafeMutableBufferPointer<UInt8>) { self.buffer = buffer }
     package mutating func u8(_ v: UInt8) {
-        precondition(count < buffer.count, "FixedByteWriter: the encoding outgrew its counted size")
+        guard count < buffer.count else { overflowed = true; return }
         buffer[count] = v
         count &+= 1
     }
     /// One bounds check for the whole varint, not one per byte.
     package mutating func varint(_ v: UInt64) {
-        precondition(ByteCounter.varintSize(v) <= buffer.count - count, "FixedByteWriter: the encoding outgrew its counted size")
+        guard ByteCounter.varintSize(v) <= buffer.count - count else { overflowed = true; return }
         var v = v, i = count
         while v >= 0x80 {
             buffer[i] = UInt8(truncatingIfNeeded: v) | 0x80
@@ -81,8 +82,16 @@ package struct FixedByteWriter: ByteSink {
         buffer[i] = UInt8(v)
         count = i &+ 1
     }
+    /// Length-prefixed UTF-8, copied by the UTF-8 view itself (small strings included).
+    package mutating func string(_ s: String) {
+        let n = s.utf8.count
+        varint(UInt64(n))
+        guard n <= buffer.count - count else { overflowed = true; return }
+        let (_, copied) = UnsafeMutableBufferPointer(rebasing: buffer[count...]).initialize(from: s.utf8)
+        count &+= copied
+    }
     package mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        precondition(bytes.count <= buffer.count - count, "FixedByteWriter: the encoding outgrew its counted size")
+        guard bytes.count <= buffer.count - count else { overflowed = true; return }
         guard let source = bytes.baseAddress, let target = buffer.baseAddress else { return }
         (target + count).update(from: source.assumingMemoryBound(to: UInt8.self), count: bytes.count)
         count &+= bytes.count

@@ -22,9 +22,11 @@ package enum CanonicalEncoder {
     package static func write<W: ByteSink>(_ document: Document, to w: inout W) {
         w.u8(Tag.map.rawValue)
         w.varint(UInt64(document.fields.count))
-        for field in document.fields {
-            w.string(field.name)
-            write(field.value, to: &w)
+        document.fields.withUnsafeBufferPointer { fields in  // read in place, not copied out
+            for i in fields.indices {
+                w.string(fields[i].name)
+                write(fields[i].value, to: &w)
+            }
         }
     }
 

@@ -40,9 +40,14 @@ public struct Commit: Hashable, Sendable {
         if zip(parents, parents.dropFirst()).allSatisfy({ $0 < $1 }) {
             self.parents = parents  // already sorted and unique: no copy
         } else {
-            var unique: [CommitID] = []
-            for p in parents.sorted() where unique.last != p { unique.append(p) }
-            self.parents = unique
+            var sorted = parents.sorted()
+            var kept = 1
+            for n in sorted.indices.dropFirst() where sorted[n] != sorted[kept - 1] {
+                sorted[kept] = sorted[n]
+                kept += 1
+            }
+            sorted.removeSubrange(kept...)
+            self.parents = sorted
         }
         self.timestamp = timestamp
         self.author = author
@@ -58,13 +63,21 @@ public struct Commit: Hashable, Sendable {
         return i < encoded.endIndex ? encoded[i] : 0xFF
     }
 
-    /// Counted first, then written once into an array of exactly that size.
+    /// Written once into scratch memory on the stack and copied out, when it fits there (most
+    /// commits do); else counted first, then written into an array of exactly that size.
     public func encoded() -> [UInt8] {
+        let fitted: [UInt8]? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { scratch in
+            var w = FixedByteWriter(scratch)
+            write(to: &w)
+            return w.overflowed ? nil : Array(UnsafeBufferPointer(rebasing: scratch[..<w.count]))
+        }
+        if let fitted { return fitted }
         var counter = ByteCounter()
         write(to: &counter)
         return [UInt8](unsafeUninitializedCapacity: counter.count) { buffer, initialized in
             var w = FixedByteWriter(buffer)
             write(to: &w)
+            precondition(!w.overflowed, "a commit's encoding outgrew its counted size")  // safe: same walk as the count
             initialized = w.count
         }
     }

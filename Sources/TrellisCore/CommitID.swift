@@ -92,6 +92,20 @@ public struct CommitID: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// Hasher's per-process seed still scrambles it, so three more words buy nothing.
     public func hash(into hasher: inout Hasher) { hasher.combine(w0) }
 
+    /// What sets and dictionaries of ids call: two words of the id, each keyed by a per-process
+    /// random key, folded by one 128-bit multiply (wyhash's mix) instead of a SipHash run.
+    /// Ids are BLAKE2b output, so nobody can aim them at one bucket without knowing the key.
+    public func _rawHashValue(seed: Int) -> Int {
+        let key = CommitID.hashKey
+        let (high, low) = (w0 ^ key.0 ^ UInt64(UInt(bitPattern: seed))).multipliedFullWidth(by: w1 ^ key.1)
+        return Int(Int64(bitPattern: high ^ low))
+    }
+
+    private static let hashKey: (UInt64, UInt64) = {
+        var g = SystemRandomNumberGenerator()
+        return (g.next(), g.next() | 1)
+    }()
+
     public static func < (a: CommitID, b: CommitID) -> Bool {
         (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3)
     }

@@ -72,14 +72,26 @@ package enum DocumentMerge {
 
     static func mergeMaps(_ b: Document, _ o: Document, _ t: Document, path: [String],
                           conflicts: inout [MergeConflict]) -> Document {
+        // Fields are read in place (lent buffers), so that comparing them copies nothing.
+        b.fields.withUnsafeBufferPointer { bf in
+            o.fields.withUnsafeBufferPointer { of in
+                t.fields.withUnsafeBufferPointer { tf in
+                    mergeFields(bf, of, tf, path: path, conflicts: &conflicts)
+                }
+            }
+        }
+    }
+
+    private static func mergeFields(_ bf: UnsafeBufferPointer<Document.Field>, _ of: UnsafeBufferPointer<Document.Field>,
+                                    _ tf: UnsafeBufferPointer<Document.Field>, path: [String],
+                                    conflicts: inout [MergeConflict]) -> Document {
         // No whole-document shortcuts (o == b, t == b): the walk answers them field by field at
         // no extra cost, and o == t is none, as equal sides may hold counters both raised.
         // All three field lists are in canonical (byte) order: walk them together, so the
         // result is built in order and conflicts are listed the same way on every peer.
         var fields: [Document.Field] = []
-        fields.reserveCapacity(max(o.count, t.count))
+        fields.reserveCapacity(max(of.count, tf.count))
         var ib = 0, io = 0, it = 0
-        let bf = b.fields, of = o.fields, tf = t.fields
         while ib < bf.count || io < of.count || it < tf.count {
             // The same name under all three cursors (the sides kept the base's fields): no
             // search for the smallest.
@@ -87,9 +99,10 @@ package enum DocumentMerge {
                Value.sameBytes(bf[ib].name, of[io].name), Value.sameBytes(bf[ib].name, tf[it].name) {
                 // A side that left the field as it was takes the other side's field, which is
                 // what every rule below answers then (counters and maps included).
-                if of[io].value == bf[ib].value {
+                // Same bits first: a side that copied the base's field shares its box.
+                if Document.Field.sameBits(of, io, bf, ib) || of[io].value == bf[ib].value {
                     fields.append(tf[it])
-                } else if tf[it].value == bf[ib].value {
+                } else if Document.Field.sameBits(tf, it, bf, ib) || tf[it].value == bf[ib].value {
                     fields.append(of[io])
                 } else if let merged = mergeValues(bf[ib].value, of[io].value, tf[it].value, parent: path,
                                                    name: bf[ib].name, conflicts: &conflicts) {
@@ -113,8 +126,7 @@ package enum DocumentMerge {
                 fields.append(Document.Field(name: name, value: merged))
             }
         }
-        let out = Document(canonical: fields)
-        return out
+        return Document(canonical: fields)
     }
 
     /// `o` is the older side, `t` the newer; nil means the field is absent.

@@ -23,6 +23,7 @@ package enum HeadMerge {
     /// Heads are merged oldest first (by timestamp, then id); each step merges the result so
     /// far with the next head against their lowest common ancestors.
     static func fold(_ ids: [CommitID], source: some MergeSource) throws(TrellisError) -> (MergeSide, [MergeConflict]) {
+        if ids.count == 2 { return try foldTwo(ids[0], ids[1], source: source) }
         var sides: [MergeSide] = []
         sides.reserveCapacity(ids.count)
         for id in ids { sides.append(try source.side(of: id)) }
@@ -51,6 +52,22 @@ package enum HeadMerge {
             merged = MergeSide(document: result.document, timestamp: next.timestamp, id: next.id)
         }
         return (merged, conflicts)
+    }
+
+    /// `fold` of two heads, the usual merge, without the arrays the general case sorts.
+    private static func foldTwo(_ x: CommitID, _ y: CommitID, source: some MergeSource) throws(TrellisError) -> (MergeSide, [MergeConflict]) {
+        let a = try source.side(of: x), b = try source.side(of: y)
+        guard a.id != b.id else { return (a, []) }
+        let (older, newer) = MergeSide.isNewer(a, than: b) ? (b, a) : (a, b)
+        let nearby = try MergeBase.nearby(older.id, newer.id, in: source)
+        let (base, baseConflicts) = if let nearby, nearby.count == 1 {
+            (try source.side(of: nearby[0]).document, [MergeConflict]())
+        } else {
+            try base([older.id], [newer.id], source: source)
+        }
+        let result = DocumentMerge.merge(base: base, older, newer)
+        let conflicts = baseConflicts.isEmpty ? result.conflicts : baseConflicts + result.conflicts
+        return (MergeSide(document: result.document, timestamp: newer.timestamp, id: newer.id), conflicts)
     }
 
     /// The base of a merge: the one lowest common ancestor's version, the empty document when

@@ -1,5 +1,7 @@
 /// A typed field value. How a value merges depends on its case (see docs/merge.md).
-public indirect enum Value: Hashable, Sendable {
+/// Not `indirect`: arrays already break the recursion, and inline payloads spare a box per
+/// value (and its retains) on every copy.
+public enum Value: Hashable, Sendable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -134,6 +136,24 @@ public struct Document: Hashable, Sendable {
     public struct Field: Hashable, Sendable {
         public var name: String
         public var value: Value
+
+        /// Whether two fields in memory have the same bits: one name representation and one
+        /// value box, and so equal, without retaining either. A false answer says nothing.
+        @inline(__always) static func sameBits(_ a: UnsafeBufferPointer<Field>, _ i: Int,
+                                               _ b: UnsafeBufferPointer<Field>, _ j: Int) -> Bool {
+            guard let pa = a.baseAddress, let pb = b.baseAddress, a.indices.contains(i), b.indices.contains(j) else { return false }
+            let x = UnsafeRawPointer(pa + i), y = UnsafeRawPointer(pb + j)
+            var offset = 0
+            while offset + 8 <= MemoryLayout<Field>.size {
+                guard x.loadUnaligned(fromByteOffset: offset, as: UInt64.self) == y.loadUnaligned(fromByteOffset: offset, as: UInt64.self) else { return false }
+                offset += 8
+            }
+            while offset < MemoryLayout<Field>.size {
+                guard x.load(fromByteOffset: offset, as: UInt8.self) == y.load(fromByteOffset: offset, as: UInt8.self) else { return false }
+                offset += 1
+            }
+            return true
+        }
 
         /// Names compare by UTF-8 bytes, as everywhere in a document.
         public static func == (a: Field, b: Field) -> Bool { Value.sameBytes(a.name, b.name) && a.value == b.value }
