@@ -2,6 +2,7 @@ import Testing
 @testable import TrellisCore
 @testable import TrellisText
 import TrellisTestSupport
+import TrellisCrypto
 
 // A commit is encoded by a counting pass and one write into an array of that size
 // (`ByteCounter`, `FixedByteWriter`); the growing `ByteWriter` is the reference. Small ranges
@@ -81,4 +82,62 @@ func wordKeysAreEqualExactlyForEqualShortWords(seed: UInt64) {
             if words[0].count < 8, words[1].count < 8 { #expect((ka == kb) == (words[0] == words[1])) }
         }
     }
+}
+
+/// A writer given too little room drops what does not fit and says so, never writing past its
+/// end; a commit too large for the encoder's stack scratch is counted and encoded the same way.
+@Test func fixedWriterOverflowsSafelyAndLargeCommitsEncodeTheSame() throws {
+    var bytes = [UInt8](repeating: 0xEE, count: 8)
+    let (count, overflowed) = bytes.withUnsafeMutableBufferPointer { all in
+        var w = FixedByteWriter(UnsafeMutableBufferPointer(rebasing: all[..<5]))
+        w.string("ab")
+        w.string("a string longer than the room")
+        w.varint(1 << 40)
+        return (w.count, w.overflowed)
+    }
+    // The long string's length prefix still fitted; its bytes and the varint did not.
+    #expect(overflowed && count == 4)
+    #expect(Array(bytes[..<4]) == [2, 0x61, 0x62, 29] && bytes[5...].allSatisfy { $0 == 0xEE })
+
+    for size in [1000, 1024, 1100, 5000] {
+        let document = Document([("body", .text(String(repeating: "x", count: size)))])
+        let commit = Commit(kind: .put, repository: "r", key: "k", parents: [], timestamp: HLCTimestamp(wallMillis: 1, logical: 0),
+                            author: nil, document: document)
+        var counter = ByteCounter()
+        CanonicalEncoder.write(document, to: &counter)
+        let encoded = commit.encoded()
+        #expect(Array(encoded.suffix(counter.count)) == CanonicalEncoder.encode(document))
+        #expect(try Commit.decode(encoded) == commit)
+    }
+}
+
+/// Merges of two heads take their own path; naming one head twice sends the same heads through
+/// the general fold, which must give the same merge commit. Small value ranges, so that equal
+/// edits and conflicts happen.
+@Test(arguments: 0..<40) func twoHeadMergesMatchTheGeneralFold(seed: UInt64) throws {
+    var g = SplitMix(state: seed)
+    let key = try SigningKey(seed: [UInt8](repeating: 3, count: 32))
+    func commit(_ doc: Document, _ parents: [CommitID], _ wall: UInt64) -> SignedCommit {
+        SignedCommit.sign(Commit(kind: .put, repository: "r", key: "k", parents: parents,
+                                 timestamp: HLCTimestamp(wallMillis: wall, logical: 0), author: nil, document: doc), with: key)
+    }
+    func edit(_ d: Document) -> Document {
+        var d = d
+        for _ in 0..<Int.random(in: 0...3, using: &g) { d["f\(Int.random(in: 0...3, using: &g))"] = .int(Int64.random(in: 0...2, using: &g)) }
+        return d
+    }
+    var graph = MemoryCommitGraph()
+    let root = commit(sinkDocument(&g), [], 1)
+    graph.add(root)
+    // Either two edits of the root, or a chain on one side (no shared single parent).
+    let a = commit(edit(root.commit.document ?? Document()), [root.id], UInt64.random(in: 2...3, using: &g))
+    graph.add(a)
+    let aa = seed % 2 == 0 ? a : commit(edit(a.commit.document ?? Document()), [a.id], 4)
+    if aa.id != a.id { graph.add(aa) }
+    let b = commit(edit(root.commit.document ?? Document()), [root.id], UInt64.random(in: 2...4, using: &g))
+    graph.add(b)
+    let two = try HeadMerge.mergeCommit(repository: "r", key: "k", heads: [aa.id, b.id], source: graph)
+    let general = try HeadMerge.mergeCommit(repository: "r", key: "k", heads: [aa.id, b.id, aa.id], source: graph)
+    #expect(SignedCommit.merge(two.commit).id == SignedCommit.merge(general.commit).id)
+    #expect(two.conflicts == general.conflicts)
 }
