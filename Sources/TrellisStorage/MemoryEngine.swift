@@ -14,6 +14,8 @@ package final class MemoryEngine: RecordStore {
         var repos: [String: MemoryRepository] = [:]
         var clock = HybridLogicalClock()
         var settings: [StoreSetting: [UInt8]] = [:]
+        /// The wall clock in milliseconds; tests pass their own to replay exact timestamps.
+        var physicalMillis: @Sendable () -> UInt64 = FileSystem.nowMillis
     }
 
     private let state = Locked(State())
@@ -21,14 +23,16 @@ package final class MemoryEngine: RecordStore {
     private let observers = CommitObservers()
     package let peerAddress: String
 
-    /// A new, empty store with a new identity, or with `identity` when given.
-    package init(identity: SigningKey? = nil) throws(TrellisError) {
+    /// A new, empty store with a new identity, or with `identity` when given; `wallClock`
+    /// replaces the system clock (milliseconds) so that tests can make every id reproducible.
+    package init(identity: SigningKey? = nil, wallClock: (@Sendable () -> UInt64)? = nil) throws(TrellisError) {
         if let identity {
             signingKey = identity
         } else {
             do { signingKey = try SigningKey.generate() } catch { throw TrellisError(.io, "cannot create an identity key: \(error)") }
         }
         peerAddress = "memory:" + UUID().uuidString.lowercased()
+        if let wallClock { state.withLock { $0.physicalMillis = wallClock } }
     }
 
     package var identity: SigningKey { signingKey }
@@ -316,7 +320,7 @@ final class MemoryBatch: TransactionStaging {
         }
         let repo = repository(forWriting: request.repository)
         if request.parents == nil, let merge = try repo.mergeCommit(request.key) { try add(merge, to: repo) }
-        let commit = try repo.makeCommit(request, clock: &state.clock, physicalMillis: FileSystem.nowMillis(), author: key)
+        let commit = try repo.makeCommit(request, clock: &state.clock, physicalMillis: state.physicalMillis(), author: key)
         try add(commit.signed(with: key), to: repo)
         guard let info = repo.info(commit.id) else { throw TrellisError(.corruptData, "commit \(commit.id.short) vanished") }
         return info
