@@ -23,18 +23,19 @@ package struct ByteTokens: MergeInput {
     /// Kept from one load to the next, as are the arrays above: a word pass loads a value once
     /// per conflicting hunk and should not allocate each time.
     private var myers = Myers.Buffers()
+    /// Scratch for `uniqueLineMatching`: per line number, all zero between calls.
+    private var marks: [UInt8] = []
     private var steps: [LineDiff.Step] = []
 
     init(cut: Cut) { self.cut = cut }
 
-    init(texts: [UnsafeRawBufferPointer], cut: Cut) {
-        self.init(cut: cut)
-        load(texts)
-    }
-
-    /// Cuts three new texts into tokens, forgetting the last ones.
-    mutating func load(_ newTexts: [UnsafeRawBufferPointer]) {
-        texts = newTexts
+    /// Cuts three new texts into tokens, forgetting the last ones (and keeping their arrays).
+    mutating func load(_ base: UnsafeRawBufferPointer, _ ours: UnsafeRawBufferPointer, _ theirs: UnsafeRawBufferPointer) {
+        texts.removeAll(keepingCapacity: true)
+        texts.append(base)
+        texts.append(ours)
+        texts.append(theirs)
+        let newTexts = texts
         first.removeAll(keepingCapacity: true)
         first.reserveCapacity(newTexts.count + 1)
         from.removeAll(keepingCapacity: true)
@@ -74,6 +75,8 @@ package struct ByteTokens: MergeInput {
     }
 
     func count(_ s: Int) -> Int { first[s + 1] - first[s] }
+    /// How many tokens the arrays have room for (what a kept value holds on to).
+    var tokenCapacity: Int { to.capacity }
     /// The bytes of tokens `range` of text `s`, which lie next to each other.
     func bytes(_ s: Int, _ range: Range<Int>) -> UnsafeRawBufferPointer {
         guard !range.isEmpty else { return UnsafeRawBufferPointer(start: nil, count: 0) }
@@ -125,11 +128,54 @@ package struct ByteTokens: MergeInput {
             let owner = owners[Int(numbers[b + j])].token
             if owner < first[1] { guess = owner + 1 }
         }
+        if uniqueLineMatching(a: a, b: b, from: prefix, n: n - suffix, m: m - suffix) { return (prefix, steps) }
         numbers.withUnsafeBufferPointer { all in
             let e = Numbers(a: UnsafeBufferPointer(rebasing: all[a..<a + n]), b: UnsafeBufferPointer(rebasing: all[b..<b + m]))
             Myers.middle(e, offset: prefix, n: n - prefix - suffix, m: m - prefix - suffix, buffers: &myers, into: &steps)
         }
         return (prefix, steps)
+    }
+
+    /// Writes the script of base tokens `from..<n` into side tokens `from..<m` without a search
+    /// when only one longest common subsequence exists and it is plain to see: leave out every
+    /// token with no equal token on the other side, and the two sequences left are the same.
+    /// Every common subsequence uses only such tokens, so one as long as what is left uses all
+    /// of it on both sides, in order: the only one. Every shortest script then keeps exactly
+    /// these tokens and differs from Myers' only in the order of removals and additions between
+    /// two kept tokens, which hunks do not see. Usual for edits that rewrite lines in place.
+    private static func uniqueMatching(from: Int, n: Int, m: Int, keptBase: (Int) -> Bool, keptSide: (Int) -> Bool,
+                                       same: (Int, Int) -> Bool, into steps: inout [LineDiff.Step]) -> Bool {
+        let count = steps.count
+        var (i, j) = (from, from)
+        while true {
+            while i < n, !keptBase(i) { steps.append(.removed(i)); i += 1 }
+            while j < m, !keptSide(j) { steps.append(.added(j)); j += 1 }
+            guard i < n, j < m, same(i, j) else { break }
+            steps.append(.same(i, j))
+            i += 1; j += 1
+        }
+        if i == n, j == m { return true }
+        steps.removeSubrange(count...)
+        return false
+    }
+
+    /// `uniqueMatching` over interned lines: a line is kept when its number occurs on the other side.
+    private mutating func uniqueLineMatching(a: Int, b: Int, from: Int, n: Int, m: Int) -> Bool {
+        // Bit 1: the number occurs among the base lines; bit 2: among the side's.
+        if marks.count < owners.count { marks = [UInt8](repeating: 0, count: owners.count * 2) }
+        var out = steps
+        steps = []
+        defer { steps = out }
+        return numbers.withUnsafeBufferPointer { numbers in marks.withUnsafeMutableBufferPointer { marks in
+            for i in from..<n { marks[Int(numbers[a + i])] |= 1 }
+            for j in from..<m { marks[Int(numbers[b + j])] |= 2 }
+            let found = ByteTokens.uniqueMatching(
+                from: from, n: n, m: m, keptBase: { marks[Int(numbers[a + $0])] & 2 != 0 },
+                keptSide: { marks[Int(numbers[b + $0])] & 1 != 0 }, same: { numbers[a + $0] == numbers[b + $1] }, into: &out)
+            for i in from..<n { marks[Int(numbers[a + i])] = 0 }
+            for j in from..<m { marks[Int(numbers[b + j])] = 0 }
+            return found
+        } }
     }
 
     private struct Numbers: Equivalence {

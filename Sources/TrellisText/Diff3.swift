@@ -14,12 +14,26 @@ struct Segment: Equatable {
     var range: Range<Int>
 }
 
-/// A run of a merge's output, as segments of its inputs.
-enum MergedRun: Equatable {
-    /// Taken as is: unchanged, changed on one side only, or changed the same on both.
-    case resolved([Segment])
-    /// Changed differently on both sides: base elements, and each side's version of them.
-    case conflict(base: Range<Int>, ours: [Segment], theirs: [Segment])
+/// A merge's output as runs over one flat list of segments, kept from one merge to the next
+/// so that a merge of small texts allocates nothing once the arrays have grown.
+struct MergedRuns {
+    struct Run {
+        /// Changed differently on both sides: `base` holds the base elements, `first` our
+        /// version's segments and `second` theirs. Otherwise `first` is taken as is.
+        var isConflict: Bool
+        var base: Range<Int>
+        var first: Range<Int>
+        var second: Range<Int>
+    }
+
+    var runs: [Run] = []
+    var segments: [Segment] = []
+    var isClean: Bool { !runs.contains { $0.isConflict } }
+
+    mutating func removeAll() {
+        runs.removeAll(keepingCapacity: true)
+        segments.removeAll(keepingCapacity: true)
+    }
 }
 
 /// Three-way merge of sequences (docs/merge.md §Text): each side's changes against the base are
@@ -35,13 +49,22 @@ package enum Diff3 {
     /// Merges `ours` (the older side) and `theirs` (the newer) against `base`.
     package static func merge<T: Equatable>(base: [T], ours: [T], theirs: [T]) -> [Chunk<T>] {
         var input = ArrayInput(sequences: [base, ours, theirs])
-        let elements = { (segments: [Segment]) in segments.flatMap { input.sequences[$0.source][$0.range] } }
-        return merge(&input).map { run in
-            switch run {
-            case .resolved(let s): .resolved(elements(s))
-            case .conflict(let b, let o, let t): .conflict(base: Array(base[b]), ours: elements(o), theirs: elements(t))
-            }
+        var scratch = Scratch()
+        merge(&input, &scratch)
+        let out = scratch.output
+        let elements = { (r: Range<Int>) in out.segments[r].flatMap { input.sequences[$0.source][$0.range] } }
+        return out.runs.map { run in
+            run.isConflict ? .conflict(base: Array(base[run.base]), ours: elements(run.first), theirs: elements(run.second))
+                : .resolved(elements(run.first))
         }
+    }
+
+    /// What a merge works in, kept between merges: its hunks, versions and output.
+    struct Scratch {
+        var all: [Hunk] = []
+        var ours: [Segment] = [], theirs: [Segment] = []
+        var deleted: [Bool] = []
+        var output = MergedRuns()
     }
 
     /// One side's change: base elements `start..<end` replaced by the side's `inserted` elements.
@@ -69,17 +92,28 @@ package enum Diff3 {
 
     /// Insertions at the same place are both kept, ours first (once when equal); a conflict is
     /// a run of hunks of both sides chained by overlaps, unless both sides made it the same.
-    static func merge<I: MergeInput>(_ input: inout I) -> [MergedRun] {
-        var all = hunks(&input, side: 0) + hunks(&input, side: 1)
+    /// The result is left in `scratch.output`.
+    static func merge<I: MergeInput>(_ input: inout I, _ scratch: inout Scratch) {
+        scratch.all.removeAll(keepingCapacity: true)
+        hunks(&input, side: 0, into: &scratch.all)
+        hunks(&input, side: 1, into: &scratch.all)
         // By start; at one start insertions first, then ours before theirs.
-        all.sort { a, b in
+        scratch.all.sort { a, b in
             if a.start != b.start { return a.start < b.start }
             if a.isInsertion != b.isInsertion { return a.isInsertion }
             return a.side < b.side
         }
-        var runs: [MergedRun] = []
-        var resolved: [Segment] = []
-        func emit(_ source: Int, _ range: Range<Int>) { append(Segment(source: source, range: range), to: &resolved) }
+        scratch.output.removeAll()
+        let all = scratch.all
+        var runStart = 0
+        func emit(_ source: Int, _ range: Range<Int>) {
+            append(Segment(source: source, range: range), to: &scratch.output.segments, after: runStart)
+        }
+        func closeRun() {
+            let end = scratch.output.segments.count
+            if end > runStart { scratch.output.runs.append(.init(isConflict: false, base: 0..<0, first: runStart..<end, second: end..<end)) }
+            runStart = end
+        }
         var position = 0
         var previousInsertion: Hunk? = nil
         var n = 0
@@ -101,7 +135,7 @@ package enum Diff3 {
                 let h = all[first]
                 // Both sides inserted the same elements at the same place: keep them once.
                 if h.isInsertion, let p = previousInsertion, p.start == h.start, p.side != h.side,
-                   equal(input, [Segment(source: p.source, range: p.inserted)], [Segment(source: h.source, range: h.inserted)]) {
+                   equal(input, [Segment(source: p.source, range: p.inserted)][...], [Segment(source: h.source, range: h.inserted)][...]) {
                     previousInsertion = nil
                     continue
                 }
@@ -114,26 +148,33 @@ package enum Diff3 {
             let theirsInsert = members.contains { $0.side == 1 && !$0.inserted.isEmpty }
             if !(oursInsert && theirsInsert) {
                 // Only one side inserts here: deletions of both sides apply around its insertions.
-                for s in union(inserting: oursInsert ? 0 : 1, members, low: low, high: high) { append(s, to: &resolved) }
+                union(inserting: oursInsert ? 0 : 1, members, low: low, high: high, &scratch, after: runStart)
                 continue
             }
-            let o = version(of: 0, members, low: low, high: high), t = version(of: 1, members, low: low, high: high)
-            if equal(input, o, t) {
-                for s in o { append(s, to: &resolved) }
+            version(of: 0, members, low: low, high: high, into: &scratch.ours)
+            version(of: 1, members, low: low, high: high, into: &scratch.theirs)
+            if equal(input, scratch.ours[...], scratch.theirs[...]) {
+                for s in scratch.ours { append(s, to: &scratch.output.segments, after: runStart) }
             } else {
-                if !resolved.isEmpty { runs.append(.resolved(resolved)); resolved = [] }
-                runs.append(.conflict(base: low..<high, ours: o, theirs: t))
+                closeRun()
+                let o = scratch.output.segments.count
+                scratch.output.segments += scratch.ours
+                let t = scratch.output.segments.count
+                scratch.output.segments += scratch.theirs
+                let end = scratch.output.segments.count
+                scratch.output.runs.append(.init(isConflict: true, base: low..<high, first: o..<t, second: t..<end))
+                runStart = end
             }
         }
         emit(0, position..<input.count(0))
-        if !resolved.isEmpty { runs.append(.resolved(resolved)) }
-        return runs
+        closeRun()
     }
 
-    /// Appends a segment, joining it to the last one when it continues it.
-    private static func append(_ s: Segment, to list: inout [Segment]) {
+    /// Appends a segment, joining it to the last one when it continues it (and lies at or
+    /// after `floor`, where the current run's segments begin).
+    private static func append(_ s: Segment, to list: inout [Segment], after floor: Int = 0) {
         guard !s.range.isEmpty else { return }
-        if let last = list.last, last.source == s.source, last.range.upperBound == s.range.lowerBound {
+        if list.count > floor, let last = list.last, last.source == s.source, last.range.upperBound == s.range.lowerBound {
             list[list.count - 1].range = last.range.lowerBound..<s.range.upperBound
         } else {
             list.append(s)
@@ -141,12 +182,13 @@ package enum Diff3 {
     }
 
     /// Whether two lists of segments hold equal elements.
-    private static func equal<I: MergeInput>(_ input: I, _ a: [Segment], _ b: [Segment]) -> Bool {
+    static func equal<I: MergeInput>(_ input: I, _ a: ArraySlice<Segment>, _ b: ArraySlice<Segment>) -> Bool {
         guard a.reduce(0, { $0 + $1.range.count }) == b.reduce(0, { $0 + $1.range.count }) else { return false }
-        var (x, i) = (0, a.first?.range.lowerBound ?? 0), (y, j) = (0, b.first?.range.lowerBound ?? 0)
-        while x < a.count, y < b.count {
-            if i == a[x].range.upperBound { x += 1; i = x < a.count ? a[x].range.lowerBound : 0; continue }
-            if j == b[y].range.upperBound { y += 1; j = y < b.count ? b[y].range.lowerBound : 0; continue }
+        var x = a.startIndex, y = b.startIndex
+        var i = a.first?.range.lowerBound ?? 0, j = b.first?.range.lowerBound ?? 0
+        while x < a.endIndex, y < b.endIndex {
+            if i == a[x].range.upperBound { x += 1; i = x < a.endIndex ? a[x].range.lowerBound : 0; continue }
+            if j == b[y].range.upperBound { y += 1; j = y < b.endIndex ? b[y].range.lowerBound : 0; continue }
             guard input.same(a[x].source, i, b[y].source, j) else { return false }
             i += 1; j += 1
         }
@@ -154,8 +196,8 @@ package enum Diff3 {
     }
 
     /// One side's version of base elements `low..<high`, given the cluster's hunks.
-    private static func version(of side: Int, _ members: ArraySlice<Hunk>, low: Int, high: Int) -> [Segment] {
-        var out: [Segment] = []
+    private static func version(of side: Int, _ members: ArraySlice<Hunk>, low: Int, high: Int, into out: inout [Segment]) {
+        out.removeAll(keepingCapacity: true)
         var p = low
         for h in members where h.side == side {
             append(Segment(source: 0, range: p..<h.start), to: &out)
@@ -163,30 +205,29 @@ package enum Diff3 {
             p = h.end
         }
         append(Segment(source: 0, range: p..<high), to: &out)
-        return out
     }
 
     /// Base elements `low..<high` without those either side deleted, with the insertions of
-    /// `side` (the only side that inserts in this cluster) at their places.
-    private static func union(inserting side: Int, _ members: ArraySlice<Hunk>, low: Int, high: Int) -> [Segment] {
-        var deleted = [Bool](repeating: false, count: high - low)
-        var insertions: [Int: Range<Int>] = [:]
-        for h in members {
-            for p in h.start..<h.end { deleted[p - low] = true }
-            if h.side == side { insertions[h.start] = h.inserted }
-        }
-        var out: [Segment] = []
+    /// `side` (the only side that inserts in this cluster) at their places, onto the output.
+    private static func union(inserting side: Int, _ members: ArraySlice<Hunk>, low: Int, high: Int, _ scratch: inout Scratch,
+                              after floor: Int) {
+        scratch.deleted.removeAll(keepingCapacity: true)
+        scratch.deleted.append(contentsOf: repeatElement(false, count: high - low))
+        for h in members { for p in h.start..<h.end { scratch.deleted[p - low] = true } }
+        // The inserting side's hunks, in order of start, at most one per start.
+        var next = members.startIndex
         for p in low..<high {
-            if let r = insertions[p] { append(Segment(source: side + 1, range: r), to: &out) }
-            if !deleted[p - low] { append(Segment(source: 0, range: p..<p + 1), to: &out) }
+            while next < members.endIndex, members[next].side != side || members[next].start < p { next += 1 }
+            if next < members.endIndex, members[next].start == p {
+                append(Segment(source: side + 1, range: members[next].inserted), to: &scratch.output.segments, after: floor)
+            }
+            if !scratch.deleted[p - low] { append(Segment(source: 0, range: p..<p + 1), to: &scratch.output.segments, after: floor) }
         }
-        return out
     }
 
     /// The hunks of a side against the base: maximal runs of its edit script without a kept element.
-    private static func hunks<I: MergeInput>(_ input: inout I, side: Int) -> [Hunk] {
+    private static func hunks<I: MergeInput>(_ input: inout I, side: Int, into out: inout [Hunk]) {
         let (prefix, middle) = input.script(side + 1)
-        var out: [Hunk] = []
         var i = prefix, j = prefix
         var open: (start: Int, inserted: Int)? = nil
         func close() {
@@ -207,7 +248,6 @@ package enum Diff3 {
             }
         }
         close()
-        return out
     }
 }
 

@@ -6,9 +6,7 @@ package enum FileMerge {
     /// The merged text, and whether conflicts remain in it.
     package static func merge(ours: String, base: String, theirs: String, oursLabel: String, theirsLabel: String,
                               prefer: Prefer) -> (text: String, conflicted: Bool) {
-        let result = TextMerge.merge(base: base, ours: ours, theirs: theirs)
-        if result.isClean || prefer != .none { return (result.resolved(preferOurs: prefer != .theirs), false) }
-        return (TextMerge.withMarkers(result, oursLabel: oursLabel, theirsLabel: theirsLabel), true)
+        TextMerge.text(base: base, ours: ours, theirs: theirs, oursLabel: oursLabel, theirsLabel: theirsLabel, prefer: prefer)
     }
 
     /// The usage text of both executables.

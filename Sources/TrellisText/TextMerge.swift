@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The outcome of merging text.
 package struct TextMergeResult: Equatable, Sendable {
     package enum Piece: Equatable, Sendable {
@@ -29,69 +31,131 @@ package enum TextMerge {
     /// bytes and runs of white-space bytes), and only a hunk that still conflicts stays one.
     /// `ours` is the older side: of two insertions at one place, its comes first.
     package static func merge(base: String, ours: String, theirs: String) -> TextMergeResult {
+        var pieces = PieceSink()
+        merge(base: base, ours: ours, theirs: theirs, into: &pieces)
+        pieces.flush()
+        return TextMergeResult(pieces: pieces.pieces)
+    }
+
+    /// The merge as git-style text, written as bytes: each conflict between markers labelled
+    /// `oursLabel` and `theirsLabel`, or resolved to one side when `prefer` says so.
+    package static func text(base: String, ours: String, theirs: String, oursLabel: String, theirsLabel: String,
+                              prefer: FileMerge.Prefer) -> (text: String, conflicted: Bool) {
+        var sink = MarkerSink(prefer: prefer, oursLabel: oursLabel, theirsLabel: theirsLabel)
+        merge(base: base, ours: ours, theirs: theirs, into: &sink)
+        return (String(decoding: sink.out, as: UTF8.self), sink.conflicted)
+    }
+
+    private static func merge<S: Sink>(base: String, ours: String, theirs: String, into sink: inout S) {
         var (b, o, t) = (base, ours, theirs)
-        return b.withUTF8 { b in o.withUTF8 { o in t.withUTF8 { t in
-            merge([UnsafeRawBufferPointer(b), UnsafeRawBufferPointer(o), UnsafeRawBufferPointer(t)])
+        b.withUTF8 { b in o.withUTF8 { o in t.withUTF8 { t in
+            withScratch { merge(UnsafeRawBufferPointer(b), UnsafeRawBufferPointer(o), UnsafeRawBufferPointer(t), $0, into: &sink) }
         } } }
     }
 
-    private static func merge(_ texts: [UnsafeRawBufferPointer]) -> TextMergeResult {
-        var lines = ByteTokens(texts: texts, cut: .lines)
-        var words = ByteTokens(cut: .words)
+    /// Where a merge puts what it finds, in order: merged bytes, and hunks that still conflict.
+    private protocol Sink {
+        mutating func text(_ bytes: UnsafeRawBufferPointer)
+        mutating func conflict(base: UnsafeRawBufferPointer, ours: UnsafeRawBufferPointer, theirs: UnsafeRawBufferPointer)
+    }
+
+    /// Builds a `TextMergeResult`: merged bytes gather until a conflict or the end.
+    private struct PieceSink: Sink {
         var pieces: [TextMergeResult.Piece] = []
         var pending: [UInt8] = []
-        pending.reserveCapacity(max(texts[1].count, texts[2].count))
-        func flush() {
+        mutating func text(_ bytes: UnsafeRawBufferPointer) { pending += bytes }
+        mutating func conflict(base: UnsafeRawBufferPointer, ours: UnsafeRawBufferPointer, theirs: UnsafeRawBufferPointer) {
+            flush()
+            pieces.append(.conflict(base: String(decoding: base, as: UTF8.self), ours: String(decoding: ours, as: UTF8.self),
+                                    theirs: String(decoding: theirs, as: UTF8.self)))
+        }
+        mutating func flush() {
             if !pending.isEmpty { pieces.append(.text(String(decoding: pending, as: UTF8.self))) }
             pending.removeAll(keepingCapacity: true)
         }
-        // A conflicting hunk's three versions, one after the other: base, ours, theirs.
+    }
+
+    /// Writes merge-file's output (docs/merge.md §merge-file) straight into one byte array.
+    private struct MarkerSink: Sink {
+        let prefer: FileMerge.Prefer
+        let oursLabel: String, theirsLabel: String
+        var out: [UInt8] = []
+        var conflicted = false
+        mutating func text(_ bytes: UnsafeRawBufferPointer) { out += bytes }
+        mutating func conflict(base: UnsafeRawBufferPointer, ours: UnsafeRawBufferPointer, theirs: UnsafeRawBufferPointer) {
+            switch prefer {
+            case .ours: out += ours
+            case .theirs: out += theirs
+            case .none:
+                conflicted = true
+                out += "<<<<<<< ".utf8; out += oursLabel.utf8; out.append(0x0A)
+                terminated(ours)
+                out += "=======\n".utf8
+                terminated(theirs)
+                out += ">>>>>>> ".utf8; out += theirsLabel.utf8; out.append(0x0A)
+            }
+        }
+        /// A side's lines, with a line feed after a last line that lacks one. As merge-file
+        /// always has, a side ending in CR LF gets one too (it was a String's `hasSuffix("\n")`,
+        /// false there, since CR LF is one character).
+        private mutating func terminated(_ side: UnsafeRawBufferPointer) {
+            out += side
+            guard let last = side.last else { return }
+            if last != 0x0A || (side.count >= 2 && side[side.count - 2] == 0x0D) { out.append(0x0A) }
+        }
+    }
+
+    /// What a merge works in, kept between merges so that small merges do not allocate it.
+    private final class Scratch: @unchecked Sendable {
+        var lines = ByteTokens(cut: .lines), words = ByteTokens(cut: .words)
+        var lineRuns = Diff3.Scratch(), wordRuns = Diff3.Scratch()
+        /// A conflicting hunk's three versions in a row.
         var hunk: [UInt8] = []
-        for run in Diff3.merge(&lines) {
-            switch run {
-            case .resolved(let segments):
-                for s in segments { pending += lines.bytes(s.source, s.range) }
-            case .conflict(let b, let o, let t):
-                hunk.removeAll(keepingCapacity: true)
-                hunk += lines.bytes(0, b)
-                let oursStart = hunk.count
-                for s in o { hunk += lines.bytes(s.source, s.range) }
-                let theirsStart = hunk.count
-                for s in t { hunk += lines.bytes(s.source, s.range) }
-                let clean = hunk.withUnsafeBytes { all in
-                    let versions = [UnsafeRawBufferPointer(rebasing: all[..<oursStart]),
-                                    UnsafeRawBufferPointer(rebasing: all[oursStart..<theirsStart]),
-                                    UnsafeRawBufferPointer(rebasing: all[theirsStart...])]
-                    words.load(versions)
-                    let runs = Diff3.merge(&words)
-                    guard runs.allSatisfy({ if case .resolved = $0 { true } else { false } }) else { return false }
-                    for case .resolved(let segments) in runs { for s in segments { pending += words.bytes(s.source, s.range) } }
-                    return true
-                }
-                if !clean {
-                    flush()
-                    pieces.append(.conflict(base: String(decoding: hunk[..<oursStart], as: UTF8.self),
-                                            ours: String(decoding: hunk[oursStart..<theirsStart], as: UTF8.self),
-                                            theirs: String(decoding: hunk[theirsStart...], as: UTF8.self)))
-                }
-            }
-        }
-        flush()
-        return TextMergeResult(pieces: pieces)
+        /// Small enough to keep for the next merge.
+        var isSmall: Bool { hunk.capacity <= 1 << 16 && lines.tokenCapacity <= 1 << 16 }
     }
 
-    /// The merge as git-style text: conflicts between `<<<<<<<`, `=======` and `>>>>>>>` markers.
-    package static func withMarkers(_ result: TextMergeResult, oursLabel: String, theirsLabel: String) -> String {
-        var out = ""
-        for piece in result.pieces {
-            switch piece {
-            case .text(let s): out += s
-            case .conflict(_, let o, let t):
-                out += "<<<<<<< \(oursLabel)\n" + terminated(o) + "=======\n" + terminated(t) + ">>>>>>> \(theirsLabel)\n"
-            }
-        }
-        return out
+    /// Scratches not in use (a Mutex needs macOS 15; older systems make one per merge).
+    @available(macOS 15, *)
+    private enum Spare {
+        static let scratches = Mutex<[Scratch]>([])
     }
 
-    private static func terminated(_ s: String) -> String { s.isEmpty || s.hasSuffix("\n") ? s : s + "\n" }
+    private static func withScratch<R>(_ body: (Scratch) -> R) -> R {
+        guard #available(macOS 15, *) else { return body(Scratch()) }
+        let scratch = Spare.scratches.withLock { $0.popLast() } ?? Scratch()
+        defer { if scratch.isSmall { Spare.scratches.withLock { if $0.count < 16 { $0.append(scratch) } } } }
+        return body(scratch)
+    }
+
+    private static func merge<S: Sink>(_ base: UnsafeRawBufferPointer, _ ours: UnsafeRawBufferPointer,
+                                       _ theirs: UnsafeRawBufferPointer, _ scratch: Scratch, into sink: inout S) {
+        scratch.lines.load(base, ours, theirs)
+        Diff3.merge(&scratch.lines, &scratch.lineRuns)
+        let lineOutput = scratch.lineRuns.output
+        for run in lineOutput.runs {
+            guard run.isConflict else {
+                for s in lineOutput.segments[run.first] { sink.text(scratch.lines.bytes(s.source, s.range)) }
+                continue
+            }
+            // The hunk's three versions, one after the other: base, ours, theirs.
+            scratch.hunk.removeAll(keepingCapacity: true)
+            scratch.hunk += scratch.lines.bytes(0, run.base)
+            let oursStart = scratch.hunk.count
+            for s in lineOutput.segments[run.first] { scratch.hunk += scratch.lines.bytes(s.source, s.range) }
+            let theirsStart = scratch.hunk.count
+            for s in lineOutput.segments[run.second] { scratch.hunk += scratch.lines.bytes(s.source, s.range) }
+            scratch.hunk.withUnsafeBytes { all in
+                let (b, o, t) = (UnsafeRawBufferPointer(rebasing: all[..<oursStart]),
+                                 UnsafeRawBufferPointer(rebasing: all[oursStart..<theirsStart]),
+                                 UnsafeRawBufferPointer(rebasing: all[theirsStart...]))
+                scratch.words.load(b, o, t)
+                Diff3.merge(&scratch.words, &scratch.wordRuns)
+                let words = scratch.wordRuns.output
+                guard words.isClean else { return sink.conflict(base: b, ours: o, theirs: t) }
+                for r in words.runs { for s in words.segments[r.first] { sink.text(scratch.words.bytes(s.source, s.range)) } }
+            }
+        }
+    }
+
 }

@@ -121,11 +121,15 @@ struct BenchTextMerge: ParsableCommand {
     @Argument(help: "Their version.") var theirs: String
     @Option(help: "Seconds per run.") var seconds: Double = 1
     @Option(help: "Runs; the median is reported.") var runs: Int = 5
+    @Option(help: ArgumentHelp("Exactly this many merges per run instead of --seconds.",
+                               discussion: "For counting instructions: valgrind --tool=callgrind counts the same work every time."))
+    var merges: Int?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
         guard seconds > 0, seconds <= 60 else { throw ValidationError("--seconds must be in (0, 60]") }
         guard runs >= 1, runs <= 100 else { throw ValidationError("--runs must be 1 to 100") }
+        if let merges, merges < 1 || merges > 100_000_000 { throw ValidationError("--merges must be 1 to 100000000") }
     }
 
     func run() throws {
@@ -136,13 +140,13 @@ struct BenchTextMerge: ParsableCommand {
             let start = DispatchTime.now().uptimeNanoseconds
             var elapsed: UInt64 = 0
             repeat {
-                for _ in 0..<256 {
+                for _ in 0..<min(256, merges.map { $0 - count } ?? 256) {
                     blackHole(FileMerge.merge(ours: texts[0], base: texts[1], theirs: texts[2], oursLabel: ours,
                                               theirsLabel: theirs, prefer: .none))
                     count += 1
                 }
                 elapsed = DispatchTime.now().uptimeNanoseconds - start
-            } while elapsed < UInt64(seconds * 1e9)
+            } while merges.map { count < $0 } ?? (elapsed < UInt64(seconds * 1e9))
             rates.append(Double(count) / (Double(elapsed) / 1e9))
         }
         let rate = median(rates)
