@@ -37,30 +37,18 @@ package struct ByteTokens: MergeInput {
         texts.append(theirs)
         let newTexts = texts
         first.removeAll(keepingCapacity: true)
-        first.reserveCapacity(newTexts.count + 1)
         from.removeAll(keepingCapacity: true)
         to.removeAll(keepingCapacity: true)
-        if cut == .words { to.reserveCapacity(newTexts.reduce(0) { $0 + $1.count } / 2 + 3) }
         first.append(0)
+        if cut == .words { return loadWords() }
         for t in newTexts {
-            switch cut {
-            case .lines: ByteTokens.lineEnds(t, into: &to)
-            case .words: ByteTokens.wordEnds(t, into: &to)
-            }
+            ByteTokens.lineEnds(t, into: &to)
             first.append(to.count)
         }
         from.reserveCapacity(to.count)
         for s in newTexts.indices {
             var start = 0
             for i in first[s]..<first[s + 1] { from.append(start); start = to[i] }
-        }
-        if cut == .words {
-            keys.removeAll(keepingCapacity: true)
-            keys.reserveCapacity(to.count)
-            for s in newTexts.indices {
-                for i in first[s]..<first[s + 1] { keys.append(ByteTokens.key(newTexts[s], from[i], to[i])) }
-            }
-            return
         }
         numbers.removeAll(keepingCapacity: true)
         numbers.append(contentsOf: repeatElement(-1, count: to.count))
@@ -321,25 +309,50 @@ package struct ByteTokens: MergeInput {
     /// White space for the word pass: space, tab, line feed, vertical tab, form feed, carriage return.
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
 
-    /// The end offsets of the maximal runs of white-space bytes and of other bytes.
-    static func wordEnds(_ bytes: UnsafeRawBufferPointer, into ends: inout [Int]) {
-        guard !bytes.isEmpty else { return }
-        // Written without a branch per byte: every offset is stored, and the count moves on
-        // only where the class changes.
-        let before = ends.count
-        ends.append(contentsOf: repeatElement(0, count: bytes.count))
-        let count = ends.withUnsafeMutableBufferPointer { out in
-            var count = before
-            var space = isSpace(bytes[0])
-            for i in 1..<bytes.count {
-                let s = isSpace(bytes[i])
-                out[count] = i
-                count &+= s != space ? 1 : 0
-                space = s
+    /// The word tokens of the three texts (maximal runs of white-space bytes and of other
+    /// bytes) with their keys, in one pass per text. The arrays are first sized for one token
+    /// per byte, the most there can be, then filled through pointers and cut to what was found:
+    /// a word pass runs once per conflicting hunk, on a few dozen bytes, so what costs is the
+    /// work per token, not the bytes.
+    private mutating func loadWords() {
+        let most = texts[0].count + texts[1].count + texts[2].count
+        keys.removeAll(keepingCapacity: true)
+        from.append(contentsOf: repeatElement(0, count: most))
+        to.append(contentsOf: repeatElement(0, count: most))
+        keys.append(contentsOf: repeatElement(0, count: most))
+        let texts = self.texts
+        var ends = (0, 0, 0)
+        let count = from.withUnsafeMutableBufferPointer { f in to.withUnsafeMutableBufferPointer { t in
+            keys.withUnsafeMutableBufferPointer { k in
+                var count = 0
+                for s in 0..<3 {
+                    let p = texts[s]
+                    if !p.isEmpty {
+                        var start = 0
+                        var space = ByteTokens.isSpace(p[0])
+                        for i in 1..<p.count where ByteTokens.isSpace(p[i]) != space {
+                            f[count] = start; t[count] = i; k[count] = ByteTokens.key(p, start, i)
+                            count += 1
+                            start = i
+                            space.toggle()
+                        }
+                        f[count] = start; t[count] = p.count; k[count] = ByteTokens.key(p, start, p.count)
+                        count += 1
+                    }
+                    switch s {
+                    case 0: ends.0 = count
+                    case 1: ends.1 = count
+                    default: ends.2 = count
+                    }
+                }
+                return count
             }
-            out[count] = bytes.count
-            return count + 1
-        }
-        ends.removeLast(ends.count - count)
+        } }
+        first.append(ends.0)
+        first.append(ends.1)
+        first.append(ends.2)
+        from.removeSubrange(count...)
+        to.removeSubrange(count...)
+        keys.removeSubrange(count...)
     }
 }

@@ -48,6 +48,7 @@ package enum TextMerge {
 
     private static func merge<S: Sink>(base: String, ours: String, theirs: String, into sink: inout S) {
         var (b, o, t) = (base, ours, theirs)
+        sink.reserve(max(ours.utf8.count, theirs.utf8.count))
         b.withUTF8 { b in o.withUTF8 { o in t.withUTF8 { t in
             withScratch { merge(UnsafeRawBufferPointer(b), UnsafeRawBufferPointer(o), UnsafeRawBufferPointer(t), $0, into: &sink) }
         } } }
@@ -55,6 +56,8 @@ package enum TextMerge {
 
     /// Where a merge puts what it finds, in order: merged bytes, and hunks that still conflict.
     private protocol Sink {
+        /// Room for about this many bytes of output, so that it is not copied as it grows.
+        mutating func reserve(_ bytes: Int)
         mutating func text(_ bytes: UnsafeRawBufferPointer)
         mutating func conflict(base: UnsafeRawBufferPointer, ours: UnsafeRawBufferPointer, theirs: UnsafeRawBufferPointer)
     }
@@ -63,6 +66,7 @@ package enum TextMerge {
     private struct PieceSink: Sink {
         var pieces: [TextMergeResult.Piece] = []
         var pending: [UInt8] = []
+        mutating func reserve(_ bytes: Int) { pending.reserveCapacity(bytes) }
         mutating func text(_ bytes: UnsafeRawBufferPointer) { pending += bytes }
         mutating func conflict(base: UnsafeRawBufferPointer, ours: UnsafeRawBufferPointer, theirs: UnsafeRawBufferPointer) {
             flush()
@@ -81,6 +85,7 @@ package enum TextMerge {
         let oursLabel: String, theirsLabel: String
         var out: [UInt8] = []
         var conflicted = false
+        mutating func reserve(_ bytes: Int) { out.reserveCapacity(bytes + 64) }
         mutating func text(_ bytes: UnsafeRawBufferPointer) { out += bytes }
         mutating func conflict(base: UnsafeRawBufferPointer, ours: UnsafeRawBufferPointer, theirs: UnsafeRawBufferPointer) {
             switch prefer {
