@@ -59,11 +59,10 @@ package enum HeadMerge {
         let a = try source.side(of: x), b = try source.side(of: y)
         guard a.id != b.id else { return (a, []) }
         let (older, newer) = MergeSide.isNewer(a, than: b) ? (b, a) : (a, b)
-        let nearby = try MergeBase.nearby(older.id, newer.id, in: source)
-        let (base, baseConflicts) = if let nearby, nearby.count == 1 {
+        let (base, baseConflicts) = if let nearby = try MergeBase.nearby(older.id, newer.id, in: source), nearby.count == 1 {
             (try source.side(of: nearby[0]).document, [MergeConflict]())
         } else {
-            try base([older.id], [newer.id], source: source)
+            try base([older.id], [newer.id], source: source, nearbyChecked: true)
         }
         let result = DocumentMerge.merge(base: base, older, newer)
         let conflicts = baseConflicts.isEmpty ? result.conflicts : baseConflicts + result.conflicts
@@ -76,9 +75,9 @@ package enum HeadMerge {
         try base(left[...], right[...], source: source).document
     }
 
-    static func base(_ left: ArraySlice<CommitID>, _ right: ArraySlice<CommitID>,
-                     source: some MergeSource) throws(TrellisError) -> (document: Document?, conflicts: [MergeConflict]) {
-        let ancestors = try MergeBase.lowestCommonAncestors(left, right, in: source)
+    static func base(_ left: ArraySlice<CommitID>, _ right: ArraySlice<CommitID>, source: some MergeSource,
+                     nearbyChecked: Bool = false) throws(TrellisError) -> (document: Document?, conflicts: [MergeConflict]) {
+        let ancestors = try MergeBase.lowestCommonAncestors(left, right, in: source, nearbyChecked: nearbyChecked)
         switch ancestors.count {
         case 0: return (nil, [])
         case 1: return (try source.side(of: ancestors[0]).document, [])

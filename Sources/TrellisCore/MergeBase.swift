@@ -24,9 +24,11 @@ package enum MergeBase {
         static func < (a: Entry, b: Entry) -> Bool { (a.generation, a.id) < (b.generation, b.id) }
     }
 
+    /// `nearbyChecked`: the caller already found that `nearby` has no answer for these two.
     package static func lowestCommonAncestors(_ left: ArraySlice<CommitID>, _ right: ArraySlice<CommitID>,
-                                              in graph: some CommitGraph) throws(TrellisError) -> [CommitID] {
-        if left.count == 1, right.count == 1, let answer = try nearby(left[left.startIndex], right[right.startIndex], in: graph) {
+                                              in graph: some CommitGraph, nearbyChecked: Bool = false) throws(TrellisError) -> [CommitID] {
+        if !nearbyChecked, left.count == 1, right.count == 1,
+           let answer = try nearby(left[left.startIndex], right[right.startIndex], in: graph) {
             return answer
         }
         var flags: [CommitID: Flags] = [:]
