@@ -134,7 +134,7 @@ struct BenchTextMerge: ParsableCommand {
 
     func run() throws {
         let texts = try MergeFile.readTexts([ours, base, theirs])
-        var rates: [Double] = []
+        var rates: [Double] = [], counts: [Int] = []
         for _ in 0..<runs {
             var count = 0
             let start = DispatchTime.now().uptimeNanoseconds
@@ -148,10 +148,12 @@ struct BenchTextMerge: ParsableCommand {
                 elapsed = DispatchTime.now().uptimeNanoseconds - start
             } while merges.map { count < $0 } ?? (elapsed < UInt64(seconds * 1e9))
             rates.append(Double(count) / (Double(elapsed) / 1e9))
+            counts.append(count)
         }
         let rate = median(rates)
         if json {
-            Output.json(.object([("merges_per_second", .int(Int64(rate))), ("runs", .array(rates.map { .int(Int64($0)) }))]))
+            Output.json(.object([("merges_per_second", .int(Int64(rate))), ("runs", .array(rates.map { .int(Int64($0)) })),
+                                 ("merges", .array(counts.map { .int(Int64($0)) }))]))
         } else {
             print("\(Int(rate)) merges/s (median of \(runs))")
         }

@@ -121,6 +121,24 @@ func edit(_ base: [String], lines owned: [Int], tag: String, using g: inout some
 /// `bench open` opens the store afresh for each run, reads the record named, times gets spread
 /// over the repository's records, and leaves the store's files as they were; a missing record,
 /// repository or store, and bad counts, are refused with one line.
+@Test func benchTextMergeRunsAnExactNumberOfMerges() throws {
+    let dir = TemporaryDirectory("bench-text")
+    let texts = ["base": "a\nb c d\ne\n", "ours": "a\nB c d\ne\n", "theirs": "a\nb c D\ne\n"]
+    for (name, text) in texts { try Data(text.utf8).write(to: URL(fileURLWithPath: dir.file(name))) }
+    let files = ["ours", "base", "theirs"].map { dir.file($0) }
+    let r = try trellis(["bench", "text-merge"] + files + ["--runs", "3", "--merges", "500", "--json"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let row = try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any] ?? [:]
+    #expect((row["runs"] as? [Int])?.count == 3 && (row["merges_per_second"] as? Int ?? 0) > 0)
+    #expect(row["merges"] as? [Int] == [500, 500, 500])
+    for bad in [["--merges", "0"], ["--merges", "x"], ["--runs", "0"]] {
+        let e = try trellis(["bench", "text-merge"] + files + bad)
+        // The first line says what is wrong (argument parser errors go on with usage lines).
+        #expect(e.status != 0 && e.stderr.hasPrefix("Error: ") && e.stderr.split(separator: "\n")[0].contains(bad[0]),
+                "\(bad): \(e.stderr)")
+    }
+}
+
 @Test func benchOpenTimesOpeningAndGets() throws {
     let s = try CLIStore()
     for n in 0..<20 { _ = try s.put("r", "k\(n)", #"{"n": \#(n)}"#) }
