@@ -70,6 +70,10 @@ package protocol CommitStore: AnyObject, Sendable {
 
     func info(_ id: CommitID) throws(TrellisError) -> CommitInfo
 
+    /// `info` of many commits of one repository, in the order asked; `.notFound` when one is
+    /// missing. Read in the order they are stored, which a pack's delta chains reward.
+    func infos(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [CommitInfo]
+
     /// Stored commits of one repository, in the order asked; `.notFound` when one is missing.
     func commits(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit]
 

@@ -103,6 +103,13 @@ package final class MemoryEngine: RecordStore {
         }
     }
 
+    package func infos(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [CommitInfo] {
+        var out: [CommitInfo] = []
+        out.reserveCapacity(ids.count)
+        for id in ids { out.append(try info(id)) }
+        return out
+    }
+
     package func commits(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
         try reading { (s: State) throws(TrellisError) in
             let repo = try self.repository(s, repository)

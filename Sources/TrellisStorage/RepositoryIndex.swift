@@ -109,6 +109,9 @@ final class HeadRecord {
         return entry.encoded[...]
     }
 
+    /// The pack entry to read for this head's info, while nothing of it has been read yet.
+    var unreadPlace: (pack: PackReader, number: Int)? { bytes == nil && decoded?.info == nil ? place : nil }
+
     /// The head is now entry `number` of `pack` (after a seal or repack wrote it there).
     func place(in pack: PackReader, number: Int) { place = (pack, number) }
 
@@ -523,6 +526,46 @@ final class RepositoryIndex {
 
     /// Many commits at once: each log frame is read once, however many of its commits are
     /// asked for and in whatever order.
+    /// `info` of each of `ids`, in their order. Pack entries are read by pack and entry number:
+    /// asked in another order (arrival order, say), each would rebuild its whole delta chain,
+    /// since the entries it rests on have left the reader's cache by then.
+    func infos(_ ids: [CommitID]) throws(TrellisError) -> [CommitInfo] {
+        var out = [CommitInfo?](repeating: nil, count: ids.count)
+        var packed: [(pack: Int, number: Int, slot: Int)] = []
+        for (slot, id) in ids.enumerated() {
+            if let l = logged[id] { out[slot] = l.info; continue }
+            if let head = head(id) {
+                if let place = head.unreadPlace, let p = packs.firstIndex(where: { $0 === place.pack }) {
+                    packed.append((p, place.number, slot))
+                } else {
+                    out[slot] = try head.info()
+                }
+                continue
+            }
+            // One candidate in a pack is almost always the commit (checked once it is read);
+            // anything else takes the general path.
+            if let p = packs.firstIndex(where: { !$0.candidates(for: id).isEmpty }), let n = packs[p].candidates(for: id).first,
+               packs[p].candidates(for: id).count == 1 {
+                packed.append((p, Int(n), slot))
+            } else {
+                out[slot] = try info(id)
+            }
+        }
+        packed.sort { ($0.pack, $0.number) < ($1.pack, $1.number) }
+        for p in packed {
+            let entry = try packs[p.pack].entry(p.number)
+            out[p.slot] = entry.id == ids[p.slot]
+                ? try CommitInfo(id: entry.id, generation: entry.generation, encoded: entry.encoded) : try info(ids[p.slot])
+        }
+        var infos: [CommitInfo] = []
+        infos.reserveCapacity(ids.count)
+        for (slot, info) in out.enumerated() {
+            guard let info else { throw TrellisError(.notFound, "unknown commit \(ids[slot].short)") }
+            infos.append(info)
+        }
+        return infos
+    }
+
     func signedCommits(_ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
         var byFrame: [UInt64: [(slot: Int, position: Int)]] = [:]
         var out = [SignedCommit?](repeating: nil, count: ids.count)

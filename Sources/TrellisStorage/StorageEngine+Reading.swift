@@ -91,6 +91,10 @@ extension StorageEngine {
         try reading { () throws(TrellisError) in try lookUp(id) { index throws(TrellisError) in try index.info(id) } }
     }
 
+    package func infos(in repo: String, _ ids: [CommitID]) throws(TrellisError) -> [CommitInfo] {
+        try reading { () throws(TrellisError) in try repository(repo).infos(ids) }
+    }
+
     /// Finds a commit in what this process has read, or else after reading what other
     /// processes wrote since (into any repository, new ones included).
     func lookUp<T>(_ id: CommitID, _ find: (RepositoryIndex) throws(TrellisError) -> T?) throws(TrellisError) -> T {

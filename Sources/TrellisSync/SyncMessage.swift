@@ -201,9 +201,11 @@ package enum CoverageCut {
                                     in engine: any CommitStore) throws(TrellisError) -> [(repository: String, id: CommitID)] {
         var keyed: [(repository: String, key: String, generation: UInt32, id: CommitID)] = []
         keyed.reserveCapacity(commits.count)
-        for (repo, id) in commits {
-            let info = try engine.info(id)
-            keyed.append((repo, info.key, info.generation, id))
+        // One batch per repository, which the engine reads in storage order.
+        var byRepository: [String: [CommitID]] = [:]
+        for (repo, id) in commits { byRepository[repo, default: []].append(id) }
+        for (repo, ids) in byRepository {
+            for info in try engine.infos(in: repo, ids) { keyed.append((repo, info.key, info.generation, info.id)) }
         }
         keyed.sort { a, b in
             if a.repository != b.repository { return a.repository.utf8.lexicographicallyPrecedes(b.repository.utf8) }

@@ -105,6 +105,37 @@ func visibleState(_ engine: StorageEngine) throws -> [String] {
     #expect(try Fsck.check(storeAt: path).isClean)
 }
 
+/// Batched infos read packs in storage order; they must be the infos one by one, in the order
+/// asked, for commits in packs, heads named by the checkpoint and commits still in the log.
+@Test func batchedInfosAreTheSameAsOneByOne() throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("s")
+    let engine = try populatedStore(path)
+    try engine.repack(depth: 4)
+    try engine.write([WriteRequest(repository: "main", key: "rec-3", change: .update { d in
+        var d = d ?? Document()
+        d["n"] = .int(100)
+        return d
+    })])
+    for store in [engine, try StorageEngine.open(at: path)] {
+        var ids = try store.history("main").map(\.id)
+        var g = SplitMix(state: 7)
+        ids.shuffle(using: &g)
+        let expected = try ids.map { id throws(TrellisError) in try store.info(id) }
+        #expect(try store.infos(in: "main", ids) == expected)
+        #expect(try store.infos(in: "main", Array(ids.prefix(5)) + Array(ids.prefix(2))) == Array(expected.prefix(5)) + Array(expected.prefix(2)))
+        #expect(try store.infos(in: "main", []) == [])
+        let unknown = CommitID.of(Array("not a commit".utf8))
+        #expect(throws: TrellisError.self) { try store.infos(in: "main", [ids[0], unknown]) }
+    }
+    let memory = try MemoryEngine()
+    var doc = Document()
+    doc["a"] = .int(1)
+    try memory.write([WriteRequest(repository: "r", key: "k", change: .put(doc))])
+    let mine = try memory.history("r").map(\.id)
+    #expect(try memory.infos(in: "r", mine) == mine.map { id throws(TrellisError) in try memory.info(id) })
+}
+
 @Test func logsSealIntoPacksAndOpenUsesTheCheckpoint() throws {
     let dir = TemporaryDirectory()
     let path = dir.file("s")
