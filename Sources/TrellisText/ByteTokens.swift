@@ -63,8 +63,6 @@ package struct ByteTokens: MergeInput {
     }
 
     func count(_ s: Int) -> Int { first[s + 1] - first[s] }
-    /// How many tokens the arrays have room for (what a kept value holds on to).
-    var tokenCapacity: Int { to.capacity }
     /// The bytes of tokens `range` of text `s`, which lie next to each other.
     func bytes(_ s: Int, _ range: Range<Int>) -> UnsafeRawBufferPointer {
         guard !range.isEmpty else { return UnsafeRawBufferPointer(start: nil, count: 0) }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// The outcome of merging text.
 package struct TextMergeResult: Equatable, Sendable {
     package enum Piece: Equatable, Sendable {
@@ -116,22 +114,12 @@ package enum TextMerge {
         var lineRuns = Diff3.Scratch(), wordRuns = Diff3.Scratch()
         /// A conflicting hunk's three versions in a row.
         var hunk: [UInt8] = []
-        /// Small enough to keep for the next merge.
-        var isSmall: Bool { hunk.capacity <= 1 << 16 && lines.tokenCapacity <= 1 << 16 }
     }
 
-    /// Scratches not in use (a Mutex needs macOS 15; older systems make one per merge).
-    @available(macOS 15, *)
-    private enum Spare {
-        static let scratches = Mutex<[Scratch]>([])
-    }
-
-    private static func withScratch<R>(_ body: (Scratch) -> R) -> R {
-        guard #available(macOS 15, *) else { return body(Scratch()) }
-        let scratch = Spare.scratches.withLock { $0.popLast() } ?? Scratch()
-        defer { if scratch.isSmall { Spare.scratches.withLock { if $0.count < 16 { $0.append(scratch) } } } }
-        return body(scratch)
-    }
+    /// A scratch per merge: its arrays are reused by every hunk of that merge. (A shared pool
+    /// behind Synchronization's Mutex saved the merge's few fixed allocations too, but
+    /// ThreadSanitizer cannot see that lock on Linux and reports every use as a race.)
+    private static func withScratch<R>(_ body: (Scratch) -> R) -> R { body(Scratch()) }
 
     private static func merge<S: Sink>(_ base: UnsafeRawBufferPointer, _ ours: UnsafeRawBufferPointer,
                                        _ theirs: UnsafeRawBufferPointer, _ scratch: Scratch, into sink: inout S) {
