@@ -524,8 +524,6 @@ final class RepositoryIndex {
         return try contents.signedCommit(position)
     }
 
-    /// Many commits at once: each log frame is read once, however many of its commits are
-    /// asked for and in whatever order.
     /// `info` of each of `ids`, in their order. Pack entries are read by pack and entry number:
     /// asked in another order (arrival order, say), each would rebuild its whole delta chain,
     /// since the entries it rests on have left the reader's cache by then.
@@ -542,10 +540,10 @@ final class RepositoryIndex {
                 }
                 continue
             }
-            // One candidate in a pack is almost always the commit (checked once it is read);
-            // anything else takes the general path.
-            if let p = packs.firstIndex(where: { !$0.candidates(for: id).isEmpty }), let n = packs[p].candidates(for: id).first,
-               packs[p].candidates(for: id).count == 1 {
+            // One candidate in the first pack with any is almost always the commit (checked once
+            // it is read); anything else takes the general path.
+            let found = packs.indices.lazy.map { p in (p, self.packs[p].candidates(for: id)) }.first { !$0.1.isEmpty }
+            if let (p, candidates) = found, candidates.count == 1, let n = candidates.first {
                 packed.append((p, Int(n), slot))
             } else {
                 out[slot] = try info(id)
@@ -566,6 +564,8 @@ final class RepositoryIndex {
         return infos
     }
 
+    /// Many commits at once: each log frame is read once, however many of its commits are
+    /// asked for and in whatever order.
     func signedCommits(_ ids: [CommitID]) throws(TrellisError) -> [SignedCommit] {
         var byFrame: [UInt64: [(slot: Int, position: Int)]] = [:]
         var out = [SignedCommit?](repeating: nil, count: ids.count)

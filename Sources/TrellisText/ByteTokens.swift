@@ -122,46 +122,37 @@ package struct ByteTokens: MergeInput {
         return (prefix, steps)
     }
 
-    /// Writes the script of base tokens `from..<n` into side tokens `from..<m` without a search
+    /// Writes the script of base lines `from..<n` into side lines `from..<m` without a search
     /// when only one longest common subsequence exists and it is plain to see: leave out every
-    /// token with no equal token on the other side, and the two sequences left are the same.
-    /// Every common subsequence uses only such tokens, so one as long as what is left uses all
+    /// line with no equal line on the other side, and the two sequences left are the same.
+    /// Every common subsequence uses only such lines, so one as long as what is left uses all
     /// of it on both sides, in order: the only one. Every shortest script then keeps exactly
-    /// these tokens and differs from Myers' only in the order of removals and additions between
-    /// two kept tokens, which hunks do not see. Usual for edits that rewrite lines in place.
-    private static func uniqueMatching(from: Int, n: Int, m: Int, keptBase: (Int) -> Bool, keptSide: (Int) -> Bool,
-                                       same: (Int, Int) -> Bool, into steps: inout [LineDiff.Step]) -> Bool {
-        let count = steps.count
-        var (i, j) = (from, from)
-        while true {
-            while i < n, !keptBase(i) { steps.append(.removed(i)); i += 1 }
-            while j < m, !keptSide(j) { steps.append(.added(j)); j += 1 }
-            guard i < n, j < m, same(i, j) else { break }
-            steps.append(.same(i, j))
-            i += 1; j += 1
-        }
-        if i == n, j == m { return true }
-        steps.removeSubrange(count...)
-        return false
-    }
-
-    /// `uniqueMatching` over interned lines: a line is kept when its number occurs on the other side.
+    /// these lines and differs from Myers' only in the order of removals and additions between
+    /// two kept lines, which hunks do not see. Usual for edits that rewrite lines in place.
     private mutating func uniqueLineMatching(a: Int, b: Int, from: Int, n: Int, m: Int) -> Bool {
         // Bit 1: the number occurs among the base lines; bit 2: among the side's.
         if marks.count < owners.count { marks = [UInt8](repeating: 0, count: owners.count * 2) }
         var out = steps
         steps = []
         defer { steps = out }
-        return numbers.withUnsafeBufferPointer { numbers in marks.withUnsafeMutableBufferPointer { marks in
+        let count = out.count
+        let found = numbers.withUnsafeBufferPointer { numbers in marks.withUnsafeMutableBufferPointer { marks in
             for i in from..<n { marks[Int(numbers[a + i])] |= 1 }
             for j in from..<m { marks[Int(numbers[b + j])] |= 2 }
-            let found = ByteTokens.uniqueMatching(
-                from: from, n: n, m: m, keptBase: { marks[Int(numbers[a + $0])] & 2 != 0 },
-                keptSide: { marks[Int(numbers[b + $0])] & 1 != 0 }, same: { numbers[a + $0] == numbers[b + $1] }, into: &out)
-            for i in from..<n { marks[Int(numbers[a + i])] = 0 }
-            for j in from..<m { marks[Int(numbers[b + j])] = 0 }
-            return found
+            var (i, j) = (from, from)
+            while true {
+                while i < n, marks[Int(numbers[a + i])] & 2 == 0 { out.append(.removed(i)); i += 1 }
+                while j < m, marks[Int(numbers[b + j])] & 1 == 0 { out.append(.added(j)); j += 1 }
+                guard i < n, j < m, numbers[a + i] == numbers[b + j] else { break }
+                out.append(.same(i, j))
+                i += 1; j += 1
+            }
+            for k in from..<n { marks[Int(numbers[a + k])] = 0 }
+            for k in from..<m { marks[Int(numbers[b + k])] = 0 }
+            return i == n && j == m
         } }
+        if !found { out.removeSubrange(count...) }
+        return found
     }
 
     private struct Numbers: Equivalence {

@@ -182,7 +182,7 @@ package enum Diff3 {
     }
 
     /// Whether two lists of segments hold equal elements.
-    static func equal<I: MergeInput>(_ input: I, _ a: ArraySlice<Segment>, _ b: ArraySlice<Segment>) -> Bool {
+    private static func equal<I: MergeInput>(_ input: I, _ a: ArraySlice<Segment>, _ b: ArraySlice<Segment>) -> Bool {
         guard a.reduce(0, { $0 + $1.range.count }) == b.reduce(0, { $0 + $1.range.count }) else { return false }
         var x = a.startIndex, y = b.startIndex
         var i = a.first?.range.lowerBound ?? 0, j = b.first?.range.lowerBound ?? 0

@@ -48,7 +48,7 @@ package enum TextMerge {
         var (b, o, t) = (base, ours, theirs)
         sink.reserve(max(ours.utf8.count, theirs.utf8.count))
         b.withUTF8 { b in o.withUTF8 { o in t.withUTF8 { t in
-            withScratch { merge(UnsafeRawBufferPointer(b), UnsafeRawBufferPointer(o), UnsafeRawBufferPointer(t), $0, into: &sink) }
+            merge(UnsafeRawBufferPointer(b), UnsafeRawBufferPointer(o), UnsafeRawBufferPointer(t), Scratch(), into: &sink)
         } } }
     }
 
@@ -108,18 +108,15 @@ package enum TextMerge {
         }
     }
 
-    /// What a merge works in, kept between merges so that small merges do not allocate it.
-    private final class Scratch: @unchecked Sendable {
+    /// What a merge works in: both token tables, both Diff3 scratches and the hunk buffer,
+    /// reused by every conflicting hunk of the merge. A class, so that the word pass can use
+    /// its tables while it reads the hunk buffer.
+    private final class Scratch {
         var lines = ByteTokens(cut: .lines), words = ByteTokens(cut: .words)
         var lineRuns = Diff3.Scratch(), wordRuns = Diff3.Scratch()
         /// A conflicting hunk's three versions in a row.
         var hunk: [UInt8] = []
     }
-
-    /// A scratch per merge: its arrays are reused by every hunk of that merge. (A shared pool
-    /// behind Synchronization's Mutex saved the merge's few fixed allocations too, but
-    /// ThreadSanitizer cannot see that lock on Linux and reports every use as a race.)
-    private static func withScratch<R>(_ body: (Scratch) -> R) -> R { body(Scratch()) }
 
     private static func merge<S: Sink>(_ base: UnsafeRawBufferPointer, _ ours: UnsafeRawBufferPointer,
                                        _ theirs: UnsafeRawBufferPointer, _ scratch: Scratch, into sink: inout S) {
@@ -150,5 +147,4 @@ package enum TextMerge {
             }
         }
     }
-
 }
