@@ -35,42 +35,99 @@ public enum SignatureCoverage {
         var position: [CommitID: Int] = [:]
         position.reserveCapacity(items.count)
         for (i, item) in items.enumerated() where position[item.id] == nil { position[item.id] = i }
-        // Children before parents: a commit is settled once all of its children in the set are.
-        var children = [Int](repeating: 0, count: items.count)
-        var parentsInSet = [[Int]](repeating: [], count: items.count)
-        for (i, item) in items.enumerated() where position[item.id] == i {
-            for p in item.parents {
-                guard let j = position[p], j != i else { continue }
-                parentsInSet[i].append(j)
-                children[j] += 1
+        var authorNumbers: [PublicKey: Int32] = [:]
+        var graph = Graph(capacity: items.count)
+        for (i, item) in items.enumerated() {
+            let author = item.author.map { key in
+                if let n = authorNumbers[key] { return n }
+                let n = Int32(authorNumbers.count)
+                authorNumbers[key] = n
+                return n
             }
+            // A repeated id stands alone: it takes its first place's need below.
+            let parents = position[item.id] == i ? item.parents.compactMap { position[$0] } : []
+            graph.append(author: author, hasSignature: item.hasSignature, parents: parents)
+        }
+        var needs = plan(graph)
+        for (i, item) in items.enumerated() where position[item.id] != i {
+            needs[i] = needs[position[item.id] ?? i]
+        }
+        return needs
+    }
+
+    /// Commits numbered from 0, each with its author by number and its parents in the set by
+    /// number: what `plan(_:)` needs, held in a few flat arrays (a repack plans millions).
+    public struct Graph: Sendable {
+        /// Each commit's author by number, or -1 for none (a merge).
+        public private(set) var authors: [Int32] = []
+        public private(set) var hasSignature: [Bool] = []
+        /// Commit i's parents are `parents[parentEnds[i - 1] ..< parentEnds[i]]` (from 0 for the first).
+        private var parentEnds: [Int32] = []
+        private var parents: [Int32] = []
+
+        public init(capacity: Int = 0) {
+            authors.reserveCapacity(capacity)
+            hasSignature.reserveCapacity(capacity)
+            parentEnds.reserveCapacity(capacity)
+            parents.reserveCapacity(capacity)
+        }
+
+        public var count: Int { authors.count }
+
+        /// Adds the next commit; `parents` are numbers of commits in the set (any order, earlier or later).
+        public mutating func append(author: Int32?, hasSignature signed: Bool, parents ps: [Int]) {
+            for p in ps { addParent(p) }
+            append(author: author, hasSignature: signed)
+        }
+
+        /// The same one parent at a time: each parent of the next commit, then the commit.
+        public mutating func addParent(_ p: Int) { parents.append(Int32(p)) }
+
+        public mutating func append(author: Int32?, hasSignature signed: Bool) {
+            authors.append(author ?? -1)
+            hasSignature.append(signed)
+            parentEnds.append(Int32(parents.count))
+        }
+
+        /// Commit i's parents in the set, by number.
+        public func parents(of i: Int) -> ArraySlice<Int32> {
+            parents[(i == 0 ? 0 : Int(parentEnds[i - 1]))..<Int(parentEnds[i])]
+        }
+    }
+
+    /// The need of each commit of `graph`. Linear in commits and edges.
+    public static func plan(_ graph: Graph) -> [Need] {
+        let n = graph.count
+        // Children before parents: a commit is settled once all of its children in the set are.
+        var children = [Int32](repeating: 0, count: n)
+        for i in 0..<n {
+            for j in graph.parents(of: i) where Int(j) != i { children[Int(j)] += 1 }
         }
         // Authored commits left unsettled (only a cycle, which ids cannot form) stay missing.
-        var needs = items.map { $0.author == nil ? Need.recompute : Need.missing }
-        // The authors vouching for each commit (almost always zero or one key).
-        var vouching = [[PublicKey]](repeating: [], count: items.count)
-        var ready = items.indices.filter { position[items[$0].id] == $0 && children[$0] == 0 }
+        var needs = graph.authors.map { $0 < 0 ? Need.recompute : Need.missing }
+        // The authors vouching for each commit (almost always zero or one).
+        var vouching = [[Int32]](repeating: [], count: n)
+        var ready = (0..<n).filter { children[$0] == 0 }
         while let i = ready.popLast() {
             var passed = vouching[i]
-            if let author = items[i].author {
+            let author = graph.authors[i]
+            if author >= 0 {
                 if passed.contains(author) {
                     needs[i] = .covered
-                } else if items[i].hasSignature {
+                } else if graph.hasSignature[i] {
                     needs[i] = .verify
                     passed.append(author)
                 } else {
                     needs[i] = .missing
                 }
             }
-            for j in parentsInSet[i] {
+            for p in graph.parents(of: i) where Int(p) != i {
+                let j = Int(p)
                 for key in passed where !vouching[j].contains(key) { vouching[j].append(key) }
                 children[j] -= 1
                 if children[j] == 0 { ready.append(j) }
             }
             vouching[i] = []
-        }
-        for (i, item) in items.enumerated() where position[item.id] != i {
-            needs[i] = needs[position[item.id] ?? i]
         }
         return needs
     }

@@ -1,75 +1,109 @@
 import TrellisCore
 import TrellisCrypto
 
-/// A commit as packs hold it: the verified encoding and signature, plus what grouping and
-/// delta selection need.
+/// A commit held whole in memory (a log's commits, a repair's salvage) on its way into a pack.
 struct PackedCommit {
     let id: CommitID
-    let key: String
-    let parents: [CommitID]
-    let author: PublicKey?
     let generation: UInt32
     /// The commit's arrival number in its repository (docs/format.md §Packs).
     let seq: UInt64
     let encoded: [UInt8]
-    private(set) var signature: [UInt8]
-
-    init(id: CommitID, generation: UInt32, seq: UInt64, encoded: [UInt8], signature: [UInt8]) throws(TrellisError) {
-        let header = try Commit.decodeHeader(encoded)
-        self.init(id: id, header: header, author: header.author, generation: generation, seq: seq, encoded: encoded, signature: signature)
-    }
-
-    /// The same, sharing one copy of each author's key through `authors`.
-    init(id: CommitID, generation: UInt32, seq: UInt64, encoded: [UInt8], signature: [UInt8],
-         authors: inout AuthorTable) throws(TrellisError) {
-        let header = try Commit.decodeHeader(encoded)
-        self.init(id: id, header: header, author: authors.shared(header.author), generation: generation, seq: seq,
-                  encoded: encoded, signature: signature)
-    }
-
-    private init(id: CommitID, header: Commit.Header, author: PublicKey?, generation: UInt32, seq: UInt64,
-                 encoded: [UInt8], signature: [UInt8]) {
-        self.id = id
-        key = header.key
-        parents = header.parents
-        self.author = author
-        self.generation = generation
-        self.seq = seq
-        self.encoded = encoded
-        self.signature = signature
-    }
+    let signature: [UInt8]
 }
 
-/// One copy of each author's key: a repository has few authors, and a repack holds every
-/// commit at once, each of which would otherwise keep a 32-byte array of its own.
-struct AuthorTable {
-    private var keys: [PublicKey: PublicKey] = [:]
+/// What a pack is built from: each commit's header facts, held compactly, and where its bytes
+/// are. A repack of 1,000,000 commits holds about 100 B per commit here and no encoding: the
+/// writer fetches each commit's bytes from its source when it writes the entry
+/// (docs/architecture.md §Packs, checkpoints and repack).
+struct PackInput {
+    private(set) var ids: [CommitID] = []
+    private(set) var generations: [UInt32] = []
+    private(set) var seqs: [UInt64] = []
+    private(set) var lengths: [UInt32] = []
+    private(set) var signed: [Bool] = []
+    /// Where the caller finds each commit's bytes again; the writer passes it back to `fetch`.
+    private(set) var sources: [UInt64] = []
+    fileprivate private(set) var keyNumbers: [Int32] = []
+    fileprivate private(set) var keys: [String] = []
+    private var keyNumber: [String: Int32] = [:]
+    fileprivate private(set) var authorNumbers: [Int32] = []
+    private var authorNumber: [PublicKey: Int32] = [:]
+    /// Commit i's parents are `parentIDs[parentEnds[i - 1] ..< parentEnds[i]]` (from 0 for the first).
+    fileprivate private(set) var parentEnds: [Int32] = []
+    fileprivate private(set) var parentIDs: [CommitID] = []
 
-    mutating func shared(_ key: PublicKey?) -> PublicKey? {
-        guard let key else { return nil }
-        if let kept = keys[key] { return kept }
-        keys[key] = key
-        return key
+    init(capacity: Int = 0) {
+        ids.reserveCapacity(capacity)
+        generations.reserveCapacity(capacity)
+        seqs.reserveCapacity(capacity)
+        lengths.reserveCapacity(capacity)
+        signed.reserveCapacity(capacity)
+        sources.reserveCapacity(capacity)
+        keyNumbers.reserveCapacity(capacity)
+        authorNumbers.reserveCapacity(capacity)
+        parentEnds.reserveCapacity(capacity)
+        parentIDs.reserveCapacity(capacity)
     }
-}
 
-extension PackedCommit {
-    /// A writer keeps the signature of every commit whose generation is a multiple of this, so
-    /// that a receiver never has to hold more than this many generations of one author's
-    /// commits before a signature covers them (docs/format.md §Covered signatures).
-    static let keptSignatureInterval: UInt32 = 256
+    var count: Int { ids.count }
 
-    /// Drops the signatures that later commits by the same authors cover (format 2 stores).
-    /// Stored signatures were checked when they arrived, so they are trusted here.
-    static func dropCoveredSignatures(_ commits: inout [PackedCommit]) {
-        let needs = SignatureCoverage.plan(commits.map {
-            SignatureCoverage.Item(id: $0.id, author: $0.author, parents: $0.parents, hasSignature: !$0.signature.isEmpty)
-        })
-        for (i, need) in needs.enumerated() where need == .covered && commits[i].generation % keptSignatureInterval != 0 {
-            commits[i].signature = []
+    /// Adds a commit whose encoding is `encoded` (only its header is read and nothing of it kept).
+    /// A repeated id is packed once, at its first place.
+    mutating func append(id: CommitID, generation: UInt32, seq: UInt64, encoded: [UInt8], signed: Bool,
+                         source: UInt64) throws(TrellisError) {
+        guard encoded.count <= PackFormat.maxBlockRaw / 2 else {
+            throw TrellisError(.invalidArgument, "commit \(id.short) is too large for a pack block")
+        }
+        let header = try Commit.decodeHeader(encoded)
+        ids.append(id)
+        generations.append(generation)
+        seqs.append(seq)
+        lengths.append(UInt32(encoded.count))
+        self.signed.append(signed)
+        sources.append(source)
+        keyNumbers.append(Self.number(of: header.key, in: &keyNumber, list: &keys))
+        if let author = header.author {
+            var unused: [PublicKey] = []
+            authorNumbers.append(Self.number(of: author, in: &authorNumber, list: &unused))
+        } else {
+            authorNumbers.append(-1)
+        }
+        parentIDs.append(contentsOf: header.parents)
+        parentEnds.append(Int32(parentIDs.count))
+    }
+
+    private static func number<T: Hashable>(of value: T, in numbers: inout [T: Int32], list: inout [T]) -> Int32 {
+        if let n = numbers[value] { return n }
+        let n = Int32(numbers.count)
+        numbers[value] = n
+        list.append(value)
+        return n
+    }
+
+    /// Commits held whole: their sources are their places in `commits`.
+    init(_ commits: [PackedCommit]) throws(TrellisError) {
+        self.init(capacity: commits.count)
+        for (i, c) in commits.enumerated() {
+            try append(id: c.id, generation: c.generation, seq: c.seq, encoded: c.encoded, signed: !c.signature.isEmpty, source: UInt64(i))
         }
     }
+
+    fileprivate func parents(of i: Int) -> ArraySlice<CommitID> {
+        parentIDs[(i == 0 ? 0 : Int(parentEnds[i - 1]))..<Int(parentEnds[i])]
+    }
 }
+
+/// One commit's bytes, fetched from its source by the writer.
+struct PackSourceEntry {
+    let id: CommitID
+    let encoded: [UInt8]
+    let signature: [UInt8]
+}
+
+/// A writer keeps the signature of every commit whose generation is a multiple of this, so
+/// that a receiver never has to hold more than this many generations of one author's
+/// commits before a signature covers them (docs/format.md §Covered signatures).
+let keptSignatureInterval: UInt32 = 256
 
 /// What a store's format decides about the pack files written for it (docs/format.md §Store formats).
 struct PackLayout {
@@ -115,41 +149,143 @@ enum PackWriter {
         var deltas: Int
         var longestChain: Int
         /// Each commit's entry number.
-        var numbers: [CommitID: Int]
+        var numbers: EntryNumbers
     }
 
-    /// `input` is consumed: a caller that passes its last copy lets the pack be built in the
-    /// same array, not in a second one (a repack of 1,000,000 commits holds every encoding).
-    static func build(_ input: consuming [PackedCommit], depth: Int = PackFormat.defaultDepth,
-                      blockSize: Int = PackFormat.targetBlockRaw, indexVersion: Int = 2,
-                      effort: LZ4.Effort = .fast) throws(TrellisError) -> Output {
-        var commits = input
-        do {
-            // The first copy of each commit; the set is gone before the pack is built.
-            var seen = Set<CommitID>(minimumCapacity: commits.count)
-            commits.removeAll { !seen.insert($0.id).inserted }
-        }
-        commits.sort { a, b in
-            let byKey = Document.compare(a.key, b.key)  // byte order, as docs/format.md says
-            if byKey != 0 { return byKey < 0 }
-            if a.generation != b.generation { return a.generation < b.generation }
-            return a.id < b.id
-        }
-        var number: [CommitID: Int] = [:]
-        number.reserveCapacity(commits.count)
-        for (i, c) in commits.enumerated() { number[c.id] = i }
+    /// Entry numbers by id, over the ids sorted once (no table of every id is built).
+    struct EntryNumbers {
+        fileprivate let ids: [CommitID]
+        /// The kept commits' places in `ids`, by id.
+        fileprivate let byID: [Int32]
+        fileprivate let entry: [Int32]
+        /// Where in `byID` the ids whose first two bytes are b start (`starts[b]`) and end (`starts[b + 1]`).
+        private let starts: [Int32]
 
-        var out = ByteWriter(capacity: commits.count * 128)
+        /// The same lookup, answering with `entry`'s numbers.
+        fileprivate func with(entry: [Int32]) -> EntryNumbers {
+            EntryNumbers(ids: ids, byID: byID, entry: entry, starts: starts)
+        }
+
+        private init(ids: [CommitID], byID: [Int32], entry: [Int32], starts: [Int32]) {
+            (self.ids, self.byID, self.entry, self.starts) = (ids, byID, entry, starts)
+        }
+
+        fileprivate init(ids: [CommitID], byID: [Int32]) {
+            (self.ids, self.byID, self.entry) = (ids, byID, [])
+            var starts = [Int32](repeating: 0, count: 65_537)
+            for i in byID { starts[Int(ids[Int(i)].prefix >> 48) + 1] += 1 }
+            for b in 0..<65_536 { starts[b + 1] += starts[b] }
+            self.starts = starts
+        }
+
+        /// The place in `ids` of the first copy of `id`, if the pack has it.
+        fileprivate func place(of id: CommitID) -> Int? {
+            let bucket = Int(id.prefix >> 48)
+            var lo = Int(starts[bucket]), hi = Int(starts[bucket + 1])
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if ids[Int(byID[mid])] < id { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < byID.count && ids[Int(byID[lo])] == id ? Int(byID[lo]) : nil
+        }
+
+        func callAsFunction(_ id: CommitID) -> Int? { place(of: id).map { Int(entry[$0]) } }
+    }
+
+    /// Commits held whole.
+    static func build(_ commits: [PackedCommit], depth: Int = PackFormat.defaultDepth,
+                      blockSize: Int = PackFormat.targetBlockRaw, indexVersion: Int = 2,
+                      effort: LZ4.Effort = .fast, dropsCoveredSignatures: Bool = false) throws(TrellisError) -> Output {
+        try build(try PackInput(commits), depth: depth, blockSize: blockSize, indexVersion: indexVersion, effort: effort,
+                  dropsCoveredSignatures: dropsCoveredSignatures) { source in
+            let c = commits[Int(source)]
+            return PackSourceEntry(id: c.id, encoded: c.encoded, signature: c.signature)
+        }
+    }
+
+    /// Entries sorted by record key (byte order), generation and id, each commit once (its
+    /// first copy). `fetch` gives a commit's bytes from the source `input` recorded; it is called
+    /// once per entry in pack order, and again for a few dictionary samples and delta bases that
+    /// fell out of the window of recent entries. `dropsCoveredSignatures`: format 2 and later
+    /// drop the signatures that later commits by the same authors cover (stored signatures were
+    /// checked when they arrived, so they are trusted here).
+    static func build(_ input: consuming PackInput, depth: Int = PackFormat.defaultDepth,
+                      blockSize: Int = PackFormat.targetBlockRaw, indexVersion: Int = 2,
+                      effort: LZ4.Effort = .fast, dropsCoveredSignatures: Bool = false,
+                      fetch: (UInt64) throws(TrellisError) -> PackSourceEntry) throws(TrellisError) -> Output {
+        var input = input
+        let n = input.count
+        // Plain arrays, not the struct's: the sorts and the loop below read them millions of times.
+        let (ids, generations, seqs, lengths, sources) = (input.ids, input.generations, input.seqs, input.lengths, input.sources)
+        let (keys, keyNumbers) = (input.keys, input.keyNumbers)
+        // The first copy of each id, sorted by id: parents are looked up here.
+        var byID = places(n)
+        byID.sort { ids[Int($0)] != ids[Int($1)] ? ids[Int($0)] < ids[Int($1)] : $0 < $1 }
+        var kept = [Bool](repeating: false, count: n)
+        var unique = 0
+        for k in 0..<n where k == 0 || ids[Int(byID[k])] != ids[Int(byID[k - 1])] {
+            kept[Int(byID[k])] = true
+            byID[unique] = byID[k]
+            unique += 1
+        }
+        byID.removeLast(n - unique)
+        let lookup = EntryNumbers(ids: ids, byID: byID)
+
+        // Each commit's parents in the pack, by place; then the list of parent ids goes.
+        var graph = SignatureCoverage.Graph(capacity: n)
+        for i in 0..<n {
+            if kept[i] {
+                for p in input.parents(of: i) { if let place = lookup.place(of: p) { graph.addParent(place) } }
+            }
+            graph.append(author: input.authorNumbers[i] < 0 ? nil : input.authorNumbers[i], hasSignature: input.signed[i])
+        }
+        input = PackInput()  // the parent ids go
+        var dropSignature = [Bool](repeating: false, count: 0)
+        if dropsCoveredSignatures {
+            let needs = SignatureCoverage.plan(graph)
+            dropSignature = (0..<n).map { needs[$0] == .covered && generations[$0] % keptSignatureInterval != 0 }
+        }
+
+        // Pack order: record key in byte order (docs/format.md), generation, id.
+        let keyRank: [Int32] = {
+            let order = keys.indices.sorted { Document.compare(keys[$0], keys[$1]) < 0 }
+            var rank = [Int32](repeating: 0, count: order.count)
+            for (r, k) in order.enumerated() { rank[k] = Int32(r) }
+            return rank
+        }()
+        var order = byID
+        order.sort { a, b in
+            let (x, y) = (Int(a), Int(b))
+            let (kx, ky) = (keyRank[Int(keyNumbers[x])], keyRank[Int(keyNumbers[y])])
+            if kx != ky { return kx < ky }
+            if generations[x] != generations[y] { return generations[x] < generations[y] }
+            return ids[x] < ids[y]
+        }
+        var entry = [Int32](repeating: -1, count: n)
+        for (e, i) in order.enumerated() { entry[Int(i)] = Int32(e) }
+        let numbers = lookup.with(entry: entry)
+
+        func fetched(_ place: Int) throws(TrellisError) -> PackSourceEntry {
+            let e = try fetch(sources[place])
+            guard e.id == ids[place], e.encoded.count == Int(lengths[place]) else {
+                throw TrellisError(.corruptData, "commit \(ids[place].short) changed while it was packed")
+            }
+            return e
+        }
+
+        var out = ByteWriter(capacity: min(order.count * 128, 64 << 20))
         out.raw(PackFormat.packMagic)
-        out.u32(UInt32(commits.count))
-        let dictionary = sampleDictionary(commits)
+        out.u32(UInt32(order.count))
+        let dictionary = try sampleDictionary(count: order.count, length: { Int(lengths[Int(order[$0])]) }) { k throws(TrellisError) in
+            try fetched(Int(order[k])).encoded
+        }
         out.u32(UInt32(dictionary.count))
-        out.u64(commits.map { $0.seq + 1 }.max() ?? 0)
+        out.u64(order.reduce(0) { max($0, seqs[Int($1)] + 1) })
         out.raw(dictionary)
 
         let compressor = try LZ4.DictionaryCompressor(dictionary: dictionary, effort: effort)
         var blocks: [(offset: UInt64, first: UInt32, crc: UInt32)] = []
-        var chain = [Int](repeating: 0, count: commits.count)
+        var chain = [UInt16](repeating: 0, count: order.count)
         var raw = ByteWriter(capacity: PackFormat.targetBlockRaw + 4096)
         var blockFirst = 0
         var deltas = 0
@@ -169,18 +305,22 @@ enum PackWriter {
             raw = ByteWriter(capacity: PackFormat.targetBlockRaw + 4096)
             blockFirst = next
         }
-        for (i, c) in commits.enumerated() {
-            guard c.encoded.count <= PackFormat.maxBlockRaw / 2 else {
-                throw TrellisError(.invalidArgument, "commit \(c.id.short) is too large for a pack block")
-            }
-            raw.varint(UInt64(c.generation))
-            raw.varint(c.seq)
-            if let base = c.parents.lazy.compactMap({ number[$0] }).first, chain[base] < depth {
-                let delta = Delta.make(target: c.encoded, base: commits[base].encoded, baseID: commits[base].id)
-                chain[i] = chain[base] + 1
+        // The encodings of recent entries, by entry number: a delta's base is its parent, which
+        // sorts just before it (same record, lower generation).
+        var recent: [Int: [UInt8]] = [:]
+        for (e, place) in order.lazy.map({ Int($0) }).enumerated() {
+            let c = try fetched(place)
+            raw.varint(UInt64(generations[place]))
+            raw.varint(seqs[place])
+            if let parent = graph.parents(of: place).first(where: { Int($0) != place }), case let base = Int(entry[Int(parent)]),
+               base < e, Int(chain[base]) < depth {
+                let baseEncoded: [UInt8]
+                if let hit = recent[base] { baseEncoded = hit } else { baseEncoded = try fetched(Int(order[base])).encoded }
+                let delta = Delta.make(target: c.encoded, base: baseEncoded, baseID: ids[Int(order[base])])
+                chain[e] = chain[base] + 1
                 deltas += 1
                 raw.u8(1)
-                raw.varint(UInt64(i - base))
+                raw.varint(UInt64(e - base))
                 raw.varint(UInt64(delta.count))
                 raw.raw(delta)
             } else {
@@ -188,40 +328,48 @@ enum PackWriter {
                 raw.varint(UInt64(c.encoded.count))
                 raw.raw(c.encoded)
             }
-            raw.varint(UInt64(c.signature.count))
-            raw.raw(c.signature)
-            if raw.bytes.count >= blockSize { try flush(upTo: i + 1) }
+            let signature = dropsCoveredSignatures && dropSignature[place] ? [] : c.signature
+            raw.varint(UInt64(signature.count))
+            raw.raw(signature)
+            if recent.count >= 4096 { recent.removeAll(keepingCapacity: true) }
+            recent[e] = c.encoded
+            if raw.bytes.count >= blockSize { try flush(upTo: e + 1) }
         }
-        try flush(upTo: commits.count)
+        try flush(upTo: order.count)
         let checksum = Blake2b256.hash(out.bytes)
         out.raw(checksum)
 
-        let index = buildIndex(ids: commits.map(\.id), checksum: checksum, blocks: blocks, version: indexVersion)
-        return Output(pack: out.bytes, index: index, checksum: checksum, entries: commits.count, deltas: deltas,
-                      longestChain: chain.max() ?? 0, numbers: number)
+        let index = buildIndex(ids: order.lazy.map { ids[Int($0)] }, checksum: checksum, blocks: blocks, version: indexVersion)
+        return Output(pack: out.bytes, index: index, checksum: checksum, entries: order.count, deltas: deltas,
+                      longestChain: Int(chain.max() ?? 0), numbers: numbers)
     }
 
     /// Whole encodings of commits spread evenly over the pack, up to 32 KiB (none for small
-    /// packs, where a dictionary would cost more than it saves).
-    static func sampleDictionary(_ commits: [PackedCommit]) -> [UInt8] {
-        let total = commits.reduce(0) { $0 + $1.encoded.count }
+    /// packs, where a dictionary would cost more than it saves). `length(k)`: entry k's
+    /// encoding size, in pack order; `encoding(k)` fetches entry k's encoding.
+    static func sampleDictionary(count: Int, length: (Int) -> Int,
+                                 encoding: (Int) throws(TrellisError) -> [UInt8]) throws(TrellisError) -> [UInt8] {
+        let total = (0..<count).reduce(0) { $0 + length($1) }
         let budget = min(PackFormat.targetDictionary, total / 16)
-        guard budget >= 1024, !commits.isEmpty else { return [] }
-        let average = max(1, total / commits.count)
-        let stride = max(1, commits.count / max(1, budget / average))
+        guard budget >= 1024, count > 0 else { return [] }
+        let average = max(1, total / count)
+        let stride = max(1, count / max(1, budget / average))
         var dictionary: [UInt8] = []
         var i = 0
-        while i < commits.count, dictionary.count + commits[i].encoded.count <= budget {
-            dictionary.append(contentsOf: commits[i].encoded)
+        while i < count, dictionary.count + length(i) <= budget {
+            dictionary.append(contentsOf: try encoding(i))
             i += stride
         }
         return dictionary
     }
 
-    static func buildIndex(ids: [CommitID], checksum: [UInt8], blocks: [(offset: UInt64, first: UInt32, crc: UInt32)],
-                           version: Int) -> [UInt8] {
-        let order = ids.indices.sorted { ids[$0] < ids[$1] }
-        var w = ByteWriter(capacity: 8 + 32 + 1024 + ids.count * 36 + blocks.count * 16 + 36)
+    /// `ids`: each entry's id, in pack order (from index 0).
+    static func buildIndex<IDs: RandomAccessCollection<CommitID>>(ids: IDs, checksum: [UInt8],
+                                                                  blocks: [(offset: UInt64, first: UInt32, crc: UInt32)],
+                                                                  version: Int) -> [UInt8] where IDs.Index == Int {
+        var order = places(ids.count)
+        order.sort { ids[Int($0)] < ids[Int($1)] }
+        var w = ByteWriter(capacity: 8 + 32 + 1024 + ids.count * (version >= 2 ? 12 : 36) + blocks.count * 16 + 36)
         w.raw(PackFormat.indexMagic(version: version))
         w.raw(checksum)
         var fanout = [UInt32](repeating: 0, count: 256)
@@ -232,7 +380,7 @@ enum PackWriter {
             w.u32(running)
         }
         for i in order {
-            if version >= 2 { w.u64(ids[i].prefix) } else { ids[i].write(to: &w) }
+            if version >= 2 { w.u64(ids[Int(i)].prefix) } else { ids[Int(i)].write(to: &w) }
         }
         for i in order { w.u32(UInt32(i)) }
         w.u32(UInt32(blocks.count))
@@ -243,5 +391,13 @@ enum PackWriter {
         }
         w.raw(Blake2b256.hash(w.bytes))
         return w.bytes
+    }
+}
+
+/// 0, 1, ..., n - 1, four bytes each: places to sort by what they index.
+private func places(_ n: Int) -> [Int32] {
+    [Int32](unsafeUninitializedCapacity: n) { buffer, count in
+        for i in 0..<n { buffer[i] = Int32(i) }
+        count = n
     }
 }

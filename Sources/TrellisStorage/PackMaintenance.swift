@@ -47,13 +47,12 @@ enum PackMaintenance {
     private static func rewrite(_ index: RepositoryIndex, packs: Bool, depth: Int, blockSize: Int, layout: PackLayout,
                                 locked: Locked, building: () -> Void) throws(TrellisError) -> PackReport? {
         var logCommits: [PackedCommit] = []
-        var authors = AuthorTable()
         var old: [PackReader] = []
         var logEmpty = true
         try locked { () throws(TrellisError) in
             logEmpty = index.log.isEmpty
             old = index.packs
-            if !logEmpty { logCommits = try loggedCommits(index, authors: &authors) }
+            if !logEmpty { logCommits = try loggedCommits(index) }
         }
         // A seal of an empty log only rewrites the checkpoint: the heads are the packs' heads.
         if !packs && logEmpty {
@@ -61,31 +60,42 @@ enum PackMaintenance {
             return nil
         }
 
-        var commits: [PackedCommit] = []
-        var seen = Set<CommitID>(minimumCapacity: logCommits.count)
-        if packs {
-            for pack in old {
-                // A reader of its own: the index's readers cache blocks for the readers meanwhile.
-                try PackReader(path: pack.path).forEachEntry { _, e throws(TrellisError) in
-                    if seen.insert(e.id).inserted {
-                        commits.append(try PackedCommit(id: e.id, generation: e.generation, seq: e.seq, encoded: e.encoded,
-                                                        signature: e.signature, authors: &authors))
-                    }
-                }
+        // Every commit's header facts and where its bytes are: a pack entry (the pack's place
+        // in `readers` in the high half) or a logged commit (`fromLog` there). Readers of their
+        // own, with small caches: the index's readers cache blocks for the readers meanwhile.
+        let fromLog = UInt64(UInt32.max) << 32
+        let readers = packs ? old.map { PackReader(sharing: $0, blockCacheLimit: 1 << 20, resolvedCacheLimit: 1024) } : []
+        var input = PackInput(capacity: readers.reduce(logCommits.count) { $0 + $1.entryCount })
+        for (p, reader) in readers.enumerated() {
+            try reader.forEachEntry { number, e throws(TrellisError) in
+                try input.append(id: e.id, generation: e.generation, seq: e.seq, encoded: e.encoded, signed: !e.signature.isEmpty,
+                                 source: UInt64(p) << 32 | UInt64(number))
             }
         }
-        for c in logCommits where seen.insert(c.id).inserted { commits.append(c) }
-        (seen, logCommits) = ([], [])  // gone before the pack is built: `commits` holds each commit once
-        if layout.dropsCoveredSignatures { PackedCommit.dropCoveredSignatures(&commits) }
+        for (i, c) in logCommits.enumerated() {
+            try input.append(id: c.id, generation: c.generation, seq: c.seq, encoded: c.encoded, signed: !c.signature.isEmpty,
+                             source: fromLog | UInt64(i))
+        }
+        let fetch = { (source: UInt64) throws(TrellisError) -> PackSourceEntry in
+            let (place, number) = (Int(source >> 32), Int(source & 0xffff_ffff))
+            if source & fromLog == fromLog {
+                let c = logCommits[number]
+                return PackSourceEntry(id: c.id, encoded: c.encoded, signature: c.signature)
+            }
+            let e = try readers[place].entry(number)
+            return PackSourceEntry(id: e.id, encoded: e.encoded, signature: e.signature)
+        }
         building()
 
         var report: PackReport? = nil
         var newPacks: [PackReader] = packs ? [] : old
-        var written: (PackReader, [CommitID: Int])? = nil
-        if !commits.isEmpty {
+        var written: (PackReader, PackWriter.EntryNumbers)? = nil
+        if input.count > 0 {
             // Repack runs offline, so it spends the time on LZ4 HC; a seal is on the write path.
-            let (pack, output) = try writePack(consume commits, depth: depth, blockSize: blockSize, indexVersion: layout.fileVersion,
-                                               effort: packs ? .high : .fast, in: index)
+            let output = try PackWriter.build(input, depth: depth, blockSize: blockSize, indexVersion: layout.fileVersion,
+                                              effort: packs ? .high : .fast, dropsCoveredSignatures: layout.dropsCoveredSignatures,
+                                              fetch: fetch)
+            let pack = try writePack(output, in: index)
             newPacks.append(pack)
             written = (pack, output.numbers)
             report = PackReport(repository: index.name, commits: output.entries, deltas: output.deltas,
@@ -112,12 +122,12 @@ enum PackMaintenance {
     }
 
     /// The log's intact commits with their generations and arrival numbers (under `locked`).
-    private static func loggedCommits(_ index: RepositoryIndex, authors: inout AuthorTable) throws(TrellisError) -> [PackedCommit] {
+    private static func loggedCommits(_ index: RepositoryIndex) throws(TrellisError) -> [PackedCommit] {
         var commits: [PackedCommit] = []
         for c in try index.log.allCommits() {
             guard let logged = index.logged[c.id] else { continue }
-            commits.append(try PackedCommit(id: c.id, generation: logged.info.generation, seq: logged.seq,
-                                            encoded: c.encoded, signature: c.signature, authors: &authors))
+            commits.append(PackedCommit(id: c.id, generation: logged.info.generation, seq: logged.seq,
+                                        encoded: c.encoded, signature: c.signature))
         }
         return commits
     }
@@ -156,13 +166,11 @@ enum PackMaintenance {
     }
 
     /// Index first, then pack, each through a temporary file, fsync and rename.
-    private static func writePack(_ commits: consuming [PackedCommit], depth: Int, blockSize: Int, indexVersion: Int, effort: LZ4.Effort,
-                                  in index: RepositoryIndex) throws(TrellisError) -> (PackReader, PackWriter.Output) {
-        let output = try PackWriter.build(consume commits, depth: depth, blockSize: blockSize, indexVersion: indexVersion, effort: effort)
+    private static func writePack(_ output: PackWriter.Output, in index: RepositoryIndex) throws(TrellisError) -> PackReader {
         try FileSystem.makeDirectory(index.packsDirectory)
         let base = index.packsDirectory + "/" + PackFormat.name(checksum: output.checksum)
         try FileSystem.writeAtomically(base + ".idx", output.index)
         try FileSystem.writeAtomically(base + ".pack", output.pack)
-        return (try PackReader(path: base + ".pack"), output)
+        return try PackReader(path: base + ".pack")
     }
 }

@@ -52,14 +52,18 @@ final class PackReader {
     /// Decompressed bytes of the cached blocks. History reads jump between blocks (a log is
     /// sorted by time, a pack by key), so the cache holds a whole small pack.
     private var blockCacheBytes = 0
-    private static let blockCacheLimit = 16 << 20
-    private static let resolvedCacheLimit = 8192
+    private let blockCacheLimit: Int
+    private let resolvedCacheLimit: Int
 
     var indexPath: String { PackReader.indexPath(forPack: path) }
     static func indexPath(forPack path: String) -> String { String(path.dropLast(".pack".count)) + ".idx" }
 
-    init(path: String) throws(TrellisError) {
+    /// `blockCacheLimit`: decompressed bytes of blocks kept for later reads; `resolvedCacheLimit`:
+    /// entries kept rebuilt from their deltas.
+    init(path: String, blockCacheLimit: Int = 16 << 20, resolvedCacheLimit: Int = 8192) throws(TrellisError) {
         self.path = path
+        self.blockCacheLimit = blockCacheLimit
+        self.resolvedCacheLimit = resolvedCacheLimit
         file = try FileHandle(path: path, flags: O_RDONLY)
         fileSize = try file.size()
         let headerSize = PackFormat.headerSize
@@ -83,6 +87,15 @@ final class PackReader {
             indexProblem = error.message
             indexByScanning()
         }
+    }
+
+    /// Another reader of the same pack, with caches of its own (for a thread of its own, as
+    /// repack's) and this one's file and index, which never change once read.
+    init(sharing other: PackReader, blockCacheLimit: Int, resolvedCacheLimit: Int) {
+        (path, file, fileSize, checksum, entryCount, seqEnd) = (other.path, other.file, other.fileSize, other.checksum, other.entryCount, other.seqEnd)
+        (dictionary, blocksStart, indexProblem) = (other.dictionary, other.blocksStart, other.indexProblem)
+        (fanout, prefixes, entryNumbers, blocks) = (other.fanout, other.prefixes, other.entryNumbers, other.blocks)
+        (self.blockCacheLimit, self.resolvedCacheLimit) = (blockCacheLimit, resolvedCacheLimit)
     }
 
     // MARK: The index
@@ -275,7 +288,7 @@ final class PackReader {
                 encoded = Array(raw.payload)
             }
             let value = (CommitID.of(encoded), encoded)
-            if resolved.count >= PackReader.resolvedCacheLimit { resolved.removeAll(keepingCapacity: true) }
+            if resolved.count >= resolvedCacheLimit { resolved.removeAll(keepingCapacity: true) }
             resolved[n] = value
             result = value
         }
@@ -289,7 +302,7 @@ final class PackReader {
         if let hit = blockCache[b] { return hit }
         let (entries, _, _) = try readBlock(at: blocks[b].offset, expectedFirst: blocks[b].first)
         let size = entries.reduce(0) { $0 + $1.payload.count + $1.signature.count }
-        if blockCacheBytes + size > PackReader.blockCacheLimit {
+        if blockCacheBytes + size > blockCacheLimit {
             blockCache.removeAll(keepingCapacity: true)
             blockCacheBytes = 0
         }
@@ -390,7 +403,8 @@ final class PackReader {
                     encoded = try Delta.apply(raw.payload, base: base.1, baseID: base.0)
                 }
                 let id = CommitID.of(encoded)
-                if recent.count >= 1 << 16 { recent.removeAll(keepingCapacity: true) }
+                // A delta's base is nearly always a few entries back (the same record's last commit).
+                if recent.count >= 4096 { recent.removeAll(keepingCapacity: true) }
                 recent[number] = (id, encoded)
                 try body(number, PackEntry(id: id, generation: raw.generation, seq: raw.seq, encoded: encoded, signature: Array(raw.signature),
                                            distance: raw.distance))

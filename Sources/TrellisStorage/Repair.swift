@@ -59,11 +59,11 @@ package enum Repair {
         packed.reserveCapacity(order.count)
         for (seq, i) in order.enumerated() {
             let c = graph.commits[i]
-            packed.append(try PackedCommit(id: c.id, generation: graph.generations[i], seq: UInt64(seq), encoded: c.encoded, signature: c.signature))
+            packed.append(PackedCommit(id: c.id, generation: graph.generations[i], seq: UInt64(seq), encoded: c.encoded, signature: c.signature))
         }
         var newPack: String? = nil
         var checksums: [[UInt8]] = []
-        var numbers: [CommitID: Int] = [:]
+        var numbers: PackWriter.EntryNumbers? = nil
         if !packed.isEmpty {
             let output = try PackWriter.build(packed, indexVersion: layout.fileVersion, effort: .high)
             numbers = output.numbers
@@ -95,7 +95,7 @@ package enum Repair {
             let c = graph.commits[i]
             // safe: every commit was packed above and so got an entry number.
             var head = Checkpoint.Head(id: c.id, generation: graph.generations[i], kind: c.commit.kind.rawValue)
-            if layout.fileVersion == 1 { head.encoded = c.encoded[...] } else { head.entry = (0, numbers[c.id]!) }
+            if layout.fileVersion == 1 { head.encoded = c.encoded[...] } else { head.entry = (0, numbers!(c.id)!) }
             records[c.commit.key, default: []].append(head)
         }
         let checkpoint = Checkpoint(version: layout.fileVersion, packs: checksums, records: records.map { ($0.key, $0.value) })

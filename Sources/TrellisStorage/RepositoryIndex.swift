@@ -449,9 +449,9 @@ final class RepositoryIndex {
     }
 
     /// Heads that a seal or repack just wrote into `pack` are read from it from now on.
-    func placeHeads(in pack: PackReader, numbers: [CommitID: Int]) {
+    func placeHeads(in pack: PackReader, numbers: PackWriter.EntryNumbers) {
         for hs in heads.values {
-            for h in hs { if let n = numbers[h.id] { h.place(in: pack, number: n) } }
+            for h in hs { if let n = numbers(h.id) { h.place(in: pack, number: n) } }
         }
     }
 

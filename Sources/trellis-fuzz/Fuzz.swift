@@ -139,9 +139,7 @@ enum Scratch {
                                 timestamp: HLCTimestamp(wallMillis: UInt64(n), logical: 0), author: nil,
                                 document: Document([("n", .int(Int64(n)))]))
             let signed = SignedCommit.sign(commit, with: signer)
-            if let p = try? PackedCommit(id: signed.id, generation: UInt32(n / 2 + 1), seq: UInt64(n), encoded: signed.encoded, signature: signed.signature) {
-                commits.append(p)
-            }
+            commits.append(PackedCommit(id: signed.id, generation: UInt32(n / 2 + 1), seq: UInt64(n), encoded: signed.encoded, signature: signed.signature))
             parent[key] = signed.id
         }
         guard let output = try? PackWriter.build(commits, blockSize: 100) else { preconditionFailure("cannot build the scratch pack") }

@@ -105,6 +105,61 @@ func visibleState(_ engine: StorageEngine) throws -> [String] {
     #expect(try Fsck.check(storeAt: path).isClean)
 }
 
+/// Repack streams each commit's bytes from its old pack, in the new pack's order; the pack it
+/// writes must be byte for byte the one built from every commit held in memory, for a store of
+/// many sealed packs, a log and one commit in two packs.
+@Test func streamingRepackWritesThePackBuiltInMemory() throws {
+    let dir = TemporaryDirectory()
+    let path = dir.file("s")
+    let engine = try StorageEngine.create(at: path)
+    engine.sealThreshold = 3000
+    var g = SplitMix(state: 11)
+    for r in 0..<30 {
+        var batch: [WriteRequest] = []
+        for _ in 0..<Int.random(in: 1...12, using: &g) {
+            let k = Int.random(in: 0..<15, using: &g)
+            batch.append(WriteRequest(repository: "main", key: "rec-\(k)",
+                                      change: .put(try doc(#"{"n": \#(r), "k": \#(k), "text": "\#(String(repeating: "ab", count: k))"}"#))))
+        }
+        try engine.write(batch)
+    }
+    engine.sealThreshold = 1 << 30
+    try engine.write([WriteRequest(repository: "main", key: "rec-1", change: .delete)])
+    let packs = dir.file("s/repos/main/packs")
+    var files = try FileManager.default.contentsOfDirectory(atPath: packs).filter { $0.hasSuffix(".pack") }.sorted()
+    #expect(files.count >= 3, "\(files)")
+    // A copy of the first pack under another name: its commits are in two packs.
+    let copy = packs + "/pack-00000000000000000000000000000000"
+    try FileManager.default.copyItem(atPath: packs + "/" + files[0], toPath: copy + ".pack")
+    try FileManager.default.copyItem(atPath: packs + "/" + files[0].replacingOccurrences(of: ".pack", with: ".idx"), toPath: copy + ".idx")
+    files = try FileManager.default.contentsOfDirectory(atPath: packs).filter { $0.hasSuffix(".pack") }.sorted()
+
+    let store = try StorageEngine.open(at: path)
+    // Every commit in memory, in the order repack reads them: packs as the index lists them, then the log.
+    let index = try #require(store.repos["main"])
+    var commits: [PackedCommit] = []
+    for reader in index.packs {
+        try reader.forEachEntry { _, e in
+            commits.append(PackedCommit(id: e.id, generation: e.generation, seq: e.seq, encoded: e.encoded, signature: e.signature))
+        }
+    }
+    for c in try index.log.allCommits() {
+        let logged = try #require(index.logged[c.id])
+        commits.append(PackedCommit(id: c.id, generation: logged.info.generation, seq: logged.seq, encoded: c.encoded, signature: c.signature))
+    }
+    #expect(Set(commits.map(\.id)).count < commits.count)
+    let expected = try PackWriter.build(commits, depth: 5, indexVersion: 2, effort: .high, dropsCoveredSignatures: true)
+    let before = try visibleState(store)
+    let report = try #require(try store.repack(depth: 5).first)
+    #expect(report.commits == Set(commits.map(\.id)).count)
+    let name = PackFormat.name(checksum: expected.checksum)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: packs).sorted() == [name + ".idx", name + ".pack"])
+    #expect(try FileSystem.readAll(packs + "/" + name + ".pack") == expected.pack)
+    #expect(try FileSystem.readAll(packs + "/" + name + ".idx") == expected.index)
+    #expect(try visibleState(StorageEngine.open(at: path)) == before)
+    #expect(try Fsck.check(storeAt: path).isClean)
+}
+
 /// Batched infos read packs in storage order; they must be the infos one by one, in the order
 /// asked, for commits in packs, heads named by the checkpoint and commits still in the log.
 @Test func batchedInfosAreTheSameAsOneByOne() throws {
