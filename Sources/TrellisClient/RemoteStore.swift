@@ -36,7 +36,7 @@ extension Store {
                             c.onNeed = { (name: String, ids: [CommitID]) throws(TrellisError) in
                                 guard name == repository else { return }
                                 let have = try engine.stored(Set(ids), in: repository)
-                                let found = try engine.commits(in: repository, ids.filter(have.contains)).map(WireCommit.init)
+                                let found = try engine.wireCommits(in: repository, ids.filter(have.contains))
                                 if !found.isEmpty { try await c.send(ServerMessage.push(repository: repository, commits: found).encoded()) }
                             }
                         }

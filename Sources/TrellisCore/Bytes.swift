@@ -193,9 +193,36 @@ package struct ByteReader {
     package mutating func string() throws(TrellisError) -> String {
         let n = try length()
         let slice = try raw(n)
-        guard let s = String(validating: slice, as: UTF8.self) else {
+        guard let s = ByteReader.string(validating: slice) else {
             throw TrellisError(.corruptData, "invalid UTF-8 ending at byte \(offset)")
         }
         return s
+    }
+}
+
+extension ByteReader {
+    /// The bytes as a String if they are well-formed UTF-8. ASCII (most keys, field names and
+    /// values) needs no validation and takes the standard library's fast path; the generic
+    /// `String(validating:as:)` looks up type metadata on every call, which a sync of a
+    /// million commits paid for in every string it decoded.
+    static func string(validating bytes: ArraySlice<UInt8>) -> String? {
+        bytes.withUnsafeBufferPointer { buffer in
+            isASCII(UnsafeRawBufferPointer(buffer)) ? String(decoding: buffer, as: UTF8.self) : String(validating: buffer, as: UTF8.self)
+        }
+    }
+
+    /// Whether every byte is below 0x80, eight at a time.
+    static func isASCII(_ p: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        var bits: UInt64 = 0
+        while i + 8 <= p.count {
+            bits |= p.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < p.count {
+            bits |= UInt64(p[i])
+            i += 1
+        }
+        return bits & 0x8080_8080_8080_8080 == 0
     }
 }

@@ -205,7 +205,7 @@ package struct JSONParser {
             }
             runStart = i
         }
-        guard let s = String(validating: out, as: UTF8.self) else { throw fail("invalid UTF-8 in string") }
+        guard let s = ByteReader.string(validating: out[...]) else { throw fail("invalid UTF-8 in string") }
         return s
     }
 }

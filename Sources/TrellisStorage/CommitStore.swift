@@ -77,6 +77,10 @@ package protocol CommitStore: AnyObject, Sendable {
     /// Stored commits of one repository, in the order asked; `.notFound` when one is missing.
     func commits(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [SignedCommit]
 
+    /// The same commits' stored bytes and signatures, in the order asked, undecoded: what a
+    /// sync sends. The default decodes them through `commits(in:_:)`.
+    func wireCommits(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [WireCommit]
+
     /// Which of `ids` the repository holds, in one look.
     func stored(_ ids: Set<CommitID>, in repository: String) throws(TrellisError) -> Set<CommitID>
 
@@ -158,6 +162,10 @@ public struct ResolvedMerge: Sendable {
 }
 
 extension CommitStore {
+    package func wireCommits(in repository: String, _ ids: [CommitID]) throws(TrellisError) -> [WireCommit] {
+        try commits(in: repository, ids).map(WireCommit.init)
+    }
+
     /// Whether the two are the same store (syncing a store with itself is refused).
     package func isSameStore(as other: any CommitStore) -> Bool { peerAddress == other.peerAddress }
 }

@@ -540,14 +540,7 @@ final class RepositoryIndex {
                 }
                 continue
             }
-            // One candidate in the first pack with any is almost always the commit (checked once
-            // it is read); anything else takes the general path.
-            let found = packs.indices.lazy.map { p in (p, self.packs[p].candidates(for: id)) }.first { !$0.1.isEmpty }
-            if let (p, candidates) = found, candidates.count == 1, let n = candidates.first {
-                packed.append((p, Int(n), slot))
-            } else {
-                out[slot] = try info(id)
-            }
+            if let (p, n) = likelyPackPlace(of: id) { packed.append((p, n, slot)) } else { out[slot] = try info(id) }
         }
         packed.sort { ($0.pack, $0.number) < ($1.pack, $1.number) }
         for p in packed {
@@ -562,6 +555,52 @@ final class RepositoryIndex {
             infos.append(info)
         }
         return infos
+    }
+
+    /// Where a commit most likely is: the one candidate in the first pack with any, which is
+    /// almost always the commit (callers check once it is read). Nil sends them the general way.
+    private func likelyPackPlace(of id: CommitID) -> (pack: Int, number: Int)? {
+        let found = packs.indices.lazy.map { p in (p, self.packs[p].candidates(for: id)) }.first { !$0.1.isEmpty }
+        guard let (p, candidates) = found, candidates.count == 1, let n = candidates.first else { return nil }
+        return (p, Int(n))
+    }
+
+    /// The stored bytes and signatures of `ids`, in their order, decoding nothing (what sync
+    /// sends). Log frames are read once each; pack entries in pack order, as `infos` reads them.
+    func wireCommits(_ ids: [CommitID]) throws(TrellisError) -> [WireCommit] {
+        var out = [WireCommit?](repeating: nil, count: ids.count)
+        var byFrame: [UInt64: [(slot: Int, position: Int)]] = [:]
+        var packed: [(pack: Int, number: Int, slot: Int)] = []
+        for (slot, id) in ids.enumerated() {
+            if let l = logged[id] {
+                if let pending = l.pending { out[slot] = WireCommit(pending) } else { byFrame[l.frameOffset, default: []].append((slot, l.position)) }
+            } else if let (p, n) = likelyPackPlace(of: id) {
+                packed.append((p, n, slot))
+            } else {
+                guard let c = try signedCommit(id) else { throw TrellisError(.notFound, "unknown commit \(id.short)") }
+                out[slot] = WireCommit(c)
+            }
+        }
+        for (offset, wanted) in byFrame.sorted(by: { $0.key < $1.key }) {
+            let contents = try frame(at: offset)
+            for w in wanted {
+                guard w.position < contents.entries.count, case let e = contents.entries[w.position], e.id == ids[w.slot] else {
+                    throw TrellisError(.corruptData, "commit \(ids[w.slot].short) is missing from its frame at offset \(offset)")
+                }
+                out[w.slot] = WireCommit(encoded: Array(contents.raw[e.encoded]), signature: Array(contents.raw[e.signature]))
+            }
+        }
+        packed.sort { ($0.pack, $0.number) < ($1.pack, $1.number) }
+        for p in packed {
+            let entry = try packs[p.pack].entry(p.number)
+            if entry.id == ids[p.slot] {
+                out[p.slot] = WireCommit(encoded: entry.encoded, signature: entry.signature)
+            } else {
+                guard let c = try signedCommit(ids[p.slot]) else { throw TrellisError(.notFound, "unknown commit \(ids[p.slot].short)") }
+                out[p.slot] = WireCommit(c)
+            }
+        }
+        return out.compactMap { $0 }
     }
 
     /// Many commits at once: each log frame is read once, however many of its commits are

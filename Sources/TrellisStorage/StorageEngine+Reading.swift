@@ -141,6 +141,12 @@ extension StorageEngine {
         }
     }
 
+    package func wireCommits(in repo: String, _ ids: [CommitID]) throws(TrellisError) -> [WireCommit] {
+        try reading { () throws(TrellisError) in
+            try repository(repo).wireCommits(ids)
+        }
+    }
+
     /// A full id from hex: all 64 digits, or a unique prefix of at least 4, as git accepts.
     package func resolve(_ text: String) throws(TrellisError) -> CommitID {
         let hex = try CommitID.hexPrefix(text)

@@ -287,9 +287,9 @@ final class SyncEndpoint {
                 ids.append(outbox[i].id)
                 i += 1
             }
-            for c in try engine.commits(in: repo, ids) {
-                body.commits.append(WireCommit(c))
-                known.insert(c.id)
+            for (id, c) in zip(ids, try engine.wireCommits(in: repo, ids)) {
+                body.commits.append(c)
+                known.insert(id)
                 bytes += c.encoded.count + c.signature.count
                 outboxStart += 1
                 if bytes >= SyncMessage.targetCommitBytes { break }

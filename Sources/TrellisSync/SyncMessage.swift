@@ -257,8 +257,8 @@ package struct CommitBatches {
                 guard try CoverageCut.endsUncovered(batch, nextID: ids[next], in: engine) else { break }
             }
             let chunk = Array(ids[next..<min(next + (bytes >= SyncMessage.targetCommitBytes ? 1 : 256), ids.count)])
-            for c in try engine.commits(in: repository, chunk) {
-                batch.append(WireCommit(c))
+            for c in try engine.wireCommits(in: repository, chunk) {
+                batch.append(c)
                 bytes += c.encoded.count + c.signature.count
                 next += 1
                 if bytes >= SyncMessage.targetCommitBytes { break }

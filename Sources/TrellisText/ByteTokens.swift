@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Three byte strings cut into tokens (lines, or words), the input of a text merge. Tokens are
 /// compared as bytes; those that Myers' algorithm will compare are first numbered by an
 /// interning table, so that the search compares integers (equal bytes, equal numbers). The
@@ -269,30 +273,38 @@ package struct ByteTokens: MergeInput {
     }
 
     /// The end offsets of the lines of `bytes`, each line with its "\n" (0x0A); a last line
-    /// without one is still a line. Finds line feeds eight bytes at a time.
+    /// without one is still a line. The C library's memchr finds each line feed (many bytes a
+    /// step); elsewhere, eight bytes at a time.
     static func lineEnds(_ p: UnsafeRawBufferPointer, into ends: inout [Int]) {
         let before = ends.count
         ends.reserveCapacity(before + p.count / 32 + 1)
-        do {
-            let n = p.count
-            var i = 0
-            let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
-            while i + 8 <= n {
-                // Exact per byte: 0x80 where the byte is 0x0A, with no borrow between bytes.
-                let x = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) ^ 0x0A0A_0A0A_0A0A_0A0A
-                var hits = ~(((x & low7) &+ low7) | x | low7)
-                while hits != 0 {
-                    ends.append(i + hits.trailingZeroBitCount / 8 + 1)
-                    hits &= hits &- 1
-                }
-                i += 8
-            }
-            while i < n {
-                if p[i] == 0x0A { ends.append(i + 1) }
-                i += 1
-            }
-            if n > 0, ends.count == before || ends.last != n { ends.append(n) }
+        let n = p.count
+        guard let start = p.baseAddress else { return }
+        #if canImport(Glibc)
+        var i = 0
+        while i < n, let hit = memchr(start + i, 0x0A, n - i) {
+            i = start.distance(to: UnsafeRawPointer(hit)) + 1
+            ends.append(i)
         }
+        #else
+        var i = 0
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        while i + 8 <= n {
+            // Exact per byte: 0x80 where the byte is 0x0A, with no borrow between bytes.
+            let x = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) ^ 0x0A0A_0A0A_0A0A_0A0A
+            var hits = ~(((x & low7) &+ low7) | x | low7)
+            while hits != 0 {
+                ends.append(i + hits.trailingZeroBitCount / 8 + 1)
+                hits &= hits &- 1
+            }
+            i += 8
+        }
+        while i < n {
+            if p[i] == 0x0A { ends.append(i + 1) }
+            i += 1
+        }
+        #endif
+        if n > 0, ends.count == before || ends.last != n { ends.append(n) }
     }
 
     /// White space for the word pass: space, tab, line feed, vertical tab, form feed, carriage return.

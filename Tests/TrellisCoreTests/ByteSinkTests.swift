@@ -141,3 +141,30 @@ func wordKeysAreEqualExactlyForEqualShortWords(seed: UInt64) {
     #expect(SignedCommit.merge(two.commit).id == SignedCommit.merge(general.commit).id)
     #expect(two.conflicts == general.conflicts)
 }
+
+/// Strings are read with an ASCII fast path; on every input, including slices that do not
+/// start at 0 and bytes around every UTF-8 boundary, they must be what `String(validating:)` says.
+@Test func stringsReadAsTheStandardLibraryValidatesThem() {
+    var g = SplitMix(state: 5)
+    let alphabet: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x9F, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF]
+    var nonASCII = 0, invalid = 0
+    for _ in 0..<20_000 {
+        // Printable ASCII, well-formed characters of two, three and four bytes, and lone bytes
+        // around the boundaries.
+        let pieces: [[UInt8]] = [Array("a".utf8), Array("é".utf8), Array("€".utf8), Array("😀".utf8)]
+        var bytes: [UInt8] = []
+        for _ in 0..<Int.random(in: 0...12, using: &g) {
+            switch Int.random(in: 0..<3, using: &g) {
+            case 0: bytes.append(UInt8.random(in: 0x20...0x7E, using: &g))
+            case 1: bytes += pieces.randomElement(using: &g)!
+            default: if Int.random(in: 0..<4, using: &g) == 0 { bytes.append(alphabet.randomElement(using: &g)!) }
+            }
+        }
+        let start = Int.random(in: 0...bytes.count, using: &g)
+        let slice = bytes[start...]
+        let expected = String(validating: Array(slice), as: UTF8.self)
+        #expect(ByteReader.string(validating: slice) == expected, "\(Array(slice))")
+        if expected == nil { invalid += 1 } else if slice.contains(where: { $0 >= 0x80 }) { nonASCII += 1 }
+    }
+    #expect(invalid > 1000 && nonASCII > 100, "\(invalid) invalid, \(nonASCII) valid non-ASCII")
+}

@@ -160,8 +160,9 @@ func visibleState(_ engine: StorageEngine) throws -> [String] {
     #expect(try Fsck.check(storeAt: path).isClean)
 }
 
-/// Batched infos read packs in storage order; they must be the infos one by one, in the order
-/// asked, for commits in packs, heads named by the checkpoint and commits still in the log.
+/// Batched infos and wire commits read packs in storage order; they must be the infos and
+/// commits one by one, in the order asked, for commits in packs, heads named by the checkpoint
+/// and commits still in the log.
 @Test func batchedInfosAreTheSameAsOneByOne() throws {
     let dir = TemporaryDirectory()
     let path = dir.file("s")
@@ -182,6 +183,11 @@ func visibleState(_ engine: StorageEngine) throws -> [String] {
         #expect(try store.infos(in: "main", []) == [])
         let unknown = CommitID.of(Array("not a commit".utf8))
         #expect(throws: TrellisError.self) { try store.infos(in: "main", [ids[0], unknown]) }
+        // The bytes sync sends, read without decoding: the stored commits' own.
+        let wire = try store.wireCommits(in: "main", ids)
+        #expect(wire == (try store.commits(in: "main", ids)).map(WireCommit.init))
+        #expect(wire.map { CommitID.of($0.encoded) } == ids)
+        #expect(throws: TrellisError.self) { try store.wireCommits(in: "main", [ids[0], unknown]) }
     }
     let memory = try MemoryEngine()
     var doc = Document()
@@ -189,6 +195,7 @@ func visibleState(_ engine: StorageEngine) throws -> [String] {
     try memory.write([WriteRequest(repository: "r", key: "k", change: .put(doc))])
     let mine = try memory.history("r").map(\.id)
     #expect(try memory.infos(in: "r", mine) == mine.map { id throws(TrellisError) in try memory.info(id) })
+    #expect(try memory.wireCommits(in: "r", mine) == (try memory.commits(in: "r", mine)).map(WireCommit.init))
 }
 
 @Test func logsSealIntoPacksAndOpenUsesTheCheckpoint() throws {
