@@ -35,15 +35,10 @@ public enum SignatureCoverage {
         var position: [CommitID: Int] = [:]
         position.reserveCapacity(items.count)
         for (i, item) in items.enumerated() where position[item.id] == nil { position[item.id] = i }
-        var authorNumbers: [PublicKey: Int32] = [:]
+        var authors = Numbering<PublicKey>()
         var graph = Graph(capacity: items.count)
         for (i, item) in items.enumerated() {
-            let author = item.author.map { key in
-                if let n = authorNumbers[key] { return n }
-                let n = Int32(authorNumbers.count)
-                authorNumbers[key] = n
-                return n
-            }
+            let author = item.author.map { authors.number(of: $0) }
             // A repeated id stands alone: it takes its first place's need below.
             let parents = position[item.id] == i ? item.parents.compactMap { position[$0] } : []
             graph.append(author: author, hasSignature: item.hasSignature, parents: parents)

@@ -24,10 +24,10 @@ struct PackInput {
     /// Where the caller finds each commit's bytes again; the writer passes it back to `fetch`.
     private(set) var sources: [UInt64] = []
     fileprivate private(set) var keyNumbers: [Int32] = []
-    fileprivate private(set) var keys: [String] = []
-    private var keyNumber: [String: Int32] = [:]
+    fileprivate private(set) var keys = Numbering<String>()
+    /// Each commit's author by number, or -1 for none (a merge).
     fileprivate private(set) var authorNumbers: [Int32] = []
-    private var authorNumber: [PublicKey: Int32] = [:]
+    private var authors = Numbering<PublicKey>()
     /// Commit i's parents are `parentIDs[parentEnds[i - 1] ..< parentEnds[i]]` (from 0 for the first).
     fileprivate private(set) var parentEnds: [Int32] = []
     fileprivate private(set) var parentIDs: [CommitID] = []
@@ -61,23 +61,10 @@ struct PackInput {
         lengths.append(UInt32(encoded.count))
         self.signed.append(signed)
         sources.append(source)
-        keyNumbers.append(Self.number(of: header.key, in: &keyNumber, list: &keys))
-        if let author = header.author {
-            var unused: [PublicKey] = []
-            authorNumbers.append(Self.number(of: author, in: &authorNumber, list: &unused))
-        } else {
-            authorNumbers.append(-1)
-        }
+        keyNumbers.append(keys.number(of: header.key))
+        authorNumbers.append(header.author.map { authors.number(of: $0) } ?? -1)
         parentIDs.append(contentsOf: header.parents)
         parentEnds.append(Int32(parentIDs.count))
-    }
-
-    private static func number<T: Hashable>(of value: T, in numbers: inout [T: Int32], list: inout [T]) -> Int32 {
-        if let n = numbers[value] { return n }
-        let n = Int32(numbers.count)
-        numbers[value] = n
-        list.append(value)
-        return n
     }
 
     /// Commits held whole: their sources are their places in `commits`.
@@ -217,7 +204,7 @@ enum PackWriter {
         let n = input.count
         // Plain arrays, not the struct's: the sorts and the loop below read them millions of times.
         let (ids, generations, seqs, lengths, sources) = (input.ids, input.generations, input.seqs, input.lengths, input.sources)
-        let (keys, keyNumbers) = (input.keys, input.keyNumbers)
+        let (keys, keyNumbers) = (input.keys.values, input.keyNumbers)
         // The first copy of each id, sorted by id: parents are looked up here.
         var byID = places(n)
         byID.sort { ids[Int($0)] != ids[Int($1)] ? ids[Int($0)] < ids[Int($1)] : $0 < $1 }
@@ -240,11 +227,10 @@ enum PackWriter {
             graph.append(author: input.authorNumbers[i] < 0 ? nil : input.authorNumbers[i], hasSignature: input.signed[i])
         }
         input = PackInput()  // the parent ids go
-        var dropSignature = [Bool](repeating: false, count: 0)
-        if dropsCoveredSignatures {
-            let needs = SignatureCoverage.plan(graph)
-            dropSignature = (0..<n).map { needs[$0] == .covered && generations[$0] % keptSignatureInterval != 0 }
-        }
+        // Empty when no signature is dropped.
+        let dropSignature: [Bool] = dropsCoveredSignatures ? zip(SignatureCoverage.plan(graph), generations).map { need, generation in
+            need == .covered && generation % keptSignatureInterval != 0
+        } : []
 
         // Pack order: record key in byte order (docs/format.md), generation, id.
         let keyRank: [Int32] = {
@@ -328,7 +314,7 @@ enum PackWriter {
                 raw.varint(UInt64(c.encoded.count))
                 raw.raw(c.encoded)
             }
-            let signature = dropsCoveredSignatures && dropSignature[place] ? [] : c.signature
+            let signature = !dropSignature.isEmpty && dropSignature[place] ? [] : c.signature
             raw.varint(UInt64(signature.count))
             raw.raw(signature)
             if recent.count >= 4096 { recent.removeAll(keepingCapacity: true) }

@@ -517,11 +517,16 @@ final class RepositoryIndex {
 
     /// Decodes the commit at `position` of a frame, checking that it is the one the index expects.
     private func decode(_ id: CommitID, at position: Int, of contents: FrameContents, offset: UInt64) throws(TrellisError) -> SignedCommit {
+        try check(id, at: position, of: contents, offset: offset)
+        commitsDecoded += 1
+        return try contents.signedCommit(position)
+    }
+
+    /// That the commit at `position` of a frame is the one the index expects.
+    private func check(_ id: CommitID, at position: Int, of contents: FrameContents, offset: UInt64) throws(TrellisError) {
         guard position < contents.entries.count, contents.entries[position].id == id else {
             throw TrellisError(.corruptData, "commit \(id.short) is missing from its frame at offset \(offset)")
         }
-        commitsDecoded += 1
-        return try contents.signedCommit(position)
     }
 
     /// `info` of each of `ids`, in their order. Pack entries are read by pack and entry number:
@@ -584,9 +589,8 @@ final class RepositoryIndex {
         for (offset, wanted) in byFrame.sorted(by: { $0.key < $1.key }) {
             let contents = try frame(at: offset)
             for w in wanted {
-                guard w.position < contents.entries.count, case let e = contents.entries[w.position], e.id == ids[w.slot] else {
-                    throw TrellisError(.corruptData, "commit \(ids[w.slot].short) is missing from its frame at offset \(offset)")
-                }
+                try check(ids[w.slot], at: w.position, of: contents, offset: offset)
+                let e = contents.entries[w.position]
                 out[w.slot] = WireCommit(encoded: Array(contents.raw[e.encoded]), signature: Array(contents.raw[e.signature]))
             }
         }
